@@ -1,0 +1,99 @@
+//! The one error type of wsocket, with a stable code per variant.
+//!
+//! Each variant says whose fault it is. The browser driver converts an [`Error`]
+//! into a JS `Error` exactly once, with [`Error::code`] as its `code` property.
+
+use std::fmt;
+
+/// Everything that can go wrong, for the caller or on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Caller mistake: an option has the wrong type or an out-of-range value.
+    InvalidOption {
+        /// The option's name as the caller wrote it (`"maxDelayMs"`).
+        field: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// Caller mistake: the URL is not a `ws://` or `wss://` URL.
+    InvalidUrl(String),
+    /// Caller mistake: `close(code)` with a code browsers refuse (not 1000 or 3000–4999).
+    InvalidCloseCode(u16),
+    /// Caller mistake: `close(code, reason)` with a reason over 123 UTF-8 bytes.
+    InvalidCloseReason(usize),
+    /// Runtime condition: the send queue is full and its overflow policy rejects.
+    QueueFull(usize),
+    /// Runtime condition: a queued message was dropped by the `drop-oldest` or
+    /// `drop-newest` overflow policy.
+    QueueOverflow,
+    /// Runtime condition: a request got no reply in time.
+    RequestTimeout(u64),
+    /// Runtime condition: the client closed before a request was answered.
+    RequestAborted(u64),
+    /// Runtime condition: the socket did not open within `connectTimeoutMs`.
+    ConnectTimeout,
+    /// Runtime condition: no pong (or any frame) within `heartbeatTimeoutMs`.
+    HeartbeatTimeout,
+    /// Runtime condition: `maxAttempts` reconnects failed; the client stopped.
+    ReconnectFailed(u32),
+    /// The server closed with a code that forbids reconnecting (1008, 4001, 1009, ...).
+    ClosedByServer(u16),
+    /// Server's fault: a frame that is not what the protocol allows. It was skipped.
+    MalformedFrame(String),
+    /// The caller used the client in a state that cannot do it (`request` after `close`).
+    NotConnected,
+}
+
+impl Error {
+    /// The stable, upper-case code JS callers switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidOption { .. } => "INVALID_OPTION",
+            Error::InvalidUrl(_) => "INVALID_URL",
+            Error::InvalidCloseCode(_) => "INVALID_CLOSE_CODE",
+            Error::InvalidCloseReason(_) => "INVALID_CLOSE_REASON",
+            Error::QueueFull(_) => "QUEUE_FULL",
+            Error::QueueOverflow => "QUEUE_OVERFLOW",
+            Error::RequestTimeout(_) => "REQUEST_TIMEOUT",
+            Error::RequestAborted(_) => "REQUEST_ABORTED",
+            Error::ConnectTimeout => "CONNECT_TIMEOUT",
+            Error::HeartbeatTimeout => "HEARTBEAT_TIMEOUT",
+            Error::ReconnectFailed(_) => "RECONNECT_FAILED",
+            Error::ClosedByServer(_) => "CLOSED_BY_SERVER",
+            Error::MalformedFrame(_) => "MALFORMED_FRAME",
+            Error::NotConnected => "NOT_CONNECTED",
+        }
+    }
+
+    pub(crate) fn option(field: &str, reason: impl Into<String>) -> Error {
+        Error::InvalidOption { field: field.to_owned(), reason: reason.into() }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidOption { field, reason } => write!(f, "invalid option `{field}`: {reason}"),
+            Error::InvalidUrl(url) => write!(f, "invalid URL {url:?}: expected ws:// or wss://"),
+            Error::InvalidCloseCode(code) => {
+                write!(f, "invalid close code {code}: use 1000 or 3000-4999")
+            }
+            Error::InvalidCloseReason(len) => {
+                write!(f, "close reason is {len} UTF-8 bytes; the limit is 123")
+            }
+            Error::QueueFull(max) => write!(f, "send queue is full ({max} messages)"),
+            Error::QueueOverflow => write!(f, "send queue overflowed; a message was dropped"),
+            Error::RequestTimeout(id) => write!(f, "request {id} timed out"),
+            Error::RequestAborted(id) => write!(f, "request {id} aborted: the client closed"),
+            Error::ConnectTimeout => write!(f, "connect timed out"),
+            Error::HeartbeatTimeout => write!(f, "heartbeat timed out: no frame since the ping"),
+            Error::ReconnectFailed(n) => write!(f, "gave up after {n} reconnect attempts"),
+            Error::ClosedByServer(code) => write!(f, "server closed with code {code}; not reconnecting"),
+            Error::MalformedFrame(why) => write!(f, "malformed frame skipped: {why}"),
+            Error::NotConnected => write!(f, "the client is closed; call connect() first"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

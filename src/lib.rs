@@ -1,0 +1,33 @@
+//! wsocket: a browser WebSocket client in Rust/WebAssembly that survives every ordinary
+//! failure: reconnect with backoff and jitter, a heartbeat watchdog, a bounded send queue,
+//! topics resubscribed on every open, and requests with timeouts.
+//!
+//! The crate has two halves (see ARCHITECTURE.md):
+//! - the **core** ([`machine`], [`backoff`], [`close`], [`queue`], [`topics`],
+//!   [`requests`], [`codec`], [`protocol`], [`options`], [`error`]): pure Rust, no
+//!   browser APIs, no clock, tested natively;
+//! - the **driver** (`web`, wasm32 only): the `WsClient` class JS uses, and the only code
+//!   that touches `web-sys`.
+
+#![warn(missing_docs, missing_debug_implementations)]
+
+pub mod backoff;
+pub mod close;
+pub mod codec;
+pub mod error;
+pub mod machine;
+pub mod options;
+pub mod protocol;
+pub mod queue;
+pub mod requests;
+pub mod topics;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+pub use error::Error;
+pub use machine::{Effect, Event, Input, Machine, State, Timer};
+pub use options::Options;
+
+#[cfg(target_arch = "wasm32")]
+pub use web::WsClient;

@@ -1,0 +1,134 @@
+//! Client options: one struct, one `Default`, one `validate`.
+//!
+//! The browser driver reads a plain JS object into [`Options`] (rejecting unknown keys);
+//! everything about ranges is checked here, natively testable, with errors that name the
+//! field as the caller wrote it.
+
+use crate::queue::Overflow;
+use crate::Error;
+
+/// How frames are framed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// One JSON object per text frame, dispatched by `eventKey` (`type` or `event`).
+    Json,
+    /// No envelope: every frame goes to `message` listeners as it arrived.
+    Raw,
+}
+
+/// Where a token goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenIn {
+    /// Appended to the URL as `?token=...`.
+    Query,
+    /// Sent as the first frame after open: `{type: "auth", id, data: {token}}`.
+    Message,
+}
+
+/// Every tunable of the client. Field docs give the JS name and the default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// `protocol`: `"json"` (default) or `"raw"`.
+    pub protocol: Protocol,
+    /// `eventKey`: the field that names a JSON frame's event. Default `"type"`.
+    pub event_key: String,
+    /// `topics`: subscribed at every open. Default none.
+    pub topics: Vec<String>,
+    /// `reconnect`: whether to reconnect after a drop. Default `true`.
+    pub reconnect: bool,
+    /// `minDelayMs`: smallest reconnect delay and base of the backoff. Default 500. With 0,
+    /// every reconnect is immediate (no backoff at all): for tests and benchmarks.
+    pub min_delay_ms: f64,
+    /// `maxDelayMs`: largest reconnect delay. Default 30000.
+    pub max_delay_ms: f64,
+    /// `maxAttempts`: reconnect attempts before giving up; `None` is unlimited (default).
+    pub max_attempts: Option<u32>,
+    /// `stableAfterMs`: how long a connection must stay open before the attempt counter
+    /// resets. Default 5000.
+    pub stable_after_ms: f64,
+    /// `connectTimeoutMs`: how long a socket may stay connecting; 0 disables. Default 10000.
+    pub connect_timeout_ms: f64,
+    /// `heartbeatIntervalMs`: how often to send a ping; 0 disables. Default 25000
+    /// (0 for `raw`).
+    pub heartbeat_interval_ms: f64,
+    /// `heartbeatTimeoutMs`: how long after a ping a pong or any frame must arrive; 0
+    /// disables the watchdog. Default 10000.
+    pub heartbeat_timeout_ms: f64,
+    /// `heartbeatMessage`: a text frame sent verbatim as the ping (the legacy `"PONG"`).
+    /// Default: a protocol `ping` frame.
+    pub heartbeat_message: Option<String>,
+    /// `queueMax`: messages kept while not open. Default 1000.
+    pub queue_max: usize,
+    /// `queueOverflow`: `"reject"` (default), `"drop-oldest"` or `"drop-newest"`.
+    pub queue_overflow: Overflow,
+    /// `requestTimeoutMs`: default timeout of `request`. Default 10000.
+    pub request_timeout_ms: f64,
+    /// `tokenIn`: `"query"` (default) or `"message"`.
+    pub token_in: TokenIn,
+    /// `debug`: log to the console. Default `false`; switchable at run time.
+    pub debug: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            protocol: Protocol::Json,
+            event_key: "type".to_owned(),
+            topics: Vec::new(),
+            reconnect: true,
+            min_delay_ms: 500.0,
+            max_delay_ms: 30_000.0,
+            max_attempts: None,
+            stable_after_ms: 5_000.0,
+            connect_timeout_ms: 10_000.0,
+            heartbeat_interval_ms: 25_000.0,
+            heartbeat_timeout_ms: 10_000.0,
+            heartbeat_message: None,
+            queue_max: 1_000,
+            queue_overflow: Overflow::Reject,
+            request_timeout_ms: 10_000.0,
+            token_in: TokenIn::Query,
+            debug: false,
+        }
+    }
+}
+
+/// The largest delay or timeout accepted: one day, far past any sane setting, and
+/// small enough for `setTimeout` (which overflows past 2^31-1 ms).
+pub const MAX_MS: f64 = 86_400_000.0;
+
+fn check_ms(field: &str, value: f64) -> Result<(), Error> {
+    if !value.is_finite() || !(0.0..=MAX_MS).contains(&value) {
+        return Err(Error::option(field, format!("expected 0..={MAX_MS} ms, got {value}")));
+    }
+    Ok(())
+}
+
+impl Options {
+    /// Checks every range and cross-field rule; the error names the offending field.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.event_key.is_empty() {
+            return Err(Error::option("eventKey", "must not be empty"));
+        }
+        if self.topics.iter().any(|t| t.is_empty()) {
+            return Err(Error::option("topics", "topics must be non-empty strings"));
+        }
+        check_ms("minDelayMs", self.min_delay_ms)?;
+        check_ms("maxDelayMs", self.max_delay_ms)?;
+        if self.max_delay_ms < self.min_delay_ms {
+            return Err(Error::option("maxDelayMs", "must be at least minDelayMs"));
+        }
+        check_ms("stableAfterMs", self.stable_after_ms)?;
+        check_ms("connectTimeoutMs", self.connect_timeout_ms)?;
+        check_ms("heartbeatIntervalMs", self.heartbeat_interval_ms)?;
+        check_ms("heartbeatTimeoutMs", self.heartbeat_timeout_ms)?;
+        check_ms("requestTimeoutMs", self.request_timeout_ms)?;
+        if self.queue_max > 1_000_000 {
+            return Err(Error::option("queueMax", "expected at most 1000000"));
+        }
+        if matches!(&self.heartbeat_message, Some(m) if m.is_empty()) {
+            return Err(Error::option("heartbeatMessage", "must not be empty"));
+        }
+        Ok(())
+    }
+}

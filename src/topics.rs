@@ -1,0 +1,52 @@
+//! The topic registry: reference-counted subscriptions that survive reconnects.
+
+use std::collections::BTreeMap;
+
+/// Desired subscriptions with a count per topic. A topic is on the wire while its count
+/// is above zero; every open resubscribes all of them.
+#[derive(Debug, Default)]
+pub struct Topics {
+    counts: BTreeMap<String, u32>,
+}
+
+impl Topics {
+    /// Adds one reference to each topic; returns the topics that went from 0 to 1, which
+    /// are the ones to send a `subscribe` for.
+    pub fn add<'a>(&mut self, topics: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let mut fresh = Vec::new();
+        for topic in topics {
+            let count = self.counts.entry(topic.to_owned()).or_insert(0);
+            *count += 1;
+            if *count == 1 && !fresh.iter().any(|t| t == topic) {
+                fresh.push(topic.to_owned());
+            }
+        }
+        fresh
+    }
+
+    /// Drops one reference from each topic; returns the topics that reached 0, which are
+    /// the ones to send an `unsubscribe` for. Unknown topics are ignored.
+    pub fn remove<'a>(&mut self, topics: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let mut gone = Vec::new();
+        for topic in topics {
+            if let Some(count) = self.counts.get_mut(topic) {
+                *count -= 1;
+                if *count == 0 {
+                    self.counts.remove(topic);
+                    gone.push(topic.to_owned());
+                }
+            }
+        }
+        gone
+    }
+
+    /// Every topic with a count above zero, in a stable order.
+    pub fn active(&self) -> Vec<String> {
+        self.counts.keys().cloned().collect()
+    }
+
+    /// The reference count of one topic (0 when absent).
+    pub fn count(&self, topic: &str) -> u32 {
+        self.counts.get(topic).copied().unwrap_or(0)
+    }
+}

@@ -1,0 +1,146 @@
+//! The heartbeat: pings on an interval, a pong-or-any-frame deadline, no duplicates.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+use common::{quiet, Sim};
+use wsocket::machine::{Input, State, Timer};
+use wsocket::Options;
+
+fn hb() -> Options {
+    Options {
+        heartbeat_interval_ms: 1_000.0,
+        heartbeat_timeout_ms: 500.0,
+        ..quiet()
+    }
+}
+
+#[test]
+fn pings_on_the_interval_with_a_typed_ping_frame() {
+    let mut sim = Sim::new(hb());
+    sim.connect_and_open();
+    sim.advance(1_000.0);
+    assert_eq!(
+        sim.sent_texts(),
+        vec![r#"{"type":"ping","id":"c-1","timestamp":1000}"#]
+    );
+}
+
+#[test]
+fn no_pong_and_no_frame_within_the_deadline_closes_4000_and_reconnects() {
+    let mut sim = Sim::new(hb());
+    sim.connect_and_open();
+    sim.advance(1_499.0);
+    assert_eq!(sim.state(), State::Open);
+    sim.advance(1.0);
+    assert_eq!(sim.errors(), vec!["HEARTBEAT_TIMEOUT"]);
+    assert_eq!(sim.closed, vec![(1, 4000, true)]);
+    assert_eq!(sim.state(), State::Reconnecting);
+}
+
+#[test]
+fn a_pong_meets_the_deadline_and_gives_the_rtt() {
+    let mut sim = Sim::new(hb());
+    sim.connect_and_open();
+    sim.advance(1_000.0);
+    sim.advance(120.0);
+    sim.frame();
+    sim.input(Input::Pong { gen: 1 });
+    assert!(!sim.armed(Timer::PongDeadline));
+    sim.advance(800.0);
+    assert_eq!(sim.state(), State::Open);
+    assert_eq!(sim.m.stats().rtt_ms, Some(120.0));
+}
+
+#[test]
+fn any_frame_after_the_ping_meets_the_deadline() {
+    let mut sim = Sim::new(hb());
+    sim.connect_and_open();
+    for _ in 0..10 {
+        sim.advance(1_000.0);
+        sim.frame();
+    }
+    assert_eq!(sim.state(), State::Open);
+    assert!(sim.errors().is_empty());
+}
+
+#[test]
+fn a_frame_before_the_ping_does_not_count() {
+    let mut sim = Sim::new(hb());
+    sim.connect_and_open();
+    sim.advance(900.0);
+    sim.frame();
+    sim.advance(600.0);
+    assert_eq!(sim.errors(), vec!["HEARTBEAT_TIMEOUT"]);
+}
+
+#[test]
+fn a_late_timer_does_not_cause_a_false_timeout_when_frames_arrived() {
+    let mut sim = Sim::new(hb());
+    sim.connect_and_open();
+    sim.advance(1_000.0);
+    sim.frame();
+    // The tab was throttled: the deadline fires a minute late, after the frame came.
+    sim.now += 60_000.0;
+    sim.fire(Timer::PongDeadline);
+    assert_eq!(sim.state(), State::Open);
+    assert!(sim.errors().is_empty());
+}
+
+#[test]
+fn a_pong_from_an_old_socket_is_ignored() {
+    let mut sim = Sim::new(hb());
+    sim.connect_and_open();
+    sim.server_close(1006);
+    sim.advance(1_000.0);
+    sim.open();
+    sim.advance(1_000.0);
+    sim.input(Input::Pong { gen: 1 });
+    assert_eq!(sim.m.stats().rtt_ms, None);
+    assert!(sim.armed(Timer::PongDeadline));
+}
+
+#[test]
+fn legacy_text_heartbeat_is_sent_verbatim() {
+    let mut sim = Sim::new(Options {
+        heartbeat_message: Some("PONG".into()),
+        ..hb()
+    });
+    sim.connect_and_open();
+    sim.frame();
+    sim.advance(1_000.0);
+    assert_eq!(sim.sent_texts(), vec!["PONG"]);
+}
+
+#[test]
+fn zero_timeout_disables_the_watchdog_but_keeps_pinging() {
+    let mut sim = Sim::new(Options {
+        heartbeat_timeout_ms: 0.0,
+        ..hb()
+    });
+    sim.connect_and_open();
+    sim.advance(10_000.0);
+    assert_eq!(sim.state(), State::Open);
+    assert_eq!(sim.pings_sent(), 1, "one outstanding ping at a time");
+}
+
+#[test]
+fn exactly_one_heartbeat_timer_after_many_reconnects() {
+    let mut sim = Sim::new(hb());
+    sim.connect_and_open();
+    for _ in 0..20 {
+        sim.server_close(1006);
+        assert!(
+            !sim.armed(Timer::Heartbeat),
+            "heartbeat disarmed while down"
+        );
+        sim.advance(1_000.0);
+        sim.open();
+    }
+    let before = sim.pings_sent();
+    // Answer every ping; count pings over 10 intervals.
+    for _ in 0..10 {
+        sim.advance(1_000.0);
+        sim.frame();
+    }
+    assert_eq!(sim.pings_sent() - before, 10);
+}
