@@ -97,8 +97,8 @@ mod serde_types {
         /// Correlates a reply with its request.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub id: Option<String>,
-        /// Milliseconds since the epoch.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// Milliseconds since the epoch (written as an integer when whole, as JS does).
+        #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "millis")]
         pub timestamp: Option<f64>,
         /// The topic of a push or a `publish`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,6 +121,14 @@ mod serde_types {
         /// On `batch`: the messages, in order.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub messages: Option<Vec<Message>>,
+    }
+
+    fn millis<S: serde::Serializer>(value: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(ms) if ms.fract() == 0.0 && ms.abs() < 9e15 => s.serialize_i64(*ms as i64),
+            Some(ms) => s.serialize_f64(*ms),
+            None => s.serialize_none(),
+        }
     }
 
     /// The `error` field.

@@ -1,1 +1,58 @@
-fn main() {}
+//! `wsocket-server`: the companion server. Run with
+//! `cargo run -p wsocket-server -- [--port 8080] [--host 127.0.0.1] [--token T] [--no-feeds]`
+//! then open the printed URL.
+
+use std::net::SocketAddr;
+
+use wsocket_server::{app, feeds, AppState, Config};
+
+fn usage() -> ! {
+    eprintln!("usage: wsocket-server [--host 127.0.0.1] [--port 8080] [--root DIR] [--token TOKEN] [--rate-limit N] [--no-feeds]");
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() {
+    let mut config = Config::default();
+    let mut host = "127.0.0.1".to_owned();
+    let mut port: u16 = 8080;
+    let mut feeds_on = true;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| usage());
+        match arg.as_str() {
+            "--host" => host = value(),
+            "--port" => port = value().parse().unwrap_or_else(|_| usage()),
+            "--root" => config.root = value().into(),
+            "--token" => config.auth_token = Some(value()),
+            "--rate-limit" => config.rate_limit_per_sec = value().parse().unwrap_or_else(|_| usage()),
+            "--no-feeds" => feeds_on = false,
+            _ => usage(),
+        }
+    }
+    let addr: SocketAddr = match format!("{host}:{port}").parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("bad address {host}:{port}: {e}");
+            std::process::exit(2)
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot bind {addr}: {e}");
+            std::process::exit(1)
+        }
+    };
+    let state = AppState::new(config);
+    if feeds_on {
+        tokio::spawn(feeds::run(state.clone()));
+    }
+    let local = listener.local_addr().unwrap_or(addr);
+    // The first line is machine-read by `cargo xtask` to find the port.
+    println!("wsocket-server listening on http://{local}/");
+    if let Err(e) = axum::serve(listener, app(state)).await {
+        eprintln!("server error: {e}");
+        std::process::exit(1)
+    }
+}

@@ -1,0 +1,28 @@
+//! Demo feeds: task progress and a market ticker, published on the hub.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::AppState;
+
+/// Publishes `task_progress` on `task:progress` and `market_data` on `market:ticker`
+/// forever (the demo server runs this; tests do not).
+pub async fn run(state: Arc<AppState>) {
+    let mut interval = tokio::time::interval(Duration::from_millis(500));
+    let tasks = ["export-users", "rebuild-index", "send-digest"];
+    let mut tick: u64 = 0;
+    loop {
+        interval.tick().await;
+        tick += 1;
+        for (i, task) in tasks.iter().enumerate() {
+            let percent = (tick * (i as u64 + 2)) % 101;
+            state.hub.publish("task:progress", "task_progress", json!({ "task": task, "percent": percent }));
+        }
+        for symbol in ["BTC-USD", "ETH-USD", "SOL-USD"] {
+            let data = json!({ "symbol": symbol, "price": crate::legacy::price(symbol, tick) });
+            state.hub.publish("market:ticker", "market_data", data);
+        }
+    }
+}

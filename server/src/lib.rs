@@ -1,0 +1,178 @@
+//! The companion server of wsocket: `/ws` (reference protocol), `/legacy` (event JSON),
+//! demo feeds, a publish endpoint and a test-control API, and the demo page from `www/`
+//! and `pkg/`. `app` builds the router; `main` only binds and serves.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_http::cors::CorsLayer;
+use tower_http::services::ServeDir;
+
+pub mod conns;
+pub mod feeds;
+pub mod hub;
+pub mod legacy;
+pub mod ws;
+
+use conns::{Conns, Control};
+use hub::Hub;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The repository root: `www/` and `pkg/` are served from under it.
+    pub root: PathBuf,
+    /// When set, `/ws` requires this token (`?token=` or an `auth` message).
+    pub auth_token: Option<String>,
+    /// Messages per second per connection before `RATE_LIMITED`.
+    pub rate_limit_per_sec: u32,
+    /// The largest text frame accepted before `TOO_LARGE` and close 1009.
+    pub max_frame_bytes: usize,
+    /// Messages kept per topic for recovery.
+    pub history: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
+            auth_token: None,
+            rate_limit_per_sec: 100,
+            max_frame_bytes: 64 * 1024,
+            history: 1_000,
+        }
+    }
+}
+
+/// Shared state of every handler.
+pub struct AppState {
+    /// The settings.
+    pub config: Config,
+    /// Topics and their subscribers.
+    pub hub: Hub,
+    /// Live connections, for the control API.
+    pub conns: Conns,
+}
+
+impl AppState {
+    /// State for `config`.
+    pub fn new(config: Config) -> Arc<AppState> {
+        Arc::new(AppState { hub: Hub::new(config.history), conns: Conns::default(), config })
+    }
+}
+
+/// Encodes a protocol message; the types cannot fail to serialize.
+pub fn encode(message: &wsocket::protocol::Message) -> String {
+    serde_json::to_string(message).unwrap_or_default()
+}
+
+/// The whole server as a router.
+pub fn app(state: Arc<AppState>) -> Router {
+    let root = state.config.root.clone();
+    let control = Router::new()
+        .route("/control/drop", post(drop_conns))
+        .route("/control/close", post(close_conns))
+        .route("/control/stall", post(stall_conns))
+        .route("/control/malformed", post(malformed))
+        .route("/control/send", post(send_raw))
+        .route("/control/epoch", post(restart_epoch))
+        .route("/control/connections", get(connections))
+        .route("/publish", post(publish))
+        .layer(CorsLayer::permissive());
+    Router::new()
+        .route("/ws", any(ws_upgrade))
+        .route("/legacy", any(legacy_upgrade))
+        .merge(control)
+        .nest_service("/pkg", ServeDir::new(root.join("pkg")))
+        .fallback_service(ServeDir::new(root.join("www")).append_index_html_on_directories(true))
+        .with_state(state)
+}
+
+async fn ws_upgrade(
+    upgrade: WebSocketUpgrade,
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let params = ws::Params::from_query(&q);
+    upgrade.on_upgrade(move |socket| ws::serve(socket, state, params))
+}
+
+async fn legacy_upgrade(
+    upgrade: WebSocketUpgrade,
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let cid = q.get("cid").cloned();
+    upgrade.on_upgrade(move |socket| legacy::serve(socket, state, cid))
+}
+
+/// Query of the control endpoints: which connections (`cid`), and command arguments.
+#[derive(Debug, Deserialize)]
+struct Target {
+    cid: Option<String>,
+    code: Option<u16>,
+    reason: Option<String>,
+    on: Option<String>,
+}
+
+fn applied(n: usize) -> Json<Value> {
+    Json(json!({ "connections": n }))
+}
+
+async fn drop_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {
+    applied(s.conns.command(t.cid.as_deref(), &Control::Drop))
+}
+
+async fn close_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {
+    let control = Control::Close(t.code.unwrap_or(1000), t.reason.unwrap_or_default());
+    applied(s.conns.command(t.cid.as_deref(), &control))
+}
+
+async fn stall_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {
+    let on = t.on.as_deref() != Some("0");
+    applied(s.conns.command(t.cid.as_deref(), &Control::Stall(on)))
+}
+
+async fn malformed(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {
+    let control = Control::Raw(r#"{"type": "task_progress", "data": "#.to_owned());
+    applied(s.conns.command(t.cid.as_deref(), &control))
+}
+
+async fn send_raw(State(s): State<Arc<AppState>>, Query(t): Query<Target>, body: String) -> Json<Value> {
+    applied(s.conns.command(t.cid.as_deref(), &Control::Raw(body)))
+}
+
+async fn restart_epoch(State(s): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({ "epoch": s.hub.restart_epoch() }))
+}
+
+async fn connections(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {
+    Json(json!({ "connections": s.conns.count(t.cid.as_deref()), "topics": s.hub.positions() }))
+}
+
+/// Body of `POST /publish`.
+#[derive(Debug, Deserialize)]
+struct PublishBody {
+    topic: String,
+    event: Option<String>,
+    #[serde(default)]
+    data: Value,
+}
+
+async fn publish(State(s): State<Arc<AppState>>, body: Result<Json<PublishBody>, axum::extract::rejection::JsonRejection>) -> Response {
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({ "error": e.body_text() }))).into_response(),
+    };
+    let event = body.event.as_deref().unwrap_or(wsocket::protocol::types::MESSAGE);
+    let (seq, delivered) = s.hub.publish(&body.topic, event, body.data);
+    Json(json!({ "seq": seq, "epoch": s.hub.epoch(), "delivered": delivered })).into_response()
+}
