@@ -17,6 +17,8 @@ pub enum Control {
     Stall(bool),
     /// Send this text frame as is (a malformed frame, a hand-made batch, ...).
     Raw(String),
+    /// Send this binary frame.
+    Binary(Vec<u8>),
 }
 
 struct Entry {

@@ -63,6 +63,9 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, cid: Option<String>)
                 }
                 Some(Control::Stall(on)) => stalled = on,
                 Some(Control::Raw(text)) => out.push(Utf8Bytes::from(text)),
+                Some(Control::Binary(bytes)) => {
+                    let _ = sink.send(WsMessage::Binary(bytes.into())).await;
+                }
             },
         }
         for text in out {

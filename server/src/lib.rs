@@ -121,6 +121,7 @@ struct Target {
     code: Option<u16>,
     reason: Option<String>,
     on: Option<String>,
+    binary: Option<String>,
 }
 
 fn applied(n: usize) -> Json<Value> {
@@ -147,7 +148,11 @@ async fn malformed(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> J
 }
 
 async fn send_raw(State(s): State<Arc<AppState>>, Query(t): Query<Target>, body: String) -> Json<Value> {
-    applied(s.conns.command(t.cid.as_deref(), &Control::Raw(body)))
+    let control = match t.binary.as_deref() {
+        Some("1") => Control::Binary(body.into_bytes()),
+        _ => Control::Raw(body),
+    };
+    applied(s.conns.command(t.cid.as_deref(), &control))
 }
 
 async fn restart_epoch(State(s): State<Arc<AppState>>) -> Json<Value> {

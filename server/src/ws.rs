@@ -129,6 +129,11 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params) {
                 }
                 Some(Control::Stall(on)) => stalled = on,
                 Some(Control::Raw(text)) => session.out.push(Utf8Bytes::from(text)),
+                Some(Control::Binary(bytes)) => {
+                    if sink.send(WsMessage::Binary(bytes.into())).await.is_err() {
+                        return finish(&state, conn);
+                    }
+                }
             },
         }
     }

@@ -1,0 +1,89 @@
+//! Imports: the JS hub snippet and the few globals the driver calls.
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/src/web/hub.js")]
+extern "C" {
+    /// The per-message half of a client, in JS (see `hub.js`).
+    #[derive(Debug, Clone)]
+    pub type Hub;
+
+    #[wasm_bindgen(constructor)]
+    pub fn new(raw: bool, key: &str, prefix: &str, sink: &Function) -> Hub;
+
+    #[wasm_bindgen(method, catch)]
+    pub fn on(this: &Hub, name: &JsValue, listener: &JsValue, once: bool) -> Result<Function, JsValue>;
+    #[wasm_bindgen(method)]
+    pub fn off(this: &Hub, name: &str, listener: &JsValue);
+
+    #[wasm_bindgen(method, js_name = emitState)]
+    pub fn emit_state(this: &Hub, from: &str, to: &str);
+    #[wasm_bindgen(method)]
+    pub fn emit(this: &Hub, name: &str, payload: &JsValue);
+    #[wasm_bindgen(method, js_name = emitClose)]
+    pub fn emit_close(this: &Hub, code: u16, reason: &str, was_clean: bool);
+    #[wasm_bindgen(method, js_name = emitReconnecting)]
+    pub fn emit_reconnecting(this: &Hub, attempt: u32, delay_ms: f64);
+    #[wasm_bindgen(method, js_name = emitError)]
+    pub fn emit_error(this: &Hub, error: &JsValue);
+
+    #[wasm_bindgen(method)]
+    pub fn attach(this: &Hub, ws: &web_sys::WebSocket, gen: u32);
+    #[wasm_bindgen(method)]
+    pub fn detach(this: &Hub);
+
+    #[wasm_bindgen(method, catch)]
+    pub fn frame(this: &Hub, msg: &JsValue, n: f64) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = sendNow)]
+    pub fn send_now(this: &Hub, msg: &JsValue, n: f64) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, js_name = takeId)]
+    pub fn take_id(this: &Hub) -> JsValue;
+    #[wasm_bindgen(method, catch)]
+    pub fn write(this: &Hub, frame: &JsValue) -> Result<bool, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = requestFrame)]
+    pub fn request_frame(this: &Hub, kind: &str, data: &JsValue, n: f64) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method)]
+    pub fn track(this: &Hub, n: f64) -> Promise;
+    #[wasm_bindgen(method)]
+    pub fn fail(this: &Hub, n: f64, code: &str, message: &str);
+
+    #[wasm_bindgen(method)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn stats(
+        this: &Hub,
+        state: &str,
+        reconnects: u32,
+        rtt_ms: f64,
+        queue_length: u32,
+        pending: u32,
+        dropped: f64,
+    ) -> JsValue;
+
+    #[wasm_bindgen(method, getter, js_name = framesIn)]
+    pub fn frames_in(this: &Hub) -> f64;
+    #[wasm_bindgen(method, setter)]
+    pub fn set_debug(this: &Hub, on: bool);
+
+    /// Builds the JS `Error` with a `code` that every wsocket error is.
+    #[wasm_bindgen(js_name = makeError)]
+    pub fn make_error(code: &str, message: &str) -> JsValue;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    // The global timer functions, so the client also runs in workers.
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub fn set_timeout(handler: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    pub fn clear_timeout(handle: &JsValue);
+
+    #[wasm_bindgen(js_namespace = console, js_name = debug)]
+    pub fn console_debug(a: &str, b: &JsValue);
+
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    pub fn date_now() -> f64;
+    #[wasm_bindgen(js_namespace = Math, js_name = random)]
+    pub fn math_random() -> f64;
+}

@@ -1,0 +1,352 @@
+// The per-message path of one WsClient: socket handlers, JSON.parse, listener dispatch,
+// writes and counters. It lives in JS by measurement: every value crossing into wasm
+// costs about 80 ns against ~575 ns for a whole raw JSON.parse + dispatch
+// (ARCHITECTURE.md, "Inbound path"). It makes no decisions: the Rust core decides when
+// to connect, ping, queue, resubscribe, time out and reconnect; this file reports the
+// rare events it needs (open, close, pong, reply) through `sink` with numbers only.
+
+const K_OPEN = 0;
+const K_CLOSE = 1;
+const K_PONG = 2;
+const K_REPLY = 3;
+
+const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap"]);
+const MAX_BATCH_DEPTH = 4;
+
+/** Every error wsocket raises or emits: an `Error` with a stable `code`. */
+export function makeError(code, message, extra) {
+  const error = new Error(message);
+  error.name = "WsError";
+  error.code = code;
+  if (extra !== undefined) Object.assign(error, extra);
+  return error;
+}
+
+function preview(frame) {
+  const text = typeof frame === "string" ? frame : JSON.stringify(frame) ?? String(frame);
+  return text.length > 200 ? text.slice(0, 200) + "…" : text;
+}
+
+export class Hub {
+  constructor(raw, key, prefix, sink) {
+    this.raw = raw;
+    this.key = key;
+    this.prefix = prefix;
+    this.sink = sink;
+    this.gen = 0;
+    this.ws = null;
+    this.events = new Map();
+    this.life = new Map();
+    this.any = [];
+    this.pending = new Map();
+    this.framesIn = 0;
+    this.bytesIn = 0;
+    this.framesOut = 0;
+    this.bytesOut = 0;
+    this.malformed = 0;
+    this.listenerErrors = 0;
+    this.debug = false;
+    this.id = undefined;
+  }
+
+  // ---- listeners -------------------------------------------------------------------
+
+  on(name, fn, once) {
+    if (typeof name !== "string" || name === "") {
+      throw makeError("INVALID_ARGUMENT", "the event name must be a non-empty string");
+    }
+    if (typeof fn !== "function") {
+      throw makeError("INVALID_ARGUMENT", `the listener for "${name}" must be a function`);
+    }
+    let entry = fn;
+    if (once) {
+      entry = (a, b) => {
+        this.off(name, fn);
+        return fn(a, b);
+      };
+      entry.listener = fn;
+    }
+    if (name === "*") {
+      this.any = [...this.any, entry];
+    } else {
+      const map = LIFECYCLE.has(name) ? this.life : this.events;
+      map.set(name, [...(map.get(name) ?? []), entry]);
+    }
+    return () => this.off(name, fn);
+  }
+
+  off(name, fn) {
+    const keep = (list) => {
+      if (fn === undefined || fn === null) return [];
+      const i = list.findIndex((e) => e === fn || e.listener === fn);
+      return i < 0 ? list : [...list.slice(0, i), ...list.slice(i + 1)];
+    };
+    if (name === "*") {
+      this.any = keep(this.any);
+      return;
+    }
+    const map = LIFECYCLE.has(name) ? this.life : this.events;
+    const list = map.get(name);
+    if (list === undefined) return;
+    const next = keep(list);
+    if (next.length === 0) map.delete(name);
+    else map.set(name, next);
+  }
+
+  // Lists are replaced, never mutated, so `off` inside a listener cannot skip another.
+  fire(list, a, b) {
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i](a, b);
+      } catch (cause) {
+        this.listenerErrors++;
+        this.emitError(makeError("LISTENER_ERROR", `a listener threw: ${cause}`, { cause }));
+      }
+    }
+  }
+
+  emit(name, payload) {
+    const list = this.life.get(name);
+    if (list !== undefined) this.fire(list, payload, undefined);
+  }
+
+  emitError(error) {
+    const list = this.life.get("error");
+    if (list === undefined) {
+      if (this.debug) console.warn("wsocket:", error);
+      return;
+    }
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i](error);
+      } catch (cause) {
+        // An error listener that throws is not re-reported, or it would loop.
+        console.error("wsocket: an error listener threw", cause);
+      }
+    }
+  }
+
+  emitState(from, to) {
+    this.emit("state", { from, to });
+  }
+
+  emitClose(code, reason, wasClean) {
+    this.emit("close", { code, reason, wasClean });
+  }
+
+  emitReconnecting(attempt, delayMs) {
+    this.emit("reconnecting", { attempt, delayMs });
+  }
+
+  emitCoreError(code, message) {
+    this.emitError(makeError(code, message));
+  }
+
+  // ---- socket ----------------------------------------------------------------------
+
+  attach(ws, gen) {
+    this.gen = gen;
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => {
+      this.ws = ws;
+      this.sink(K_OPEN, gen, undefined);
+    };
+    ws.onclose = (e) => {
+      if (this.ws === ws) this.ws = null;
+      this.sink(K_CLOSE, gen, e);
+    };
+    // The close event that follows carries the code; an error event carries nothing.
+    ws.onerror = () => {};
+    ws.onmessage = (e) => {
+      if (gen === this.gen) this.receive(e.data);
+    };
+  }
+
+  detach() {
+    this.ws = null;
+  }
+
+  receive(data) {
+    this.framesIn++;
+    if (typeof data !== "string") {
+      this.bytesIn += data.byteLength;
+      if (this.raw) this.dispatchRaw(data);
+      else this.bad("a binary frame where JSON text was expected", data);
+      return;
+    }
+    this.bytesIn += data.length;
+    if (this.raw) {
+      this.dispatchRaw(data);
+      return;
+    }
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      this.bad("not JSON", data);
+      return;
+    }
+    if (typeof msg !== "object" || msg === null || Array.isArray(msg)) {
+      this.bad("JSON that is not an object", data);
+      return;
+    }
+    this.route(msg, 0);
+  }
+
+  route(msg, depth) {
+    const name = msg[this.key];
+    if (typeof name !== "string") {
+      this.bad(`no string "${this.key}" field`, msg);
+      return;
+    }
+    if (this.pending.size !== 0 && msg.id !== undefined) {
+      const request = this.pending.get(msg.id);
+      if (request !== undefined) {
+        this.pending.delete(msg.id);
+        this.sink(K_REPLY, this.gen, request.n);
+        if (name === "error") request.reject(this.serverError(msg));
+        else request.resolve(msg);
+        return;
+      }
+    }
+    switch (name) {
+      case "batch":
+        this.batch(msg, depth);
+        return;
+      case "pong":
+        this.sink(K_PONG, this.gen, undefined);
+        return;
+      case "error":
+        this.emitError(this.serverError(msg));
+        return;
+    }
+    const data = msg.data;
+    const list = this.events.get(name);
+    if (list !== undefined) this.fire(list, data, msg);
+    const topic = msg.topic;
+    if (topic !== undefined && topic !== name) {
+      const byTopic = this.events.get(topic);
+      if (byTopic !== undefined) this.fire(byTopic, data, msg);
+    }
+    if (this.any.length !== 0) this.fire(this.any, data, msg);
+  }
+
+  batch(msg, depth) {
+    const messages = msg.messages;
+    if (!Array.isArray(messages) || depth >= MAX_BATCH_DEPTH) {
+      this.bad(depth >= MAX_BATCH_DEPTH ? "batches nested too deep" : "a batch without a messages array", msg);
+      return;
+    }
+    for (let i = 0; i < messages.length; i++) {
+      const inner = messages[i];
+      if (typeof inner === "object" && inner !== null && !Array.isArray(inner)) this.route(inner, depth + 1);
+      else this.bad("a batch entry that is not an object", inner);
+    }
+  }
+
+  dispatchRaw(data) {
+    const list = this.events.get("message");
+    if (list !== undefined) this.fire(list, data, data);
+    if (this.any.length !== 0) this.fire(this.any, data, data);
+  }
+
+  serverError(msg) {
+    const body = typeof msg.error === "object" && msg.error !== null ? msg.error : {};
+    const code = typeof body.code === "string" ? body.code : "SERVER_ERROR";
+    const text = typeof body.message === "string" ? body.message : msg.message ?? "the server sent an error";
+    return makeError(code, String(text), { frame: msg, fromServer: true });
+  }
+
+  bad(why, frame) {
+    this.malformed++;
+    this.emitError(makeError("MALFORMED_FRAME", `malformed frame skipped: ${why}`, { frame: preview(frame) }));
+  }
+
+  // ---- outbound --------------------------------------------------------------------
+
+  // The wire form of a send: objects become JSON with an `id` (theirs, or prefix + n);
+  // strings and binary go as they are. Leaves the id in `this.id`.
+  frame(msg, n) {
+    if (typeof msg === "string" || msg instanceof ArrayBuffer || ArrayBuffer.isView(msg)) {
+      this.id = undefined;
+      return msg;
+    }
+    if (typeof msg !== "object" || msg === null || Array.isArray(msg)) {
+      throw makeError("INVALID_ARGUMENT", "send() takes an object, a string, an ArrayBuffer or a typed array");
+    }
+    let text;
+    try {
+      text = JSON.stringify(msg);
+    } catch (cause) {
+      throw makeError("INVALID_ARGUMENT", `send() could not encode the message: ${cause}`, { cause });
+    }
+    let id = msg.id;
+    if (id === undefined) {
+      id = this.prefix + n;
+      text = text.length === 2 ? `{"id":"${id}"}` : `{"id":"${id}",${text.slice(1)}`;
+    }
+    this.id = id;
+    return text;
+  }
+
+  sendNow(msg, n) {
+    this.write(this.frame(msg, n));
+    return this.id;
+  }
+
+  takeId() {
+    const id = this.id;
+    this.id = undefined;
+    return id;
+  }
+
+  write(frame) {
+    const ws = this.ws;
+    if (ws === null) return false;
+    this.framesOut++;
+    this.bytesOut += typeof frame === "string" ? frame.length : frame.byteLength;
+    ws.send(frame);
+    return true;
+  }
+
+  // ---- requests --------------------------------------------------------------------
+
+  requestFrame(type, data, n) {
+    const msg = { [this.key]: type, id: this.prefix + n };
+    if (data !== undefined) msg.data = data;
+    return JSON.stringify(msg);
+  }
+
+  track(n) {
+    return new Promise((resolve, reject) => {
+      this.pending.set(this.prefix + n, { n, resolve, reject });
+    });
+  }
+
+  fail(n, code, message) {
+    const id = this.prefix + n;
+    const request = this.pending.get(id);
+    if (request === undefined) return;
+    this.pending.delete(id);
+    request.reject(makeError(code, message, { id }));
+  }
+
+  // ---- stats -----------------------------------------------------------------------
+
+  stats(state, reconnects, rttMs, queueLength, pendingRequests, dropped) {
+    return {
+      state,
+      messagesIn: this.framesIn,
+      messagesOut: this.framesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      reconnects,
+      rttMs: rttMs < 0 ? null : rttMs,
+      queueLength,
+      pendingRequests,
+      dropped,
+      malformed: this.malformed,
+      listenerErrors: this.listenerErrors,
+    };
+  }
+}

@@ -1,0 +1,542 @@
+//! The browser driver: the only code that touches `web-sys` and `js-sys`.
+//!
+//! It owns the socket, the timers and the closures, feeds the core's [`Machine`] with
+//! inputs and executes its effects. Ownership, so nothing leaks and nothing stale runs:
+//! - [`Inner`] owns everything. Its closures (the socket sink, one per timer kind, the
+//!   `online` listener) are created once per client and capture a `Weak<Inner>`, so
+//!   there is no `Rc` cycle and a closure outliving its client does nothing.
+//! - [`Transport`] owns one `WebSocket`; dropping it detaches every handler before the
+//!   socket is closed, so an old socket can never call back.
+//! - Timers are handles in slots; arming replaces (and clears) the previous one, and
+//!   dropping `Inner` clears them all. No `forget()` anywhere.
+//! - No `RefCell` borrow is held while user code runs: effects are popped one at a time
+//!   and executed with the borrow released, so listeners may call back into the client.
+
+mod bindings;
+mod options;
+mod ts;
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, EventTarget, WebSocket};
+
+use self::bindings::{clear_timeout, console_debug, date_now, make_error, math_random, set_timeout, Hub};
+use self::options::Token;
+use crate::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
+use crate::options::{Protocol, TokenIn};
+use crate::Error;
+
+const K_OPEN: u32 = 0;
+const K_CLOSE: u32 = 1;
+const K_PONG: u32 = 2;
+const K_REPLY: u32 = 3;
+
+impl From<Error> for JsValue {
+    fn from(e: Error) -> JsValue {
+        let value = make_error(e.code(), &e.to_string());
+        if let Error::InvalidOption { field, .. } = &e {
+            let _ = js_sys::Reflect::set(&value, &"field".into(), &JsValue::from_str(field));
+        }
+        value
+    }
+}
+
+/// One socket and the handlers the hub attached to it.
+struct Transport {
+    ws: WebSocket,
+    gen: u32,
+}
+
+impl Transport {
+    fn detach(&self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onclose(None);
+        self.ws.set_onerror(None);
+        self.ws.set_onmessage(None);
+    }
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        self.detach();
+        // CONNECTING (0) or OPEN (1): nobody will use it again.
+        if self.ws.ready_state() <= WebSocket::OPEN {
+            let _ = self.ws.close_with_code_and_reason(1000, "client dropped the socket");
+        }
+    }
+}
+
+struct Core {
+    machine: Machine<JsValue>,
+    url: String,
+    token: Token,
+    transport: Option<Transport>,
+    timers: [Option<JsValue>; 6],
+    /// The token to send as an `auth` message once the socket opens.
+    pending_auth: Option<String>,
+}
+
+struct Inner {
+    core: RefCell<Core>,
+    hub: Hub,
+    // Kept alive for the hub and the timers; see the module docs.
+    _sink: Closure<dyn FnMut(u32, u32, JsValue)>,
+    timer_fns: Vec<Closure<dyn FnMut()>>,
+    online: Option<(EventTarget, Closure<dyn FnMut()>)>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some((target, f)) = &self.online {
+            let _ = target.remove_event_listener_with_callback("online", f.as_ref().unchecked_ref());
+        }
+        let core = self.core.get_mut();
+        for handle in core.timers.iter_mut().filter_map(Option::take) {
+            clear_timeout(&handle);
+        }
+        core.transport = None;
+        self.hub.detach();
+    }
+}
+
+fn now() -> f64 {
+    date_now()
+}
+
+impl Inner {
+    fn debug(&self, what: &str, detail: &JsValue) {
+        if self.core.borrow().machine.options().debug {
+            console_debug(what, detail);
+        }
+    }
+
+    /// Feeds one input to the machine, then executes every effect.
+    fn input(self: &Rc<Self>, input: Input) {
+        self.core.borrow_mut().machine.handle(now(), input);
+        self.run();
+    }
+
+    /// Executes effects one at a time with no borrow held across user code.
+    fn run(self: &Rc<Self>) {
+        loop {
+            let effect = self.core.borrow_mut().machine.poll();
+            match effect {
+                Some(effect) => self.execute(effect),
+                None => break,
+            }
+        }
+    }
+
+    fn execute(self: &Rc<Self>, effect: Effect<JsValue>) {
+        match effect {
+            Effect::OpenSocket { gen } => self.open_socket(gen),
+            Effect::Send { gen, frame } => {
+                let live = self.core.borrow().transport.as_ref().is_some_and(|t| t.gen == gen);
+                if live {
+                    let frame = match frame {
+                        Outbound::Payload(p) => p,
+                        Outbound::Text(t) => JsValue::from_str(&t),
+                    };
+                    if let Err(e) = self.hub.write(&frame) {
+                        self.hub.emit_error(&e);
+                    }
+                }
+            }
+            Effect::CloseSocket { gen, code, reason, detach } => {
+                let mut core = self.core.borrow_mut();
+                if core.transport.as_ref().is_some_and(|t| t.gen == gen) {
+                    if detach {
+                        if let Some(t) = core.transport.take() {
+                            t.detach();
+                            let _ = t.ws.close_with_code_and_reason(code, &reason);
+                        }
+                        drop(core);
+                        self.hub.detach();
+                    } else if let Some(t) = &core.transport {
+                        let _ = t.ws.close_with_code_and_reason(code, &reason);
+                    }
+                }
+            }
+            Effect::Arm { timer, after_ms } => {
+                let handle = set_timeout(self.timer_fns[timer.index()].as_ref().unchecked_ref(), after_ms);
+                if let Some(old) = self.core.borrow_mut().timers[timer.index()].replace(handle) {
+                    clear_timeout(&old);
+                }
+            }
+            Effect::Disarm(timer) => {
+                if let Some(old) = self.core.borrow_mut().timers[timer.index()].take() {
+                    clear_timeout(&old);
+                }
+            }
+            Effect::Emit(event) => self.emit(event),
+            Effect::RequestFailed { id, error } => self.hub.fail(id as f64, error.code(), &error.to_string()),
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        match event {
+            Event::State { from, to } => {
+                self.debug("wsocket state", &JsValue::from_str(to.as_str()));
+                self.hub.emit_state(from.as_str(), to.as_str());
+            }
+            Event::Open => self.hub.emit("open", &JsValue::UNDEFINED),
+            Event::Close { code, reason, was_clean } => self.hub.emit_close(code, &reason, was_clean),
+            Event::Reconnecting { attempt, delay_ms } => self.hub.emit_reconnecting(attempt, delay_ms),
+            Event::Error(error) => self.hub.emit_error(&error.into()),
+        }
+    }
+
+    /// Opens socket `gen`, after resolving the token when a provider gives it.
+    fn open_socket(self: &Rc<Self>, gen: u32) {
+        let token = self.core.borrow().token.clone();
+        match token {
+            Token::None => self.create_socket(gen, None),
+            Token::Fixed(t) => self.create_socket(gen, Some(t)),
+            Token::Provider(f) => {
+                let result = f.call0(&JsValue::NULL);
+                let weak = Rc::downgrade(self);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let token = match result {
+                        Ok(v) => wasm_bindgen_futures::JsFuture::from(Promise::resolve(&v)).await,
+                        Err(e) => Err(e),
+                    };
+                    let Some(inner) = weak.upgrade() else { return };
+                    let current = {
+                        let core = inner.core.borrow();
+                        core.machine.gen() == gen && core.machine.state() == State::Connecting
+                    };
+                    if !current {
+                        return;
+                    }
+                    match token.map(|v| v.as_string()) {
+                        Ok(Some(t)) => inner.create_socket(gen, Some(t)),
+                        Ok(None) => inner.token_failed(gen, "the token provider returned no string"),
+                        Err(_) => inner.token_failed(gen, "the token provider threw or rejected"),
+                    }
+                });
+            }
+        }
+    }
+
+    fn token_failed(self: &Rc<Self>, gen: u32, why: &str) {
+        self.hub.emit_error(&make_error("TOKEN_ERROR", why));
+        self.input(Input::SocketClosed { gen, code: 1006, reason: why.to_owned(), was_clean: false });
+    }
+
+    fn create_socket(self: &Rc<Self>, gen: u32, token: Option<String>) {
+        let (url, auth) = {
+            let core = self.core.borrow();
+            match (core.machine.options().token_in, token) {
+                (TokenIn::Query, Some(t)) => {
+                    let sep = if core.url.contains('?') { '&' } else { '?' };
+                    let encoded = String::from(js_sys::encode_uri_component(&t));
+                    (format!("{}{sep}token={encoded}", core.url), None)
+                }
+                (_, token) => (core.url.clone(), token),
+            }
+        };
+        match WebSocket::new(&url) {
+            Ok(ws) => {
+                self.hub.attach(&ws, gen);
+                self.core.borrow_mut().transport = Some(Transport { ws, gen });
+                self.core.borrow_mut().pending_auth = auth;
+            }
+            Err(e) => {
+                self.hub.emit_error(&e);
+                self.input(Input::SocketClosed {
+                    gen,
+                    code: 1006,
+                    reason: "the browser refused the URL".to_owned(),
+                    was_clean: false,
+                });
+            }
+        }
+    }
+
+    /// Socket events, from the hub (numbers only, except the close event).
+    fn on_socket(self: &Rc<Self>, kind: u32, gen: u32, value: JsValue) {
+        match kind {
+            K_OPEN => {
+                let auth = self.core.borrow_mut().pending_auth.take();
+                self.input(Input::SocketOpened { gen, auth });
+            }
+            K_CLOSE => {
+                {
+                    let mut core = self.core.borrow_mut();
+                    if core.transport.as_ref().is_some_and(|t| t.gen == gen) {
+                        core.transport = None;
+                    }
+                }
+                let event: Option<&CloseEvent> = value.dyn_ref();
+                let (code, reason, was_clean) =
+                    event.map_or((1006, String::new(), false), |e| (e.code(), e.reason(), e.was_clean()));
+                self.input(Input::SocketClosed { gen, code, reason, was_clean });
+            }
+            K_PONG => self.input(Input::Pong { gen }),
+            K_REPLY => {
+                if let Some(id) = value.as_f64() {
+                    self.input(Input::Reply { id: id as u64 });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_timer(self: &Rc<Self>, timer: Timer) {
+        self.core.borrow_mut().timers[timer.index()] = None;
+        let frames_in = self.hub.frames_in() as u64;
+        self.core.borrow_mut().machine.handle(now(), Input::Activity { frames_in });
+        self.input(Input::Timer(timer));
+    }
+}
+
+/// A WebSocket client that reconnects, keeps a heartbeat, queues while offline,
+/// resubscribes topics and matches replies to requests.
+#[wasm_bindgen(skip_typescript)]
+#[derive(Debug)]
+pub struct WsClient {
+    inner: Rc<Inner>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner").field("state", &self.core.borrow().machine.state()).finish()
+    }
+}
+
+fn id_prefix() -> String {
+    // Ids unique across page loads and tabs: a random base-36 tag, then a counter.
+    let tag = (math_random() * 2_176_782_336.0) as u64; // 36^6
+    let mut s = String::new();
+    let mut n = tag;
+    for _ in 0..6 {
+        let d = (n % 36) as u8;
+        s.push(char::from(if d < 10 { b'0' + d } else { b'a' + d - 10 }));
+        n /= 36;
+    }
+    s.push('-');
+    s
+}
+
+#[wasm_bindgen]
+impl WsClient {
+    /// Creates a client for `url` (`ws://`, `wss://`, or a path on this page's host).
+    /// It does not connect until `connect()`. Throws a `WsError` naming the bad field
+    /// when an option is invalid.
+    #[wasm_bindgen(constructor)]
+    pub fn new(url: &str, options: JsValue) -> Result<WsClient, JsValue> {
+        let url = options::resolve_url(url)?;
+        let (opts, token) = options::read(&options)?;
+        let seed = (math_random() * 9_007_199_254_740_991.0) as u64;
+        let prefix = id_prefix();
+        let raw = opts.protocol == Protocol::Raw;
+        let key = opts.event_key.clone();
+        let debug = opts.debug;
+        let machine = Machine::new(opts, seed, &prefix)?;
+        let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
+            let w = weak.clone();
+            let sink = Closure::<dyn FnMut(u32, u32, JsValue)>::new(move |kind, gen, value| {
+                if let Some(inner) = w.upgrade() {
+                    inner.on_socket(kind, gen, value);
+                }
+            });
+            let timer_fns = Timer::ALL
+                .iter()
+                .map(|&timer| {
+                    let w = weak.clone();
+                    Closure::<dyn FnMut()>::new(move || {
+                        if let Some(inner) = w.upgrade() {
+                            inner.on_timer(timer);
+                        }
+                    })
+                })
+                .collect();
+            let online = js_sys::global().dyn_into::<EventTarget>().ok().and_then(|target| {
+                let w = weak.clone();
+                let f = Closure::<dyn FnMut()>::new(move || {
+                    if let Some(inner) = w.upgrade() {
+                        inner.input(Input::Online);
+                    }
+                });
+                target.add_event_listener_with_callback("online", f.as_ref().unchecked_ref()).ok()?;
+                Some((target, f))
+            });
+            let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref());
+            hub.set_debug(debug);
+            Inner {
+                core: RefCell::new(Core {
+                    machine,
+                    url,
+                    token,
+                    transport: None,
+                    timers: Default::default(),
+                    pending_auth: None,
+                }),
+                hub,
+                _sink: sink,
+                timer_fns,
+                online,
+            }
+        });
+        Ok(WsClient { inner })
+    }
+
+    /// Opens the connection (no-op when already connecting or open).
+    pub fn connect(&self) {
+        self.inner.input(Input::Connect);
+    }
+
+    /// Closes for good: no reconnect until `connect()` is called again. `code` must be
+    /// 1000 or 3000–4999 and `reason` at most 123 UTF-8 bytes.
+    pub fn close(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
+        let code = if code.is_undefined() || code.is_null() {
+            1000
+        } else {
+            match code.as_f64() {
+                Some(c) if c.fract() == 0.0 && (0.0..=65535.0).contains(&c) => c as u16,
+                _ => return Err(Error::InvalidCloseCode(0).into()),
+            }
+        };
+        let reason = if reason.is_undefined() || reason.is_null() {
+            String::new()
+        } else {
+            reason.as_string().ok_or_else(|| make_error("INVALID_ARGUMENT", "the close reason must be a string"))?
+        };
+        self.inner.core.borrow_mut().machine.close(code, &reason)?;
+        self.inner.run();
+        Ok(())
+    }
+
+    /// Adds a listener for a server event (by type or by topic), `"*"` for every
+    /// message, or a lifecycle event. Returns a function that removes it.
+    pub fn on(&self, event: JsValue, listener: JsValue) -> Result<Function, JsValue> {
+        self.inner.hub.on(&event, &listener, false)
+    }
+
+    /// Like `on`, but the listener runs at most once.
+    pub fn once(&self, event: JsValue, listener: JsValue) -> Result<Function, JsValue> {
+        self.inner.hub.on(&event, &listener, true)
+    }
+
+    /// Removes `listener` from `event`, or every listener of `event` without one.
+    pub fn off(&self, event: &str, listener: JsValue) {
+        self.inner.hub.off(event, &listener);
+    }
+
+    /// Sends an object as JSON (adding an `id` when it has none), a string, or binary.
+    /// While not open the message is queued and sent, once and in order, on the next
+    /// open. Returns the message's `id` (undefined for strings and binary).
+    pub fn send(&self, message: JsValue) -> Result<JsValue, JsValue> {
+        let (n, writable) = {
+            let mut core = self.inner.core.borrow_mut();
+            (core.machine.next_id(), core.machine.writable())
+        };
+        if writable {
+            return self.inner.hub.send_now(&message, n as f64);
+        }
+        let frame = self.inner.hub.frame(&message, n as f64)?;
+        let id = self.inner.hub.take_id();
+        let sent = self.inner.core.borrow_mut().machine.send(frame);
+        self.inner.run();
+        sent?;
+        Ok(id)
+    }
+
+    /// Sends `{type, id, data}` and resolves with the reply carrying the same `id`;
+    /// rejects on an `error` reply, on timeout (`timeoutMs`, default `requestTimeoutMs`)
+    /// or when the client closes for good.
+    pub fn request(&self, kind: &str, data: JsValue, options: JsValue) -> Result<Promise, JsValue> {
+        let timeout = match js_sys::Reflect::get(&options, &"timeoutMs".into()) {
+            Ok(v) if !v.is_undefined() => match v.as_f64() {
+                Some(t) if t.is_finite() && (0.0..=crate::options::MAX_MS).contains(&t) => Some(t),
+                _ => return Err(Error::option("timeoutMs", "expected a number of ms").into()),
+            },
+            _ => None,
+        };
+        let n = {
+            let mut core = self.inner.core.borrow_mut();
+            let t = timeout.unwrap_or(core.machine.options().request_timeout_ms);
+            (core.machine.next_id(), t)
+        };
+        let (n, timeout) = n;
+        let frame = self.inner.hub.request_frame(kind, &data, n as f64)?;
+        let promise = self.inner.hub.track(n as f64);
+        let sent = self.inner.core.borrow_mut().machine.request(now(), n, frame, timeout);
+        self.inner.run();
+        if let Err(e) = sent {
+            self.inner.hub.fail(n as f64, e.code(), &e.to_string());
+        }
+        Ok(promise)
+    }
+
+    /// Subscribes to one topic or an array of topics (reference counted; resubscribed
+    /// on every open).
+    pub fn subscribe(&self, topics: JsValue) -> Result<(), JsValue> {
+        let topics = topic_list(&topics)?;
+        self.inner.core.borrow_mut().machine.subscribe(topics.iter().map(String::as_str));
+        self.inner.run();
+        Ok(())
+    }
+
+    /// Drops one reference to each topic; unsubscribes those that reach zero.
+    pub fn unsubscribe(&self, topics: JsValue) -> Result<(), JsValue> {
+        let topics = topic_list(&topics)?;
+        self.inner.core.borrow_mut().machine.unsubscribe(topics.iter().map(String::as_str));
+        self.inner.run();
+        Ok(())
+    }
+
+    /// `"connecting"`, `"open"`, `"reconnecting"`, `"closing"` or `"closed"`.
+    #[wasm_bindgen(getter)]
+    pub fn state(&self) -> String {
+        self.inner.core.borrow().machine.state().as_str().to_owned()
+    }
+
+    /// Counters: messages and bytes in and out, reconnects, last RTT, queue length.
+    pub fn stats(&self) -> JsValue {
+        let (state, s) = {
+            let core = self.inner.core.borrow();
+            (core.machine.state(), core.machine.stats())
+        };
+        self.inner.hub.stats(
+            state.as_str(),
+            s.reconnects,
+            s.rtt_ms.unwrap_or(-1.0),
+            s.queue_len as u32,
+            s.pending_requests as u32,
+            s.dropped as f64,
+        )
+    }
+
+    /// Debug logging to the console, switchable at run time.
+    #[wasm_bindgen(getter)]
+    pub fn debug(&self) -> bool {
+        self.inner.core.borrow().machine.options().debug
+    }
+
+    /// Debug logging to the console, switchable at run time.
+    #[wasm_bindgen(setter)]
+    pub fn set_debug(&self, on: bool) {
+        self.inner.core.borrow_mut().machine.set_debug(on);
+        self.inner.hub.set_debug(on);
+    }
+}
+
+fn topic_list(topics: &JsValue) -> Result<Vec<String>, JsValue> {
+    let bad = || make_error("INVALID_ARGUMENT", "topics must be a non-empty string or an array of them");
+    let list: Vec<String> = if let Some(t) = topics.as_string() {
+        vec![t]
+    } else if js_sys::Array::is_array(topics) {
+        js_sys::Array::from(topics).iter().map(|t| t.as_string()).collect::<Option<_>>().ok_or_else(bad)?
+    } else {
+        return Err(bad());
+    };
+    if list.iter().any(String::is_empty) {
+        return Err(bad());
+    }
+    Ok(list)
+}

@@ -1,0 +1,148 @@
+//! The TypeScript declarations of the JS API, written by hand: an options type and an
+//! event map, so `on("state", ...)` knows its payload. `WsClient` is `skip_typescript`
+//! in Rust and declared here instead.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS: &str = r#"
+/** Every error wsocket throws or emits: an `Error` with a stable `code`. */
+export interface WsError extends Error {
+  name: "WsError";
+  /** `INVALID_OPTION`, `INVALID_URL`, `INVALID_CLOSE_CODE`, `INVALID_CLOSE_REASON`,
+   * `INVALID_ARGUMENT`, `QUEUE_FULL`, `QUEUE_OVERFLOW`, `REQUEST_TIMEOUT`,
+   * `REQUEST_ABORTED`, `CONNECT_TIMEOUT`, `HEARTBEAT_TIMEOUT`, `RECONNECT_FAILED`,
+   * `CLOSED_BY_SERVER`, `MALFORMED_FRAME`, `LISTENER_ERROR`, `TOKEN_ERROR`, or a
+   * server's own code (`UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`,
+   * `FORBIDDEN`, `RATE_LIMITED`, `TOO_LARGE`) with `fromServer: true`. */
+  code: string;
+  /** For `INVALID_OPTION`: the option's name. */
+  field?: string;
+  /** For `MALFORMED_FRAME`: the start of the frame; for server errors: the frame. */
+  frame?: unknown;
+  /** True when the server sent the error. */
+  fromServer?: boolean;
+  /** For `LISTENER_ERROR`: what the listener threw. */
+  cause?: unknown;
+}
+
+export type WsState = "connecting" | "open" | "reconnecting" | "closing" | "closed";
+
+export interface WsClientOptions {
+  /** `"json"` (default): one JSON object per frame; `"raw"`: frames as they are. */
+  protocol?: "json" | "raw";
+  /** The field that names a JSON frame's event. Default `"type"`; `"event"` for legacy backends. */
+  eventKey?: string;
+  /** Topics subscribed at every open. */
+  topics?: string[];
+  /** A token, or a function returning one (or a Promise of one), called before every connect. */
+  token?: string | (() => string | Promise<string>) | null;
+  /** `"query"` (default): `?token=`; `"message"`: an `auth` message first thing after open. */
+  tokenIn?: "query" | "message";
+  /** Reconnect after a drop. Default `true`. */
+  reconnect?: boolean;
+  /** Smallest reconnect delay, and the base of the backoff. Default 500. */
+  minDelayMs?: number;
+  /** Largest reconnect delay. Default 30000. */
+  maxDelayMs?: number;
+  /** Reconnect attempts before giving up; `null` or `Infinity` (default) is unlimited. */
+  maxAttempts?: number | null;
+  /** How long a connection must stay open before the attempt counter resets. Default 5000. */
+  stableAfterMs?: number;
+  /** How long a socket may stay connecting; 0 disables. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Ping interval; 0 disables. Default 25000 (0 for `raw`). */
+  heartbeatIntervalMs?: number;
+  /** Deadline for a pong or any frame after a ping; 0 disables the watchdog. Default 10000. */
+  heartbeatTimeoutMs?: number;
+  /** A text frame sent verbatim as the ping (the legacy `"PONG"`). Default: a `ping` message. */
+  heartbeatMessage?: string;
+  /** Messages kept while not open. Default 1000. */
+  queueMax?: number;
+  /** What a send does when the queue is full. Default `"reject"` (throws `QUEUE_FULL`). */
+  queueOverflow?: "reject" | "drop-oldest" | "drop-newest";
+  /** Default timeout of `request`. Default 10000. */
+  requestTimeoutMs?: number;
+  /** Log to the console. Default `false`. */
+  debug?: boolean;
+}
+
+/** A typed-JSON message as the server sends it (DESIGN §3). */
+export interface WsMessage<T = unknown> {
+  type?: string;
+  event?: string;
+  id?: string;
+  timestamp?: number;
+  topic?: string;
+  data?: T;
+  error?: { code: string; message: string; details?: unknown };
+  seq?: number;
+  epoch?: string;
+  [field: string]: unknown;
+}
+
+/** Lifecycle events and their payloads. */
+export interface WsLifecycleEvents {
+  open: () => void;
+  close: (event: { code: number; reason: string; wasClean: boolean }) => void;
+  error: (error: WsError) => void;
+  state: (change: { from: WsState; to: WsState }) => void;
+  reconnecting: (event: { attempt: number; delayMs: number }) => void;
+}
+
+export interface WsStats {
+  state: WsState;
+  messagesIn: number;
+  messagesOut: number;
+  /** Text frames count UTF-16 code units; binary frames count bytes. */
+  bytesIn: number;
+  bytesOut: number;
+  reconnects: number;
+  /** The last heartbeat round trip, or null before the first pong. */
+  rttMs: number | null;
+  queueLength: number;
+  pendingRequests: number;
+  /** Messages dropped or rejected by the queue's overflow policy. */
+  dropped: number;
+  malformed: number;
+  listenerErrors: number;
+}
+
+export type WsListener<T = unknown> = (data: T, message: WsMessage<T>) => void;
+
+export class WsClient {
+  free(): void;
+  [Symbol.dispose](): void;
+  /** Creates a client for `url` (`ws://`, `wss://`, or a path on this page's host).
+   * It does not connect until `connect()`. Throws a `WsError` (`INVALID_OPTION` with
+   * `field`, or `INVALID_URL`). */
+  constructor(url: string, options?: WsClientOptions);
+  /** Opens the connection (no-op when already connecting or open). */
+  connect(): void;
+  /** Closes for good. `code`: 1000 (default) or 3000–4999; `reason`: at most 123 UTF-8 bytes. */
+  close(code?: number, reason?: string): void;
+  /** Listens to a lifecycle event. Returns a function that removes the listener. */
+  on<K extends keyof WsLifecycleEvents>(event: K, listener: WsLifecycleEvents[K]): () => void;
+  /** Listens to every inbound message. */
+  on<T = unknown>(event: "*", listener: WsListener<T>): () => void;
+  /** Listens to a server event by type (or `eventKey` value) or by topic. */
+  on<T = unknown>(event: string, listener: WsListener<T>): () => void;
+  once<K extends keyof WsLifecycleEvents>(event: K, listener: WsLifecycleEvents[K]): () => void;
+  once<T = unknown>(event: string, listener: WsListener<T>): () => void;
+  /** Removes `listener`, or every listener of `event` when omitted. */
+  off(event: string, listener?: (...args: any[]) => void): void;
+  /** Sends an object as JSON (with an `id` added when missing), a string or binary.
+   * Queued while not open. Returns the message's id (undefined for strings and binary). */
+  send(message: object | string | ArrayBuffer | ArrayBufferView): string | undefined;
+  /** Sends `{type, id, data}` and resolves with the reply carrying the same id. */
+  request<T = unknown>(type: string, data?: unknown, options?: { timeoutMs?: number }): Promise<WsMessage<T>>;
+  /** Subscribes to topics (reference counted; resubscribed on every open). */
+  subscribe(topics: string | string[]): void;
+  /** Drops one reference to each topic. */
+  unsubscribe(topics: string | string[]): void;
+  readonly state: WsState;
+  stats(): WsStats;
+  /** Console logging, switchable at run time. */
+  debug: boolean;
+}
+"#;

@@ -1,0 +1,480 @@
+// Browser scenarios for tests/web.rs. Each one drives the real JS API of WsClient
+// against the companion server and throws on the first broken expectation.
+// `make(url, options)` constructs a WsClient; `server` is "host:port".
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function fail(message) {
+  throw new Error(message);
+}
+
+function eq(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) fail(`${what}: expected ${e}, got ${a}`);
+}
+
+function ok(condition, what) {
+  if (!condition) fail(what);
+}
+
+/** Waits until `condition()` is truthy; bounded, polls every 5 ms. */
+async function until(condition, what, ms = 5000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const value = condition();
+    if (value) return value;
+    await sleep(5);
+  }
+  fail(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** A client plus a record of everything it emitted. */
+class Probe {
+  constructor(make, url, options) {
+    this.client = make(url, options);
+    this.log = [];
+    this.errors = [];
+    this.states = [];
+    this.closes = [];
+    this.reconnecting = [];
+    this.opens = 0;
+    this.client.on("open", () => this.opens++);
+    this.client.on("error", (e) => this.errors.push(e));
+    this.client.on("state", (s) => this.states.push(s.to));
+    this.client.on("close", (c) => this.closes.push(c));
+    this.client.on("reconnecting", (r) => this.reconnecting.push(r));
+  }
+  record(event) {
+    const got = [];
+    this.client.on(event, (data, msg) => got.push({ data, msg }));
+    return got;
+  }
+  errorCodes() {
+    return this.errors.map((e) => e.code);
+  }
+  async opened(n = 1, what = "open") {
+    await until(() => this.opens >= n, `${what} #${n}`);
+  }
+  dispose() {
+    try {
+      this.client.close();
+    } catch {}
+    this.client.free();
+  }
+}
+
+let counter = 0;
+function cid(name) {
+  counter += 1;
+  return `${name}-${Date.now() % 100000}-${counter}`;
+}
+
+async function post(server, path, body) {
+  const headers = { "Content-Type": path === "/publish" ? "application/json" : "text/plain" };
+  const response = await fetch(`http://${server}${path}`, { method: "POST", body, headers });
+  if (!response.ok) fail(`POST ${path}: HTTP ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+const publish = (server, topic, event, data) =>
+  post(server, "/publish", JSON.stringify({ topic, event, data }));
+
+/** Opens a probe on /ws (or `path`) with a fresh cid; returns [probe, cid]. */
+async function open(make, server, options = {}, path = "/ws", query = "") {
+  const id = cid(path.slice(1));
+  const probe = new Probe(make, `ws://${server}${path}?cid=${id}${query}`, { minDelayMs: 20, maxDelayMs: 200, ...options });
+  probe.client.connect();
+  await probe.opened();
+  return [probe, id];
+}
+
+/** Subscribes and waits for the server's `subscribed`, so pushes cannot race it. */
+async function subscribed(probe, topics) {
+  const acks = probe.record("subscribed");
+  const before = acks.length;
+  probe.client.subscribe(topics);
+  await until(() => acks.length > before, `subscribed ${topics}`);
+}
+
+const scenarios = {
+  async dispatchByTypeEventAndTopic(make, server) {
+    const [p] = await open(make, server);
+    const order = [];
+    p.client.on("task_progress", (data) => order.push(["type", data.percent]));
+    p.client.on("task:progress", (data, msg) => order.push(["topic", msg.topic]));
+    p.client.on("*", (data, msg) => order.push(["*", msg.type]));
+    await subscribed(p, "task:progress");
+    await publish(server, "task:progress", "task_progress", { percent: 40 });
+    await until(() => order.length >= 3, "three dispatches");
+    eq(order.filter((o) => o[0] !== "*" || o[1] === "task_progress"), [["type", 40], ["topic", "task:progress"], ["*", "task_progress"]], "dispatch order");
+    p.dispose();
+  },
+
+  async dispatchByEventKeyOnLegacyBackend(make, server) {
+    const [p] = await open(make, server, { eventKey: "event", heartbeatMessage: "PONG" }, "/legacy");
+    const unread = p.record("get_unread_message");
+    const ticks = p.record("market_data");
+    p.client.send({ event: "get_unread_message" });
+    p.client.send({ event: "market_subscribe", data: { symbols: ["BTC-USD"] } });
+    await until(() => unread.length === 1 && ticks.length >= 2, "reply and two ticks");
+    eq(unread[0].data, { count: 3 }, "reply data");
+    eq(unread[0].msg.message, "ok", "legacy message field");
+    eq(ticks[0].data.symbol, "BTC-USD", "ticker symbol");
+    p.dispose();
+  },
+
+  async batchIsUnpackedInOrder(make, server) {
+    const [p, id] = await open(make, server, {}, "/ws", "&batch=1");
+    const got = p.record("n");
+    await subscribed(p, "batch-topic");
+    for (let i = 1; i <= 25; i++) await publish(server, "batch-topic", "n", i);
+    await until(() => got.length === 25, "25 pushes");
+    eq(got.map((g) => g.data), Array.from({ length: 25 }, (_, i) => i + 1), "batched order");
+    const hand = p.record("hand");
+    await post(server, `/control/send?cid=${id}`, JSON.stringify({ type: "batch", messages: [{ type: "hand", data: 1 }, 7, { type: "hand", data: 2 }] }));
+    await until(() => hand.length === 2, "hand-made batch");
+    eq(hand.map((h) => h.data), [1, 2], "hand-made batch order");
+    ok(p.errorCodes().includes("MALFORMED_FRAME"), "a non-object batch entry is reported");
+    p.dispose();
+  },
+
+  async sendAndRequestReply(make, server) {
+    const [p] = await open(make, server);
+    const acks = p.record("ack");
+    const id = p.client.send({ type: "custom_action", data: {} });
+    ok(typeof id === "string" && id.length > 0, "send returns an id");
+    await until(() => acks.length === 1, "ack");
+    eq(acks[0].msg.id, id, "ack carries the send id");
+    eq(p.client.send({ type: "custom_action", id: "mine" }), "mine", "an explicit id is kept");
+    const echo = await p.client.request("echo", { x: 1 });
+    eq(echo.data, { x: 1 }, "echo reply");
+    const unread = await p.client.request("get_unread_message", {}, { timeoutMs: 3000 });
+    eq(unread.data, { count: 3 }, "unread reply");
+    try {
+      await p.client.request("frobnicate", {});
+      fail("an error reply must reject");
+    } catch (e) {
+      eq([e.code, e.fromServer], ["UNKNOWN_MESSAGE_TYPE", true], "error reply rejects with the server code");
+    }
+    eq(p.client.stats().pendingRequests, 0, "no request left pending");
+    p.dispose();
+  },
+
+  async requestTimesOut(make, server) {
+    const [p, id] = await open(make, server, { heartbeatIntervalMs: 0 });
+    await post(server, `/control/stall?cid=${id}`);
+    const started = Date.now();
+    try {
+      await p.client.request("echo", {}, { timeoutMs: 150 });
+      fail("a stalled server must time the request out");
+    } catch (e) {
+      eq(e.code, "REQUEST_TIMEOUT", "timeout code");
+    }
+    ok(Date.now() - started >= 140, "not before its deadline");
+    p.dispose();
+  },
+
+  async reconnectAfterAbruptDrop(make, server) {
+    const [p, id] = await open(make, server);
+    eq((await post(server, `/control/drop?cid=${id}`)).connections, 1, "dropped one");
+    await p.opened(2, "reopen after drop");
+    eq(p.closes[0].code, 1006, "abrupt drop is 1006");
+    eq(p.closes[0].wasClean, false, "not clean");
+    eq(p.reconnecting[0].attempt, 1, "first attempt");
+    eq(p.states, ["connecting", "open", "reconnecting", "connecting", "open"], "states");
+    eq(p.client.stats().reconnects, 1, "stats count the reconnect");
+    p.dispose();
+  },
+
+  async reconnectAfterGoingAway1001(make, server) {
+    const [p, id] = await open(make, server);
+    await post(server, `/control/close?cid=${id}&code=1001&reason=deploy`);
+    await p.opened(2, "reopen after 1001");
+    eq([p.closes[0].code, p.closes[0].reason], [1001, "deploy"], "close event");
+    p.dispose();
+  },
+
+  async reconnectAfterServiceRestart1012(make, server) {
+    const [p, id] = await open(make, server);
+    await post(server, `/control/close?cid=${id}&code=1012`);
+    await p.opened(2, "reopen after 1012");
+    eq(p.closes[0].code, 1012, "close code");
+    p.dispose();
+  },
+
+  async noReconnectAfterUserClose(make, server) {
+    const [p, id] = await open(make, server);
+    p.client.close(1000, "done");
+    await until(() => p.client.state === "closed", "closed");
+    await sleep(300);
+    eq(p.opens, 1, "no reopen");
+    eq((await fetch(`http://${server}/control/connections?cid=${id}`).then((r) => r.json())).connections, 0, "server sees no connection");
+    eq(p.reconnecting.length, 0, "no reconnecting event");
+    p.dispose();
+  },
+
+  async noReconnectAfterServerClose1000(make, server) {
+    const [p, id] = await open(make, server);
+    await post(server, `/control/close?cid=${id}&code=1000`);
+    await until(() => p.client.state === "closed", "closed");
+    await sleep(300);
+    eq(p.opens, 1, "no reopen");
+    ok(p.errorCodes().includes("CLOSED_BY_SERVER"), "reported");
+    p.dispose();
+  },
+
+  async sendsWhileDisconnectedArriveOnceInOrder(make, server) {
+    const [p, id] = await open(make, server, { minDelayMs: 250, maxDelayMs: 250 });
+    const topic = `own:${id}`;
+    const got = p.record(topic);
+    await subscribed(p, topic);
+    await post(server, `/control/drop?cid=${id}`);
+    await until(() => p.client.state === "reconnecting", "reconnecting");
+    for (let i = 0; i < 5; i++) p.client.send({ type: "publish", topic, data: i });
+    eq(p.client.stats().queueLength, 5, "queued while down");
+    await p.opened(2);
+    await until(() => got.length >= 5, "five echoes");
+    await sleep(100);
+    eq(got.map((g) => g.data), [0, 1, 2, 3, 4], "once each, in order");
+    eq(p.client.stats().queueLength, 0, "queue drained");
+    p.dispose();
+  },
+
+  async topicsAreResubscribedAfterReconnect(make, server) {
+    const [p, id] = await open(make, server, { topics: ["initial-topic"] });
+    const acks = p.record("subscribed");
+    await subscribed(p, "later-topic");
+    const initial = p.record("initial-topic");
+    const later = p.record("later-topic");
+    await post(server, `/control/drop?cid=${id}`);
+    await p.opened(2);
+    await until(() => acks.length >= 3, "resubscribe ack");
+    eq(acks[acks.length - 1].data.topics, ["initial-topic", "later-topic"], "one resubscribe with every topic");
+    await publish(server, "initial-topic", "x", 1);
+    await publish(server, "later-topic", "y", 2);
+    await until(() => initial.length === 1 && later.length === 1, "pushes after reconnect");
+    p.dispose();
+  },
+
+  async malformedFrameAndThrowingListenerDoNotStopDelivery(make, server) {
+    const [p, id] = await open(make, server);
+    const seen = [];
+    p.client.on("tick", () => {
+      throw new Error("listener bug");
+    });
+    p.client.on("tick", (data) => seen.push(data));
+    await subscribed(p, "ticks");
+    await post(server, `/control/malformed?cid=${id}`);
+    await post(server, `/control/send?cid=${id}`, "[1,2,3]");
+    await post(server, `/control/send?cid=${id}`, JSON.stringify({ data: "no type" }));
+    await publish(server, "ticks", "tick", 1);
+    await publish(server, "ticks", "tick", 2);
+    await until(() => seen.length === 2, "both ticks");
+    eq(seen, [1, 2], "delivery continued");
+    const codes = p.errorCodes();
+    eq(codes.filter((c) => c === "MALFORMED_FRAME").length, 3, "three malformed frames reported");
+    eq(codes.filter((c) => c === "LISTENER_ERROR").length, 2, "each throw reported");
+    eq(p.client.stats().malformed, 3, "malformed counter");
+    eq(p.client.state, "open", "still open");
+    p.dispose();
+  },
+
+  async binaryWhereTextWasExpectedIsReported(make, server) {
+    const [p, id] = await open(make, server);
+    const echo = p.record("echo");
+    await post(server, `/control/send?cid=${id}&binary=1`, "bytes");
+    p.client.send({ type: "echo" });
+    await until(() => echo.length === 1, "delivery after a binary frame");
+    const bad = p.errors.find((e) => e.code === "MALFORMED_FRAME");
+    ok(bad && bad.message.includes("binary"), "binary frame reported");
+    p.dispose();
+  },
+
+  async rawProtocolDeliversFramesAsTheyAre(make, server) {
+    const [raw, id] = await open(make, server, { protocol: "raw" });
+    const got = raw.record("message");
+    const all = raw.record("*");
+    await post(server, `/control/send?cid=${id}`, "plain text");
+    await post(server, `/control/send?cid=${id}&binary=1`, "abc");
+    await until(() => got.length === 2 && all.length === 2, "two raw frames");
+    eq(got[0].data, "plain text", "text as is");
+    ok(got[1].data instanceof ArrayBuffer, "binary as an ArrayBuffer");
+    eq(Array.from(new Uint8Array(got[1].data)), [97, 98, 99], "bytes");
+    eq(raw.client.send(new Uint8Array([1, 2])), undefined, "binary send has no id");
+    eq(raw.errors.length, 0, "no errors in raw mode");
+    raw.dispose();
+  },
+
+  async optionsAreValidatedWithTheFieldNamed(make, server) {
+    const url = `ws://${server}/ws`;
+    const codeOf = (options, u = url) => {
+      try {
+        make(u, options);
+      } catch (e) {
+        return [e.code, e.field ?? null];
+      }
+      return null;
+    };
+    eq(codeOf({ maxDelayMs: "soon" }), ["INVALID_OPTION", "maxDelayMs"], "wrong type");
+    eq(codeOf({ minDelayMs: -1 }), ["INVALID_OPTION", "minDelayMs"], "out of range");
+    eq(codeOf({ maxDelay: 5 }), ["INVALID_OPTION", "maxDelay"], "unknown option");
+    eq(codeOf({ queueOverflow: "drop-all" }), ["INVALID_OPTION", "queueOverflow"], "bad enum");
+    eq(codeOf({ topics: ["ok", 3] }), ["INVALID_OPTION", "topics"], "bad topics");
+    eq(codeOf("nope"), ["INVALID_OPTION", "options"], "not an object");
+    eq(codeOf({}, "http://example.invalid/"), ["INVALID_URL", null], "bad url");
+    ok(codeOf(undefined) === null, "no options is fine");
+  },
+
+  async closeArgumentsAreValidated(make, server) {
+    const [p] = await open(make, server);
+    const codeOf = (f) => {
+      try {
+        f();
+      } catch (e) {
+        return e.code;
+      }
+      return null;
+    };
+    eq(codeOf(() => p.client.close(1005)), "INVALID_CLOSE_CODE", "1005");
+    eq(codeOf(() => p.client.close(70000)), "INVALID_CLOSE_CODE", "out of range");
+    eq(codeOf(() => p.client.close(1000, "x".repeat(124))), "INVALID_CLOSE_REASON", "long reason");
+    eq(p.client.state, "open", "still open after refused closes");
+    p.client.close(4000, "app says bye");
+    await until(() => p.client.state === "closed", "closed");
+    p.dispose();
+  },
+
+  async onceOffAndUnsubscribeFunctions(make, server) {
+    const [p] = await open(make, server);
+    const calls = [];
+    p.client.once("echo", () => calls.push("once"));
+    const offFn = p.client.on("echo", () => calls.push("on"));
+    const removed = () => calls.push("removed");
+    p.client.on("echo", removed);
+    p.client.off("echo", removed);
+    const selfRemoving = p.client.on("echo", () => {
+      calls.push("self");
+      selfRemoving();
+    });
+    p.client.on("echo", () => calls.push("last"));
+    p.client.send({ type: "echo" });
+    await until(() => calls.length >= 4, "first echo");
+    offFn();
+    p.client.send({ type: "echo" });
+    await until(() => calls.length >= 5, "second echo");
+    await sleep(50);
+    eq(calls, ["once", "on", "self", "last", "last"], "listener order and removal");
+    p.dispose();
+  },
+
+  async tokenProviderIsCalledBeforeEveryConnect(make, server) {
+    let calls = 0;
+    const token = async () => `token-${++calls}`;
+    const id = cid("token");
+    const p = new Probe(make, `ws://${server}/ws?cid=${id}`, { token, tokenIn: "message", minDelayMs: 20 });
+    const authOk = p.record("auth_ok");
+    p.client.connect();
+    await until(() => authOk.length === 1, "auth_ok");
+    await post(server, `/control/drop?cid=${id}`);
+    await p.opened(2);
+    await until(() => authOk.length === 2, "auth_ok after reconnect");
+    eq(calls, 2, "provider called per connect");
+    p.dispose();
+  },
+
+  async legacyBug1SecondOnDoesNotReplaceFirst(make, server) {
+    const [p] = await open(make, server);
+    const a = p.record("echo");
+    const b = p.record("echo");
+    p.client.send({ type: "echo", data: "both" });
+    await until(() => a.length === 1 && b.length === 1, "both listeners");
+    p.dispose();
+  },
+
+  async legacyBug2NoDuplicateHeartbeatAfterReconnects(make, server) {
+    const [p, id] = await open(make, server, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 });
+    for (let i = 2; i <= 4; i++) {
+      await post(server, `/control/drop?cid=${id}`);
+      await p.opened(i);
+    }
+    const before = p.client.stats().messagesOut;
+    const t0 = Date.now();
+    await sleep(1000);
+    const pings = p.client.stats().messagesOut - before;
+    const expected = (Date.now() - t0) / 100;
+    ok(pings >= expected / 2 && pings <= expected + 2, `one heartbeat: ${pings} pings in ~${expected} intervals`);
+    eq(p.errorCodes().filter((c) => c !== "LISTENER_ERROR"), [], "no send on a closed socket, no error");
+    p.dispose();
+  },
+
+  async legacyBug3ReconnectWorksRepeatedlyWithJitterForEveryCode(make, server) {
+    const [p, id] = await open(make, server, { minDelayMs: 10, maxDelayMs: 80, stableAfterMs: 60000 });
+    const codes = [1001, 1011, 1012, 1013, 4000, 4321];
+    let n = 1;
+    for (const code of codes) {
+      await post(server, `/control/close?cid=${id}&code=${code}`);
+      await p.opened(++n, `reopen after ${code}`);
+      await post(server, `/control/drop?cid=${id}`);
+      await p.opened(++n, `reopen after drop following ${code}`);
+    }
+    eq(p.closes.map((c) => c.code).filter((c) => c !== 1006), codes, "every code reconnected");
+    const delays = p.reconnecting.map((r) => Math.round(r.delayMs));
+    ok(new Set(delays).size > 3, `jittered delays, got ${delays}`);
+    ok(p.reconnecting.some((r) => r.attempt > 3), "attempts grow while flapping");
+    p.dispose();
+  },
+
+  async legacyBug4NonJsonFrameDoesNotThrow(make, server) {
+    const [p, id] = await open(make, server);
+    const echo = p.record("echo");
+    await post(server, `/control/send?cid=${id}`, "hello, not json");
+    p.client.send({ type: "echo", data: "after" });
+    await until(() => echo.length === 1, "delivery after a non-JSON frame");
+    const bad = p.errors.find((e) => e.code === "MALFORMED_FRAME");
+    ok(bad && bad.frame === "hello, not json", "reported with the frame");
+    p.dispose();
+  },
+
+  async legacyBug5SendWhileClosedIsQueuedNotThrownOrDropped(make, server) {
+    const p = new Probe(make, `ws://${server}/ws?cid=${cid("bug5")}`, {});
+    const echo = p.record("echo");
+    const id = p.client.send({ type: "echo", data: "early" });
+    ok(typeof id === "string", "send before connect returns an id");
+    eq(p.client.stats().queueLength, 1, "queued");
+    p.client.connect();
+    await until(() => echo.length === 1, "queued message delivered");
+    eq(echo[0].msg.id, id, "same message");
+    p.dispose();
+  },
+
+  async legacyBug6CloseBeforeConnectDoesNotThrow(make, server) {
+    const p = new Probe(make, `ws://${server}/ws?cid=${cid("bug6")}`, {});
+    p.client.close();
+    p.client.close(1000, "twice");
+    eq(p.client.state, "closed", "closed");
+    p.client.connect();
+    await p.opened();
+    p.dispose();
+  },
+
+  async legacyBug7HalfOpenConnectionIsDetected(make, server) {
+    const [p, id] = await open(make, server, { heartbeatIntervalMs: 150, heartbeatTimeoutMs: 250 });
+    await until(() => p.client.stats().rttMs !== null, "a measured RTT");
+    await post(server, `/control/stall?cid=${id}`);
+    await p.opened(2, "reopen after the watchdog fired");
+    ok(p.errorCodes().includes("HEARTBEAT_TIMEOUT"), "heartbeat timeout reported");
+    eq(p.closes[0].code, 4000, "closed with 4000");
+    p.dispose();
+  },
+};
+
+export async function run(name, server, make) {
+  const scenario = scenarios[name];
+  if (scenario === undefined) fail(`no scenario named ${name}`);
+  await scenario(make, server);
+}
+
+export function names() {
+  return Object.keys(scenarios);
+}
