@@ -15,7 +15,9 @@ pub struct Encoder {
 impl Encoder {
     /// An encoder that names frames with `key`.
     pub fn new(key: &str) -> Encoder {
-        Encoder { key: key.to_owned() }
+        Encoder {
+            key: key.to_owned(),
+        }
     }
 
     fn head(&self, kind: &str, id: &str) -> String {
@@ -147,7 +149,9 @@ mod decode {
     fn object(text: &str, key: &'static str) -> Result<serde_json::Value, DecodeError> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
-        let Some(obj) = value.as_object() else { return Err(DecodeError::NotObject) };
+        let Some(obj) = value.as_object() else {
+            return Err(DecodeError::NotObject);
+        };
         if !obj.get(key).is_some_and(|v| v.is_string()) {
             return Err(DecodeError::MissingEvent(key));
         }

@@ -67,14 +67,19 @@ impl Error {
     }
 
     pub(crate) fn option(field: &str, reason: impl Into<String>) -> Error {
-        Error::InvalidOption { field: field.to_owned(), reason: reason.into() }
+        Error::InvalidOption {
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidOption { field, reason } => write!(f, "invalid option `{field}`: {reason}"),
+            Error::InvalidOption { field, reason } => {
+                write!(f, "invalid option `{field}`: {reason}")
+            }
             Error::InvalidUrl(url) => write!(f, "invalid URL {url:?}: expected ws:// or wss://"),
             Error::InvalidCloseCode(code) => {
                 write!(f, "invalid close code {code}: use 1000 or 3000-4999")
@@ -89,7 +94,9 @@ impl fmt::Display for Error {
             Error::ConnectTimeout => write!(f, "connect timed out"),
             Error::HeartbeatTimeout => write!(f, "heartbeat timed out: no frame since the ping"),
             Error::ReconnectFailed(n) => write!(f, "gave up after {n} reconnect attempts"),
-            Error::ClosedByServer(code) => write!(f, "server closed with code {code}; not reconnecting"),
+            Error::ClosedByServer(code) => {
+                write!(f, "server closed with code {code}; not reconnecting")
+            }
             Error::MalformedFrame(why) => write!(f, "malformed frame skipped: {why}"),
             Error::NotConnected => write!(f, "the client is closed; call connect() first"),
         }

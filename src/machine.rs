@@ -271,7 +271,10 @@ impl<P> Machine<P> {
         let mut topics = Topics::default();
         topics.add(opts.topics.iter().map(String::as_str));
         Ok(Machine {
-            backoff: Backoff { min_delay_ms: opts.min_delay_ms, max_delay_ms: opts.max_delay_ms },
+            backoff: Backoff {
+                min_delay_ms: opts.min_delay_ms,
+                max_delay_ms: opts.max_delay_ms,
+            },
             encoder: Encoder::new(&opts.event_key),
             id_prefix: id_prefix.to_owned(),
             state: State::Closed,
@@ -372,7 +375,10 @@ impl<P> Machine<P> {
     /// `error` event.
     pub fn send(&mut self, payload: P) -> Result<(), Error> {
         if self.state == State::Open && self.queue.is_empty() {
-            self.effects.push_back(Effect::Send { gen: self.gen, frame: Outbound::Payload(payload) });
+            self.effects.push_back(Effect::Send {
+                gen: self.gen,
+                frame: Outbound::Payload(payload),
+            });
             return Ok(());
         }
         match self.queue.push(payload) {
@@ -423,7 +429,12 @@ impl<P> Machine<P> {
         self.user_closed = true;
         match self.state {
             State::Open | State::Connecting => {
-                for timer in [Timer::Connect, Timer::Heartbeat, Timer::PongDeadline, Timer::Stable] {
+                for timer in [
+                    Timer::Connect,
+                    Timer::Heartbeat,
+                    Timer::PongDeadline,
+                    Timer::Stable,
+                ] {
                     self.disarm(timer);
                 }
                 self.ping = None;
@@ -452,7 +463,12 @@ impl<P> Machine<P> {
                 }
             }
             Input::SocketOpened { gen, auth } => self.on_open(now, gen, auth),
-            Input::SocketClosed { gen, code, reason, was_clean } => {
+            Input::SocketClosed {
+                gen,
+                code,
+                reason,
+                was_clean,
+            } => {
                 let live = matches!(self.state, State::Connecting | State::Open | State::Closing);
                 if gen == self.gen && live {
                     self.on_close(code, reason, was_clean);
@@ -532,17 +548,29 @@ impl<P> Machine<P> {
         }
         let gen = self.gen;
         for payload in self.queue.drain() {
-            self.effects.push_back(Effect::Send { gen, frame: Outbound::Payload(payload) });
+            self.effects.push_back(Effect::Send {
+                gen,
+                frame: Outbound::Payload(payload),
+            });
         }
         self.emit(Event::Open);
     }
 
     fn on_close(&mut self, code: u16, reason: String, was_clean: bool) {
-        for timer in [Timer::Connect, Timer::Heartbeat, Timer::PongDeadline, Timer::Stable] {
+        for timer in [
+            Timer::Connect,
+            Timer::Heartbeat,
+            Timer::PongDeadline,
+            Timer::Stable,
+        ] {
             self.disarm(timer);
         }
         self.ping = None;
-        self.emit(Event::Close { code, reason, was_clean });
+        self.emit(Event::Close {
+            code,
+            reason,
+            was_clean,
+        });
         if self.user_closed || self.state == State::Closing || !self.opts.reconnect {
             return self.finish_closed();
         }
@@ -564,9 +592,15 @@ impl<P> Machine<P> {
                 return self.finish_closed();
             }
         }
-        let delay = self.backoff.delay(self.attempt, self.rng.next_f64()).max(floor_ms);
+        let delay = self
+            .backoff
+            .delay(self.attempt, self.rng.next_f64())
+            .max(floor_ms);
         self.set_state(State::Reconnecting);
-        self.emit(Event::Reconnecting { attempt: self.attempt, delay_ms: delay });
+        self.emit(Event::Reconnecting {
+            attempt: self.attempt,
+            delay_ms: delay,
+        });
         self.arm(Timer::Retry, delay);
     }
 
@@ -576,7 +610,10 @@ impl<P> Machine<P> {
         }
         self.ping = None;
         for id in self.requests.abort_all() {
-            self.effects.push_back(Effect::RequestFailed { id, error: Error::RequestAborted(id) });
+            self.effects.push_back(Effect::RequestFailed {
+                id,
+                error: Error::RequestAborted(id),
+            });
         }
         self.set_state(State::Closed);
     }
@@ -599,8 +636,10 @@ impl<P> Machine<P> {
             (Timer::PongDeadline, State::Open) => self.check_pong(),
             (Timer::Requests, _) => {
                 for id in self.requests.expire(now) {
-                    self.effects
-                        .push_back(Effect::RequestFailed { id, error: Error::RequestTimeout(id) });
+                    self.effects.push_back(Effect::RequestFailed {
+                        id,
+                        error: Error::RequestTimeout(id),
+                    });
                 }
                 self.rearm_requests(now);
             }
@@ -626,7 +665,10 @@ impl<P> Machine<P> {
                 }
             };
             self.send_text(frame);
-            self.ping = Some(Ping { sent_at: now, frames_at: self.frames_in });
+            self.ping = Some(Ping {
+                sent_at: now,
+                frames_at: self.frames_in,
+            });
             if self.opts.heartbeat_timeout_ms > 0.0 {
                 self.arm(Timer::PongDeadline, self.opts.heartbeat_timeout_ms);
             }
@@ -647,7 +689,11 @@ impl<P> Machine<P> {
             detach: true,
         });
         self.emit(Event::Error(Error::HeartbeatTimeout));
-        self.on_close(close::HEARTBEAT_TIMEOUT, "heartbeat timeout".to_owned(), false);
+        self.on_close(
+            close::HEARTBEAT_TIMEOUT,
+            "heartbeat timeout".to_owned(),
+            false,
+        );
     }
 
     fn rearm_requests(&mut self, now: f64) {
@@ -663,7 +709,10 @@ impl<P> Machine<P> {
     }
 
     fn send_text(&mut self, frame: String) {
-        self.effects.push_back(Effect::Send { gen: self.gen, frame: Outbound::Text(frame) });
+        self.effects.push_back(Effect::Send {
+            gen: self.gen,
+            frame: Outbound::Text(frame),
+        });
     }
 
     fn set_state(&mut self, to: State) {

@@ -98,7 +98,11 @@ mod serde_types {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub id: Option<String>,
         /// Milliseconds since the epoch (written as an integer when whole, as JS does).
-        #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "millis")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "millis"
+        )]
         pub timestamp: Option<f64>,
         /// The topic of a push or a `publish`.
         #[serde(default, skip_serializing_if = "Option::is_none")]

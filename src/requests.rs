@@ -21,8 +21,12 @@ impl Requests {
 
     /// Removes and returns, in id order, every request whose deadline is at or before `now_ms`.
     pub fn expire(&mut self, now_ms: f64) -> Vec<u64> {
-        let expired: Vec<u64> =
-            self.pending.iter().filter(|(_, d)| **d <= now_ms).map(|(id, _)| *id).collect();
+        let expired: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, d)| **d <= now_ms)
+            .map(|(id, _)| *id)
+            .collect();
         for id in &expired {
             self.pending.remove(id);
         }

@@ -21,11 +21,13 @@ extern "C" {
 }
 
 async fn scenario(name: &str) {
-    let make = Closure::<dyn FnMut(String, JsValue) -> Result<JsValue, JsValue>>::new(|url: String, options| {
-        WsClient::new(&url, options).map(JsValue::from)
-    });
+    let make = Closure::<dyn FnMut(String, JsValue) -> Result<JsValue, JsValue>>::new(
+        |url: String, options| WsClient::new(&url, options).map(JsValue::from),
+    );
     if let Err(e) = run(name, SERVER, make.as_ref().unchecked_ref()).await {
-        let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string());
+        let message = js_sys::Reflect::get(&e, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string());
         panic!("{name}: {}", message.unwrap_or_else(|| format!("{e:?}")));
     }
 }

@@ -42,7 +42,11 @@ impl Hub {
     /// A hub that keeps the last `history_len` messages of each topic.
     pub fn new(history_len: usize) -> Hub {
         Hub {
-            inner: Mutex::new(HubInner { epoch: new_epoch(1), epochs: 1, topics: HashMap::new() }),
+            inner: Mutex::new(HubInner {
+                epoch: new_epoch(1),
+                epochs: 1,
+                topics: HashMap::new(),
+            }),
             history_len,
         }
     }
@@ -80,17 +84,29 @@ impl Hub {
     ) -> Joined {
         let mut inner = self.lock();
         let epoch = inner.epoch.clone();
-        let t = inner.topics.entry(topic.to_owned()).or_insert_with(|| Topic {
-            seq: 0,
-            history: VecDeque::new(),
-            subscribers: HashMap::new(),
-        });
+        let t = inner
+            .topics
+            .entry(topic.to_owned())
+            .or_insert_with(|| Topic {
+                seq: 0,
+                history: VecDeque::new(),
+                subscribers: HashMap::new(),
+            });
         t.subscribers.insert(conn, tx);
-        let Some(since) = since else { return Joined { recovered: true, replay: Vec::new() } };
+        let Some(since) = since else {
+            return Joined {
+                recovered: true,
+                replay: Vec::new(),
+            };
+        };
         let oldest = t.history.front().map_or(t.seq + 1, |(seq, _)| *seq);
         let recovered = since.epoch == epoch && since.seq <= t.seq && since.seq + 1 >= oldest;
         let replay = if recovered {
-            t.history.iter().filter(|(seq, _)| *seq > since.seq).map(|(_, m)| m.clone()).collect()
+            t.history
+                .iter()
+                .filter(|(seq, _)| *seq > since.seq)
+                .map(|(_, m)| m.clone())
+                .collect()
         } else {
             Vec::new()
         };
@@ -116,11 +132,14 @@ impl Hub {
     pub fn publish(&self, topic: &str, event: &str, data: Value) -> (u64, usize) {
         let mut inner = self.lock();
         let epoch = inner.epoch.clone();
-        let t = inner.topics.entry(topic.to_owned()).or_insert_with(|| Topic {
-            seq: 0,
-            history: VecDeque::new(),
-            subscribers: HashMap::new(),
-        });
+        let t = inner
+            .topics
+            .entry(topic.to_owned())
+            .or_insert_with(|| Topic {
+                seq: 0,
+                history: VecDeque::new(),
+                subscribers: HashMap::new(),
+            });
         t.seq += 1;
         let message = Message {
             kind: event.to_owned(),
@@ -142,12 +161,19 @@ impl Hub {
 
     /// How many connections are subscribed to `topic`.
     pub fn subscriber_count(&self, topic: &str) -> usize {
-        self.lock().topics.get(topic).map_or(0, |t| t.subscribers.len())
+        self.lock()
+            .topics
+            .get(topic)
+            .map_or(0, |t| t.subscribers.len())
     }
 
     /// Current positions of every topic, for tests and the demo.
     pub fn positions(&self) -> BTreeMap<String, u64> {
-        self.lock().topics.iter().map(|(k, t)| (k.clone(), t.seq)).collect()
+        self.lock()
+            .topics
+            .iter()
+            .map(|(k, t)| (k.clone(), t.seq))
+            .collect()
     }
 }
 

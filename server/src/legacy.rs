@@ -17,7 +17,12 @@ use crate::AppState;
 pub const MARKET_TICK: Duration = Duration::from_millis(250);
 
 fn event(name: &str, data: Value, id: Option<String>) -> Utf8Bytes {
-    let m = EventMessage { event: name.to_owned(), message: Some("ok".to_owned()), data: Some(data), id };
+    let m = EventMessage {
+        event: name.to_owned(),
+        message: Some("ok".to_owned()),
+        data: Some(data),
+        id,
+    };
     Utf8Bytes::from(serde_json::to_string(&m).unwrap_or_default())
 }
 
@@ -85,13 +90,23 @@ fn on_text(text: &str, symbols: &mut BTreeSet<String>) -> Vec<Utf8Bytes> {
     }
     let m: EventMessage = match serde_json::from_str(text) {
         Ok(m) => m,
-        Err(e) => return vec![event("error", json!({ "code": "BAD_REQUEST", "message": e.to_string() }), None)],
+        Err(e) => {
+            return vec![event(
+                "error",
+                json!({ "code": "BAD_REQUEST", "message": e.to_string() }),
+                None,
+            )]
+        }
     };
     let list = |data: &Option<Value>| -> Vec<String> {
         data.as_ref()
             .and_then(|d| d.get("symbols"))
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_else(|| vec!["BTC-USD".to_owned(), "ETH-USD".to_owned()])
     };
     match m.event.as_str() {
@@ -99,14 +114,22 @@ fn on_text(text: &str, symbols: &mut BTreeSet<String>) -> Vec<Utf8Bytes> {
         "market_subscribe" => {
             let wanted = list(&m.data);
             symbols.extend(wanted.iter().cloned());
-            vec![event("market_subscribe", json!({ "symbols": wanted }), m.id)]
+            vec![event(
+                "market_subscribe",
+                json!({ "symbols": wanted }),
+                m.id,
+            )]
         }
         "market_unsubscribe" => {
             let gone = list(&m.data);
             for s in &gone {
                 symbols.remove(s);
             }
-            vec![event("market_unsubscribe", json!({ "symbols": gone }), m.id)]
+            vec![event(
+                "market_unsubscribe",
+                json!({ "symbols": gone }),
+                m.id,
+            )]
         }
         "get_unread_message" => vec![event("get_unread_message", json!({ "count": 3 }), m.id)],
         "echo" => vec![event("echo", m.data.unwrap_or(Value::Null), m.id)],

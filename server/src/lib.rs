@@ -65,7 +65,11 @@ pub struct AppState {
 impl AppState {
     /// State for `config`.
     pub fn new(config: Config) -> Arc<AppState> {
-        Arc::new(AppState { hub: Hub::new(config.history), conns: Conns::default(), config })
+        Arc::new(AppState {
+            hub: Hub::new(config.history),
+            conns: Conns::default(),
+            config,
+        })
     }
 }
 
@@ -147,7 +151,11 @@ async fn malformed(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> J
     applied(s.conns.command(t.cid.as_deref(), &control))
 }
 
-async fn send_raw(State(s): State<Arc<AppState>>, Query(t): Query<Target>, body: String) -> Json<Value> {
+async fn send_raw(
+    State(s): State<Arc<AppState>>,
+    Query(t): Query<Target>,
+    body: String,
+) -> Json<Value> {
     let control = match t.binary.as_deref() {
         Some("1") => Control::Binary(body.into_bytes()),
         _ => Control::Raw(body),
@@ -172,12 +180,24 @@ struct PublishBody {
     data: Value,
 }
 
-async fn publish(State(s): State<Arc<AppState>>, body: Result<Json<PublishBody>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn publish(
+    State(s): State<Arc<AppState>>,
+    body: Result<Json<PublishBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let Json(body) = match body {
         Ok(b) => b,
-        Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({ "error": e.body_text() }))).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": e.body_text() })),
+            )
+                .into_response()
+        }
     };
-    let event = body.event.as_deref().unwrap_or(wsocket::protocol::types::MESSAGE);
+    let event = body
+        .event
+        .as_deref()
+        .unwrap_or(wsocket::protocol::types::MESSAGE);
     let (seq, delivered) = s.hub.publish(&body.topic, event, body.data);
     Json(json!({ "seq": seq, "epoch": s.hub.epoch(), "delivered": delivered })).into_response()
 }

@@ -25,7 +25,9 @@ async fn main() {
             "--port" => port = value().parse().unwrap_or_else(|_| usage()),
             "--root" => config.root = value().into(),
             "--token" => config.auth_token = Some(value()),
-            "--rate-limit" => config.rate_limit_per_sec = value().parse().unwrap_or_else(|_| usage()),
+            "--rate-limit" => {
+                config.rate_limit_per_sec = value().parse().unwrap_or_else(|_| usage())
+            }
             "--no-feeds" => feeds_on = false,
             _ => usage(),
         }

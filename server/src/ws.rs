@@ -141,7 +141,10 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params) {
         for text in session.out.drain(..) {
             let _ = sink.send(WsMessage::Text(text)).await;
         }
-        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
         let _ = sink.send(WsMessage::Close(Some(frame))).await;
     }
     finish(&state, conn);
@@ -181,7 +184,11 @@ impl Session {
         self.reply(&Message {
             kind: types::ERROR.to_owned(),
             id,
-            error: Some(ErrorBody { code, message: text.into(), details: None }),
+            error: Some(ErrorBody {
+                code,
+                message: text.into(),
+                details: None,
+            }),
             ..Message::default()
         });
     }
@@ -213,7 +220,11 @@ impl Session {
     fn on_text(&mut self, text: &str) -> Flow {
         if text.len() > self.state.config.max_frame_bytes {
             let limit = self.state.config.max_frame_bytes;
-            self.error(None, ErrorCode::TooLarge, format!("frame of {} bytes; the limit is {limit}", text.len()));
+            self.error(
+                None,
+                ErrorCode::TooLarge,
+                format!("frame of {} bytes; the limit is {limit}", text.len()),
+            );
             return Flow::Close(wsocket::close::TOO_BIG, "too large");
         }
         let value: Value = match serde_json::from_str(text) {
@@ -226,13 +237,21 @@ impl Session {
         let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
         if self.rate_limited() {
             let limit = self.state.config.rate_limit_per_sec;
-            self.error(id, ErrorCode::RateLimited, format!("more than {limit} messages per second"));
+            self.error(
+                id,
+                ErrorCode::RateLimited,
+                format!("more than {limit} messages per second"),
+            );
             return Flow::Continue;
         }
         let message: Message = match serde_json::from_value(value) {
             Ok(m) => m,
             Err(e) => {
-                self.error(id, ErrorCode::BadRequest, format!("not a protocol message: {e}"));
+                self.error(
+                    id,
+                    ErrorCode::BadRequest,
+                    format!("not a protocol message: {e}"),
+                );
                 return Flow::Continue;
             }
         };
@@ -270,7 +289,12 @@ impl Session {
                 Err(e) => self.error(m.id, ErrorCode::BadRequest, e),
             },
             types::PUBLISH => self.on_publish(m),
-            "echo" => self.reply(&Message { kind: "echo".to_owned(), id: m.id, data: m.data, ..Message::default() }),
+            "echo" => self.reply(&Message {
+                kind: "echo".to_owned(),
+                id: m.id,
+                data: m.data,
+                ..Message::default()
+            }),
             "get_unread_message" => self.reply(&Message {
                 kind: "get_unread_message".to_owned(),
                 id: m.id,
@@ -279,7 +303,11 @@ impl Session {
             }),
             "custom_action" => {
                 if m.id.is_some() {
-                    self.reply(&Message { kind: types::ACK.to_owned(), id: m.id, ..Message::default() });
+                    self.reply(&Message {
+                        kind: types::ACK.to_owned(),
+                        id: m.id,
+                        ..Message::default()
+                    });
                 }
             }
             other => {
@@ -307,7 +335,11 @@ impl Session {
             return Flow::Close(wsocket::close::UNAUTHORIZED, "unauthorized");
         }
         self.authed = true;
-        self.reply(&Message { kind: types::AUTH_OK.to_owned(), id: m.id, ..Message::default() });
+        self.reply(&Message {
+            kind: types::AUTH_OK.to_owned(),
+            id: m.id,
+            ..Message::default()
+        });
         Flow::Continue
     }
 
@@ -325,11 +357,17 @@ impl Session {
         let mut replay = Vec::new();
         for topic in &d.topics {
             self.topics.insert(topic.clone());
-            let joined = self.state.hub.subscribe(self.conn, topic, self.push_tx.clone(), since.get(topic));
+            let joined =
+                self.state
+                    .hub
+                    .subscribe(self.conn, topic, self.push_tx.clone(), since.get(topic));
             recovered.insert(topic.clone(), joined.recovered);
             replay.extend(joined.replay);
         }
-        let answer = SubscribedData { topics: d.topics, recovered };
+        let answer = SubscribedData {
+            topics: d.topics,
+            recovered,
+        };
         self.reply(&Message {
             kind: types::SUBSCRIBED.to_owned(),
             id: m.id,
@@ -348,9 +386,15 @@ impl Session {
             return self.error(m.id, ErrorCode::Forbidden, text);
         }
         let event = m.event.as_deref().unwrap_or(types::MESSAGE);
-        self.state.hub.publish(&topic, event, m.data.unwrap_or(Value::Null));
+        self.state
+            .hub
+            .publish(&topic, event, m.data.unwrap_or(Value::Null));
         if m.id.is_some() {
-            self.reply(&Message { kind: types::ACK.to_owned(), id: m.id, ..Message::default() });
+            self.reply(&Message {
+                kind: types::ACK.to_owned(),
+                id: m.id,
+                ..Message::default()
+            });
         }
     }
 }

@@ -13,7 +13,12 @@ extern "C" {
     pub fn new(raw: bool, key: &str, prefix: &str, sink: &Function) -> Hub;
 
     #[wasm_bindgen(method, catch)]
-    pub fn on(this: &Hub, name: &JsValue, listener: &JsValue, once: bool) -> Result<Function, JsValue>;
+    pub fn on(
+        this: &Hub,
+        name: &JsValue,
+        listener: &JsValue,
+        once: bool,
+    ) -> Result<Function, JsValue>;
     #[wasm_bindgen(method)]
     pub fn off(this: &Hub, name: &str, listener: &JsValue);
 
@@ -43,7 +48,12 @@ extern "C" {
     pub fn write(this: &Hub, frame: &JsValue) -> Result<bool, JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = requestFrame)]
-    pub fn request_frame(this: &Hub, kind: &str, data: &JsValue, n: f64) -> Result<JsValue, JsValue>;
+    pub fn request_frame(
+        this: &Hub,
+        kind: &str,
+        data: &JsValue,
+        n: f64,
+    ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method)]
     pub fn track(this: &Hub, n: f64) -> Promise;
     #[wasm_bindgen(method)]

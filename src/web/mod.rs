@@ -24,7 +24,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, EventTarget, WebSocket};
 
-use self::bindings::{clear_timeout, console_debug, date_now, make_error, math_random, set_timeout, Hub};
+use self::bindings::{
+    clear_timeout, console_debug, date_now, make_error, math_random, set_timeout, Hub,
+};
 use self::options::Token;
 use crate::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
 use crate::options::{Protocol, TokenIn};
@@ -65,7 +67,9 @@ impl Drop for Transport {
         self.detach();
         // CONNECTING (0) or OPEN (1): nobody will use it again.
         if self.ws.ready_state() <= WebSocket::OPEN {
-            let _ = self.ws.close_with_code_and_reason(1000, "client dropped the socket");
+            let _ = self
+                .ws
+                .close_with_code_and_reason(1000, "client dropped the socket");
         }
     }
 }
@@ -92,7 +96,8 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Some((target, f)) = &self.online {
-            let _ = target.remove_event_listener_with_callback("online", f.as_ref().unchecked_ref());
+            let _ =
+                target.remove_event_listener_with_callback("online", f.as_ref().unchecked_ref());
         }
         let core = self.core.get_mut();
         for handle in core.timers.iter_mut().filter_map(Option::take) {
@@ -135,7 +140,12 @@ impl Inner {
         match effect {
             Effect::OpenSocket { gen } => self.open_socket(gen),
             Effect::Send { gen, frame } => {
-                let live = self.core.borrow().transport.as_ref().is_some_and(|t| t.gen == gen);
+                let live = self
+                    .core
+                    .borrow()
+                    .transport
+                    .as_ref()
+                    .is_some_and(|t| t.gen == gen);
                 if live {
                     let frame = match frame {
                         Outbound::Payload(p) => p,
@@ -146,7 +156,12 @@ impl Inner {
                     }
                 }
             }
-            Effect::CloseSocket { gen, code, reason, detach } => {
+            Effect::CloseSocket {
+                gen,
+                code,
+                reason,
+                detach,
+            } => {
                 let mut core = self.core.borrow_mut();
                 if core.transport.as_ref().is_some_and(|t| t.gen == gen) {
                     if detach {
@@ -162,7 +177,10 @@ impl Inner {
                 }
             }
             Effect::Arm { timer, after_ms } => {
-                let handle = set_timeout(self.timer_fns[timer.index()].as_ref().unchecked_ref(), after_ms);
+                let handle = set_timeout(
+                    self.timer_fns[timer.index()].as_ref().unchecked_ref(),
+                    after_ms,
+                );
                 if let Some(old) = self.core.borrow_mut().timers[timer.index()].replace(handle) {
                     clear_timeout(&old);
                 }
@@ -173,7 +191,9 @@ impl Inner {
                 }
             }
             Effect::Emit(event) => self.emit(event),
-            Effect::RequestFailed { id, error } => self.hub.fail(id as f64, error.code(), &error.to_string()),
+            Effect::RequestFailed { id, error } => {
+                self.hub.fail(id as f64, error.code(), &error.to_string())
+            }
         }
     }
 
@@ -184,8 +204,14 @@ impl Inner {
                 self.hub.emit_state(from.as_str(), to.as_str());
             }
             Event::Open => self.hub.emit("open", &JsValue::UNDEFINED),
-            Event::Close { code, reason, was_clean } => self.hub.emit_close(code, &reason, was_clean),
-            Event::Reconnecting { attempt, delay_ms } => self.hub.emit_reconnecting(attempt, delay_ms),
+            Event::Close {
+                code,
+                reason,
+                was_clean,
+            } => self.hub.emit_close(code, &reason, was_clean),
+            Event::Reconnecting { attempt, delay_ms } => {
+                self.hub.emit_reconnecting(attempt, delay_ms)
+            }
             Event::Error(error) => self.hub.emit_error(&error.into()),
         }
     }
@@ -214,7 +240,9 @@ impl Inner {
                     }
                     match token.map(|v| v.as_string()) {
                         Ok(Some(t)) => inner.create_socket(gen, Some(t)),
-                        Ok(None) => inner.token_failed(gen, "the token provider returned no string"),
+                        Ok(None) => {
+                            inner.token_failed(gen, "the token provider returned no string")
+                        }
                         Err(_) => inner.token_failed(gen, "the token provider threw or rejected"),
                     }
                 });
@@ -224,7 +252,12 @@ impl Inner {
 
     fn token_failed(self: &Rc<Self>, gen: u32, why: &str) {
         self.hub.emit_error(&make_error("TOKEN_ERROR", why));
-        self.input(Input::SocketClosed { gen, code: 1006, reason: why.to_owned(), was_clean: false });
+        self.input(Input::SocketClosed {
+            gen,
+            code: 1006,
+            reason: why.to_owned(),
+            was_clean: false,
+        });
     }
 
     fn create_socket(self: &Rc<Self>, gen: u32, token: Option<String>) {
@@ -272,9 +305,15 @@ impl Inner {
                     }
                 }
                 let event: Option<&CloseEvent> = value.dyn_ref();
-                let (code, reason, was_clean) =
-                    event.map_or((1006, String::new(), false), |e| (e.code(), e.reason(), e.was_clean()));
-                self.input(Input::SocketClosed { gen, code, reason, was_clean });
+                let (code, reason, was_clean) = event.map_or((1006, String::new(), false), |e| {
+                    (e.code(), e.reason(), e.was_clean())
+                });
+                self.input(Input::SocketClosed {
+                    gen,
+                    code,
+                    reason,
+                    was_clean,
+                });
             }
             K_PONG => self.input(Input::Pong { gen }),
             K_REPLY => {
@@ -289,7 +328,10 @@ impl Inner {
     fn on_timer(self: &Rc<Self>, timer: Timer) {
         self.core.borrow_mut().timers[timer.index()] = None;
         let frames_in = self.hub.frames_in() as u64;
-        self.core.borrow_mut().machine.handle(now(), Input::Activity { frames_in });
+        self.core
+            .borrow_mut()
+            .machine
+            .handle(now(), Input::Activity { frames_in });
         self.input(Input::Timer(timer));
     }
 }
@@ -304,7 +346,9 @@ pub struct WsClient {
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inner").field("state", &self.core.borrow().machine.state()).finish()
+        f.debug_struct("Inner")
+            .field("state", &self.core.borrow().machine.state())
+            .finish()
     }
 }
 
@@ -355,16 +399,21 @@ impl WsClient {
                     })
                 })
                 .collect();
-            let online = js_sys::global().dyn_into::<EventTarget>().ok().and_then(|target| {
-                let w = weak.clone();
-                let f = Closure::<dyn FnMut()>::new(move || {
-                    if let Some(inner) = w.upgrade() {
-                        inner.input(Input::Online);
-                    }
+            let online = js_sys::global()
+                .dyn_into::<EventTarget>()
+                .ok()
+                .and_then(|target| {
+                    let w = weak.clone();
+                    let f = Closure::<dyn FnMut()>::new(move || {
+                        if let Some(inner) = w.upgrade() {
+                            inner.input(Input::Online);
+                        }
+                    });
+                    target
+                        .add_event_listener_with_callback("online", f.as_ref().unchecked_ref())
+                        .ok()?;
+                    Some((target, f))
                 });
-                target.add_event_listener_with_callback("online", f.as_ref().unchecked_ref()).ok()?;
-                Some((target, f))
-            });
             let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref());
             hub.set_debug(debug);
             Inner {
@@ -404,7 +453,9 @@ impl WsClient {
         let reason = if reason.is_undefined() || reason.is_null() {
             String::new()
         } else {
-            reason.as_string().ok_or_else(|| make_error("INVALID_ARGUMENT", "the close reason must be a string"))?
+            reason.as_string().ok_or_else(|| {
+                make_error("INVALID_ARGUMENT", "the close reason must be a string")
+            })?
         };
         self.inner.core.borrow_mut().machine.close(code, &reason)?;
         self.inner.run();
@@ -465,7 +516,12 @@ impl WsClient {
         let (n, timeout) = n;
         let frame = self.inner.hub.request_frame(kind, &data, n as f64)?;
         let promise = self.inner.hub.track(n as f64);
-        let sent = self.inner.core.borrow_mut().machine.request(now(), n, frame, timeout);
+        let sent = self
+            .inner
+            .core
+            .borrow_mut()
+            .machine
+            .request(now(), n, frame, timeout);
         self.inner.run();
         if let Err(e) = sent {
             self.inner.hub.fail(n as f64, e.code(), &e.to_string());
@@ -477,7 +533,11 @@ impl WsClient {
     /// on every open).
     pub fn subscribe(&self, topics: JsValue) -> Result<(), JsValue> {
         let topics = topic_list(&topics)?;
-        self.inner.core.borrow_mut().machine.subscribe(topics.iter().map(String::as_str));
+        self.inner
+            .core
+            .borrow_mut()
+            .machine
+            .subscribe(topics.iter().map(String::as_str));
         self.inner.run();
         Ok(())
     }
@@ -485,7 +545,11 @@ impl WsClient {
     /// Drops one reference to each topic; unsubscribes those that reach zero.
     pub fn unsubscribe(&self, topics: JsValue) -> Result<(), JsValue> {
         let topics = topic_list(&topics)?;
-        self.inner.core.borrow_mut().machine.unsubscribe(topics.iter().map(String::as_str));
+        self.inner
+            .core
+            .borrow_mut()
+            .machine
+            .unsubscribe(topics.iter().map(String::as_str));
         self.inner.run();
         Ok(())
     }
@@ -527,11 +591,20 @@ impl WsClient {
 }
 
 fn topic_list(topics: &JsValue) -> Result<Vec<String>, JsValue> {
-    let bad = || make_error("INVALID_ARGUMENT", "topics must be a non-empty string or an array of them");
+    let bad = || {
+        make_error(
+            "INVALID_ARGUMENT",
+            "topics must be a non-empty string or an array of them",
+        )
+    };
     let list: Vec<String> = if let Some(t) = topics.as_string() {
         vec![t]
     } else if js_sys::Array::is_array(topics) {
-        js_sys::Array::from(topics).iter().map(|t| t.as_string()).collect::<Option<_>>().ok_or_else(bad)?
+        js_sys::Array::from(topics)
+            .iter()
+            .map(|t| t.as_string())
+            .collect::<Option<_>>()
+            .ok_or_else(bad)?
     } else {
         return Err(bad());
     };

@@ -43,7 +43,10 @@ const KEYS: &[&str] = &[
 ];
 
 fn bad(field: &str, expected: &str) -> Error {
-    Error::InvalidOption { field: field.to_owned(), reason: format!("expected {expected}") }
+    Error::InvalidOption {
+        field: field.to_owned(),
+        reason: format!("expected {expected}"),
+    }
 }
 
 fn number(field: &str, v: &JsValue) -> Result<f64, Error> {
@@ -66,7 +69,13 @@ fn strings(field: &str, v: &JsValue) -> Result<Vec<String>, Error> {
     if !Array::is_array(v) {
         return Err(bad(field, "an array of strings"));
     }
-    Array::from(v).iter().map(|t| t.as_string().ok_or_else(|| bad(field, "an array of strings"))).collect()
+    Array::from(v)
+        .iter()
+        .map(|t| {
+            t.as_string()
+                .ok_or_else(|| bad(field, "an array of strings"))
+        })
+        .collect()
 }
 
 /// Reads `options` (undefined or null mean all defaults).
@@ -79,12 +88,16 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), Error> {
     if !options.is_object() || Array::is_array(options) {
         return Err(bad("options", "an object"));
     }
-    let get = |key: &str| Reflect::get(options, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    let get =
+        |key: &str| Reflect::get(options, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
     let object: &Object = options.unchecked_ref();
     for key in Object::keys(object).iter() {
         let key = key.as_string().unwrap_or_default();
         if !KEYS.contains(&key.as_str()) {
-            return Err(Error::InvalidOption { field: key, reason: "unknown option".to_owned() });
+            return Err(Error::InvalidOption {
+                field: key,
+                reason: "unknown option".to_owned(),
+            });
         }
     }
     // The protocol first: it changes other defaults.
@@ -99,7 +112,9 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), Error> {
             "socketio" => {
                 return Err(Error::InvalidOption {
                     field: "protocol".to_owned(),
-                    reason: "\"socketio\" is not available in this version; use \"json\" or \"raw\"".to_owned(),
+                    reason:
+                        "\"socketio\" is not available in this version; use \"json\" or \"raw\""
+                            .to_owned(),
                 })
             }
             _ => return Err(bad("protocol", "\"json\" or \"raw\"")),
@@ -121,7 +136,10 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), Error> {
                 } else if v.is_null() {
                     Token::None
                 } else {
-                    return Err(bad(key, "a string or a function returning one (or a Promise of one)"));
+                    return Err(bad(
+                        key,
+                        "a string or a function returning one (or a Promise of one)",
+                    ));
                 }
             }
             "tokenIn" => {
@@ -173,7 +191,10 @@ pub fn resolve_url(url: &str) -> Result<String, Error> {
     if url.starts_with('/') && !url.starts_with("//") {
         let location = Reflect::get(&js_sys::global(), &JsValue::from_str("location")).ok();
         let part = |name: &str| {
-            location.as_ref().and_then(|l| Reflect::get(l, &JsValue::from_str(name)).ok()).and_then(|v| v.as_string())
+            location
+                .as_ref()
+                .and_then(|l| Reflect::get(l, &JsValue::from_str(name)).ok())
+                .and_then(|v| v.as_string())
         };
         if let (Some(protocol), Some(host)) = (part("protocol"), part("host")) {
             let scheme = if protocol == "https:" { "wss" } else { "ws" };

@@ -1,1 +1,398 @@
-fn main() {}
+//! `cargo xtask`: the project's tasks, in Rust, with no dependencies.
+//!
+//! - `cargo xtask demo [--port 8080]`: installs what is missing, builds the npm package
+//!   into `pkg/`, starts the companion server and prints the demo URL.
+//! - `cargo xtask test`: installs what is missing and runs every tier: format and lint,
+//!   native core tests, server tests, the wasm package build, and the browser tests in
+//!   headless Chromium against a freshly started server.
+//! - `cargo xtask setup`: only the installation step.
+//! - `cargo xtask build`: setup, then the package build and its size.
+//!
+//! Installation uses only the package registries: `rustup target add`, `cargo install`
+//! (wasm-bindgen-cli at the version in Cargo.lock, wasm-pack), `apt-get` (chromium,
+//! chromium-driver) and `npm` (binaryen's wasm-opt, into `.tools/`).
+
+use std::env;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::Instant;
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+/// The binaryen release whose `wasm-opt` reads what rustc emits (Debian's is too old).
+const BINARYEN: &str = "binaryen@132.0.0";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup(),
+        Some("build") => setup().and_then(|_| build_pkg().map(|_| ())),
+        Some("demo") => demo(&args[1..]),
+        Some("test") => test(),
+        _ => {
+            eprintln!("usage: cargo xtask <demo [--port N] | test | setup | build>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn tools_bin() -> PathBuf {
+    root().join(".tools/node_modules/.bin")
+}
+
+/// PATH with binaryen's wasm-opt and cargo's bin directory first.
+fn path_env() -> String {
+    let cargo_bin = env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env::var("HOME").unwrap_or_default()).join(".cargo"))
+        .join("bin");
+    format!(
+        "{}:{}:{}",
+        tools_bin().display(),
+        cargo_bin.display(),
+        env::var("PATH").unwrap_or_default()
+    )
+}
+
+fn cmd(program: &str) -> Command {
+    let mut c = Command::new(program);
+    c.current_dir(root()).env("PATH", path_env());
+    c
+}
+
+/// The command line of `c`, for logs.
+fn show(c: &Command) -> String {
+    let mut line = c.get_program().to_string_lossy().into_owned();
+    for arg in c.get_args() {
+        line.push(' ');
+        line.push_str(&arg.to_string_lossy());
+    }
+    line
+}
+
+fn run(c: &mut Command) -> Result {
+    let shown = show(c);
+    println!("$ {shown}");
+    let status = c.status().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn output(c: &mut Command) -> Option<String> {
+    let out = c.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn step(name: &str) {
+    println!("\n==> {name}");
+}
+
+// ---- setup ---------------------------------------------------------------------------
+
+fn lock_version(krate: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("Cargo.lock: {e}"))?;
+    let needle = format!("name = \"{krate}\"\nversion = \"");
+    let start = lock
+        .find(&needle)
+        .ok_or_else(|| format!("{krate} is not in Cargo.lock"))?
+        + needle.len();
+    let end = lock[start..].find('"').ok_or("Cargo.lock is malformed")?;
+    Ok(lock[start..start + end].to_owned())
+}
+
+fn cargo_install(krate: &str, version: Option<&str>) -> Result {
+    let mut args = vec!["install", krate];
+    if let Some(v) = version {
+        args.extend(["--version", v]);
+    }
+    // `--locked` first, for the versions the tool was released with; a registry mirror
+    // that lacks one of them gets a plain install.
+    let mut locked = args.clone();
+    locked.push("--locked");
+    run(cmd("cargo").args(&locked)).or_else(|_| run(cmd("cargo").args(&args)))
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u")).is_some_and(|s| s.trim() == "0")
+}
+
+fn apt_install(packages: &[&str]) -> Result {
+    let mut c = if is_root() {
+        Command::new("apt-get")
+    } else {
+        Command::new("sudo")
+    };
+    if !is_root() {
+        c.arg("apt-get");
+    }
+    let mut update = if is_root() {
+        Command::new("apt-get")
+    } else {
+        Command::new("sudo")
+    };
+    if !is_root() {
+        update.arg("apt-get");
+    }
+    run(update.arg("update"))?;
+    run(c
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y"])
+        .args(packages))
+}
+
+fn setup() -> Result {
+    step("setup: toolchain, browser and wasm-opt");
+    let targets =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !targets
+        .lines()
+        .any(|t| t.trim() == "wasm32-unknown-unknown")
+    {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    if !root().join("Cargo.lock").exists() {
+        run(cmd("cargo").arg("generate-lockfile"))?;
+    }
+    let wanted = lock_version("wasm-bindgen")?;
+    let have = output(cmd("wasm-bindgen").arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) != Some(wanted.as_str()) {
+        cargo_install("wasm-bindgen-cli", Some(&wanted))?;
+    }
+    if output(cmd("wasm-pack").arg("--version")).is_none() {
+        cargo_install("wasm-pack", None)?;
+    }
+    let missing: Vec<&str> = [
+        ("/usr/bin/chromium", "chromium"),
+        ("/usr/bin/chromedriver", "chromium-driver"),
+    ]
+    .iter()
+    .filter(|(path, _)| !Path::new(path).exists())
+    .map(|(_, package)| *package)
+    .collect();
+    if output(Command::new("npm").arg("--version")).is_none() {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    if !missing.is_empty() {
+        apt_install(&missing)?;
+    }
+    if output(Command::new(tools_bin().join("wasm-opt")).arg("--version")).is_none() {
+        std::fs::create_dir_all(root().join(".tools")).map_err(|e| format!(".tools: {e}"))?;
+        run(cmd("npm").args(["install", "--no-save", "--prefix", ".tools", BINARYEN]))?;
+    }
+    let v = |c: &mut Command| {
+        output(c)
+            .unwrap_or_else(|| "missing".into())
+            .trim()
+            .to_owned()
+    };
+    println!("wasm-bindgen: {}", v(cmd("wasm-bindgen").arg("--version")));
+    println!("wasm-pack:    {}", v(cmd("wasm-pack").arg("--version")));
+    println!(
+        "wasm-opt:     {}",
+        v(Command::new(tools_bin().join("wasm-opt")).arg("--version"))
+    );
+    println!(
+        "chromium:     {}",
+        v(Command::new("/usr/bin/chromium").arg("--version"))
+    );
+    Ok(())
+}
+
+// ---- build ---------------------------------------------------------------------------
+
+/// Builds the npm package into `pkg/`; returns the wasm size (raw, gzip -9).
+fn build_pkg() -> Result<(u64, u64)> {
+    step("build: wasm-pack build --target web --release (wasm-opt -Oz)");
+    run(cmd("wasm-pack").args(["build", "--target", "web", "--release"]))?;
+    let wasm = root().join("pkg/wsocket_bg.wasm");
+    let raw = std::fs::metadata(&wasm)
+        .map_err(|e| format!("{}: {e}", wasm.display()))?
+        .len();
+    let gz = output(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("gzip -9c '{}' | wc -c", wasm.display())),
+    )
+    .and_then(|s| s.trim().parse().ok())
+    .unwrap_or(0);
+    println!("pkg/wsocket_bg.wasm: {raw} bytes, {gz} bytes gzip -9");
+    Ok((raw, gz))
+}
+
+// ---- demo ----------------------------------------------------------------------------
+
+fn demo(args: &[String]) -> Result {
+    let port = match args {
+        [] => "8080".to_owned(),
+        [flag, port] if flag == "--port" => port.clone(),
+        _ => return Err("usage: cargo xtask demo [--port N]".into()),
+    };
+    setup()?;
+    build_pkg()?;
+    step("demo: starting the companion server (Ctrl-C stops it)");
+    println!("open http://127.0.0.1:{port}/ once the server says it is listening");
+    run(cmd("cargo").args([
+        "run",
+        "--release",
+        "-p",
+        "wsocket-server",
+        "--",
+        "--port",
+        &port,
+    ]))
+}
+
+// ---- test ----------------------------------------------------------------------------
+
+/// The companion server, killed on drop.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start() -> Result<Server> {
+        run(cmd("cargo").args(["build", "-p", "wsocket-server"]))?;
+        let bin = root().join("target/debug/wsocket-server");
+        let mut child = Command::new(&bin)
+            .args(["--port", "0", "--no-feeds"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", bin.display()))?;
+        let stdout = child.stdout.take().ok_or("no server stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| format!("server stdout: {e}"))?;
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .map(|s| s.trim().trim_end_matches('/').to_owned())
+            .ok_or_else(|| format!("unexpected server output: {line:?}"))?;
+        println!("companion server on {addr}");
+        Ok(Server { child, addr })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a test command, echoing its output, and returns the summed counts of its
+/// `test result:` lines.
+fn run_counted(c: &mut Command) -> Result<(u32, u32)> {
+    let shown = show(c);
+    println!("$ {shown}");
+    let mut child = c
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let (mut passed, mut failed) = (0, 0);
+    for line in BufReader::new(stdout)
+        .lines()
+        .map_while(std::result::Result::ok)
+    {
+        println!("{line}");
+        if let Some(rest) = line.trim().strip_prefix("test result: ") {
+            let count = |word: &str| {
+                rest.split(';')
+                    .find_map(|part| {
+                        part.trim().strip_suffix(word).map(|n| {
+                            n.trim()
+                                .trim_start_matches("ok. ")
+                                .trim_start_matches("FAILED. ")
+                                .parse::<u32>()
+                                .unwrap_or(0)
+                        })
+                    })
+                    .unwrap_or(0)
+            };
+            passed += count("passed");
+            failed += count("failed");
+        }
+    }
+    let status = child.wait().map_err(|e| format!("{shown}: {e}"))?;
+    if !status.success() || failed > 0 {
+        return Err(format!("{shown} failed ({status}, {failed} failed)"));
+    }
+    Ok((passed, failed))
+}
+
+fn test() -> Result {
+    let started = Instant::now();
+    setup()?;
+    step("lint: rustfmt and clippy");
+    run(cmd("cargo").args(["fmt", "--all", "--", "--check"]))?;
+    run(cmd("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cmd("cargo").args([
+        "clippy",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--lib",
+        "--tests",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("tier 1: native core tests (fake clock)");
+    let native = run_counted(cmd("cargo").args(["test", "-p", "wsocket"]))?;
+    step("tier 3: server tests (port 0)");
+    let server = run_counted(cmd("cargo").args(["test", "-p", "wsocket-server"]))?;
+    let (raw, gz) = build_pkg()?;
+    step("tier 2: browser tests (headless Chromium against the companion server)");
+    let srv = Server::start()?;
+    let browser = run_counted(
+        cmd("wasm-pack")
+            .args([
+                "test",
+                "--headless",
+                "--chrome",
+                "--chromedriver",
+                "/usr/bin/chromedriver",
+            ])
+            .env("WSOCKET_TEST_SERVER", &srv.addr),
+    )?;
+    drop(srv);
+    step("summary");
+    println!("native core tests: {} passed", native.0);
+    println!("server tests:      {} passed", server.0);
+    println!("browser tests:     {} passed", browser.0);
+    println!("wasm package:      {raw} bytes, {gz} bytes gzip -9");
+    println!(
+        "total time:        {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
