@@ -29,6 +29,10 @@ async fn main() {
                 config.rate_limit_per_sec = value().parse().unwrap_or_else(|_| usage())
             }
             "--no-feeds" => feeds_on = false,
+            "--help" | "-h" => {
+                println!("usage: wsocket-server [--host 127.0.0.1] [--port 8080] [--root DIR] [--token TOKEN] [--rate-limit N] [--no-feeds]");
+                return;
+            }
             _ => usage(),
         }
     }
