@@ -80,7 +80,12 @@ impl fmt::Display for Error {
             Error::InvalidOption { field, reason } => {
                 write!(f, "invalid option `{field}`: {reason}")
             }
-            Error::InvalidUrl(url) => write!(f, "invalid URL {url:?}: expected ws:// or wss://"),
+            Error::InvalidUrl(url) => {
+                write!(
+                    f,
+                    "invalid URL \"{url}\": expected ws://, wss:// or a path starting with /"
+                )
+            }
             Error::InvalidCloseCode(code) => {
                 write!(f, "invalid close code {code}: use 1000 or 3000-4999")
             }

@@ -57,9 +57,9 @@ fn string(field: &str, v: &JsValue) -> Result<String, Error> {
     v.as_string().ok_or_else(|| bad(field, "a string"))
 }
 
-fn whole(field: &str, v: &JsValue, max: f64) -> Result<f64, Error> {
+fn whole(field: &str, v: &JsValue, max: u32) -> Result<f64, Error> {
     let n = number(field, v)?;
-    if n.fract() != 0.0 || !(0.0..=max).contains(&n) {
+    if n.fract() != 0.0 || !(0.0..=f64::from(max)).contains(&n) {
         return Err(bad(field, &format!("a whole number from 0 to {max}")));
     }
     Ok(n)
@@ -156,7 +156,7 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), Error> {
                 o.max_attempts = if v.is_null() || v.as_f64() == Some(f64::INFINITY) {
                     None
                 } else {
-                    Some(whole(key, &v, f64::from(u32::MAX))? as u32)
+                    Some(whole(key, &v, u32::MAX)? as u32)
                 }
             }
             "stableAfterMs" => o.stable_after_ms = number(key, &v)?,
@@ -164,7 +164,7 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), Error> {
             "heartbeatIntervalMs" => o.heartbeat_interval_ms = number(key, &v)?,
             "heartbeatTimeoutMs" => o.heartbeat_timeout_ms = number(key, &v)?,
             "heartbeatMessage" => o.heartbeat_message = Some(string(key, &v)?),
-            "queueMax" => o.queue_max = whole(key, &v, 1e6)? as usize,
+            "queueMax" => o.queue_max = whole(key, &v, 1_000_000)? as usize,
             "queueOverflow" => {
                 o.queue_overflow = match string(key, &v)?.as_str() {
                     "reject" => Overflow::Reject,
