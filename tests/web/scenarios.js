@@ -247,9 +247,10 @@ const scenarios = {
     await subscribed(p, "later-topic");
     const initial = p.record("initial-topic");
     const later = p.record("later-topic");
+    const acksBefore = acks.length;
     await post(server, `/control/drop?cid=${id}`);
     await p.opened(2);
-    await until(() => acks.length >= 3, "resubscribe ack");
+    await until(() => acks.length > acksBefore, "resubscribe ack");
     eq(acks[acks.length - 1].data.topics, ["initial-topic", "later-topic"], "one resubscribe with every topic");
     await publish(server, "initial-topic", "x", 1);
     await publish(server, "later-topic", "y", 2);
