@@ -84,14 +84,7 @@ impl Hub {
     ) -> Joined {
         let mut inner = self.lock();
         let epoch = inner.epoch.clone();
-        let t = inner
-            .topics
-            .entry(topic.to_owned())
-            .or_insert_with(|| Topic {
-                seq: 0,
-                history: VecDeque::new(),
-                subscribers: HashMap::new(),
-            });
+        let t = inner.topic(topic);
         t.subscribers.insert(conn, tx);
         let Some(since) = since else {
             return Joined {
@@ -132,14 +125,7 @@ impl Hub {
     pub fn publish(&self, topic: &str, event: &str, data: Value) -> (u64, usize) {
         let mut inner = self.lock();
         let epoch = inner.epoch.clone();
-        let t = inner
-            .topics
-            .entry(topic.to_owned())
-            .or_insert_with(|| Topic {
-                seq: 0,
-                history: VecDeque::new(),
-                subscribers: HashMap::new(),
-            });
+        let t = inner.topic(topic);
         t.seq += 1;
         let message = Message {
             kind: event.to_owned(),
@@ -174,6 +160,16 @@ impl Hub {
             .iter()
             .map(|(k, t)| (k.clone(), t.seq))
             .collect()
+    }
+}
+
+impl HubInner {
+    fn topic(&mut self, name: &str) -> &mut Topic {
+        self.topics.entry(name.to_owned()).or_insert_with(|| Topic {
+            seq: 0,
+            history: VecDeque::new(),
+            subscribers: HashMap::new(),
+        })
     }
 }
 

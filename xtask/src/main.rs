@@ -137,25 +137,20 @@ fn is_root() -> bool {
     output(Command::new("id").arg("-u")).is_some_and(|s| s.trim() == "0")
 }
 
-fn apt_install(packages: &[&str]) -> Result {
-    let mut c = if is_root() {
+/// `apt-get` as root, or through sudo otherwise.
+fn apt_get() -> Command {
+    if is_root() {
         Command::new("apt-get")
     } else {
-        Command::new("sudo")
-    };
-    if !is_root() {
+        let mut c = Command::new("sudo");
         c.arg("apt-get");
+        c
     }
-    let mut update = if is_root() {
-        Command::new("apt-get")
-    } else {
-        Command::new("sudo")
-    };
-    if !is_root() {
-        update.arg("apt-get");
-    }
-    run(update.arg("update"))?;
-    run(c
+}
+
+fn apt_install(packages: &[&str]) -> Result {
+    run(apt_get().arg("update"))?;
+    run(apt_get()
         .env("DEBIAN_FRONTEND", "noninteractive")
         .args(["install", "-y"])
         .args(packages))
