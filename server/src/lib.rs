@@ -96,6 +96,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/legacy", any(legacy_upgrade))
         .merge(control)
         .nest_service("/pkg", ServeDir::new(root.join("pkg")))
+        .nest_service("/bench", ServeDir::new(root.join("bench")))
         .fallback_service(ServeDir::new(root.join("www")).append_index_html_on_directories(true))
         .with_state(state)
 }

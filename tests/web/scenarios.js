@@ -108,6 +108,14 @@ const scenarios = {
     await publish(server, "task:progress", "task_progress", { percent: 40 });
     await until(() => order.length >= 3, "three dispatches");
     eq(order.filter((o) => o[0] !== "*" || o[1] === "task_progress"), [["type", 40], ["topic", "task:progress"], ["*", "task_progress"]], "dispatch order");
+    // A topic listener added after frames of that topic arrived still gets the next one.
+    const late = p.record("task:progress");
+    await publish(server, "task:progress", "task_progress", { percent: 41 });
+    await until(() => late.length === 1, "late topic listener");
+    const offLate = p.client.on("task:progress", () => fail("removed listener called"));
+    offLate();
+    await publish(server, "task:progress", "task_progress", { percent: 42 });
+    await until(() => late.length === 2, "after removing a topic listener");
     p.dispose();
   },
 
