@@ -45,6 +45,36 @@ impl Encoder {
         self.topics_frame(crate::protocol::types::SUBSCRIBE, id, topics)
     }
 
+    /// `subscribe` with recovery positions: `data.since` is
+    /// `{topic: {"seq": .., "epoch": ..}}` for the topics in `since`.
+    pub fn subscribe_since(
+        &self,
+        id: &str,
+        topics: &[String],
+        since: &[(&str, u64, &str)],
+    ) -> String {
+        let mut out = self.topics_frame(crate::protocol::types::SUBSCRIBE, id, topics);
+        if since.is_empty() {
+            return out;
+        }
+        // Reopen `data` after the topics array: drop the closing `}}`.
+        out.truncate(out.len() - 2);
+        out.push_str(",\"since\":{");
+        for (i, (topic, seq, epoch)) in since.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_str(&mut out, topic);
+            out.push_str(":{\"seq\":");
+            out.push_str(&seq.to_string());
+            out.push_str(",\"epoch\":");
+            push_str(&mut out, epoch);
+            out.push('}');
+        }
+        out.push_str("}}}");
+        out
+    }
+
     /// `{"type":"unsubscribe","id":..,"data":{"topics":[..]}}`
     pub fn unsubscribe(&self, id: &str, topics: &[String]) -> String {
         self.topics_frame(crate::protocol::types::UNSUBSCRIBE, id, topics)

@@ -37,8 +37,11 @@ pub enum Error {
     HeartbeatTimeout,
     /// Runtime condition: `maxAttempts` reconnects failed; the client stopped.
     ReconnectFailed(u32),
-    /// The server closed with a code that forbids reconnecting (1008, 4001, 1009, ...).
+    /// The server closed with a code that forbids reconnecting (1000, 1009, ...).
     ClosedByServer(u16),
+    /// The server refused the credentials (close 4001 or 1008, or an `UNAUTHORIZED`
+    /// error), and no fresh token could fix it.
+    Unauthorized(u16),
     /// Server's fault: a frame that is not what the protocol allows. It was skipped.
     MalformedFrame(String),
     /// The caller used the client in a state that cannot do it (`request` after `close`).
@@ -61,6 +64,7 @@ impl Error {
             Error::HeartbeatTimeout => "HEARTBEAT_TIMEOUT",
             Error::ReconnectFailed(_) => "RECONNECT_FAILED",
             Error::ClosedByServer(_) => "CLOSED_BY_SERVER",
+            Error::Unauthorized(_) => "AUTH_FAILED",
             Error::MalformedFrame(_) => "MALFORMED_FRAME",
             Error::NotConnected => "NOT_CONNECTED",
         }
@@ -104,6 +108,12 @@ impl fmt::Display for Error {
             }
             Error::MalformedFrame(why) => write!(f, "malformed frame skipped: {why}"),
             Error::NotConnected => write!(f, "the client is closed; call connect() first"),
+            Error::Unauthorized(code) => {
+                write!(
+                    f,
+                    "the server refused the credentials (close {code}); not reconnecting"
+                )
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! The crate has two halves (see ARCHITECTURE.md):
 //! - the **core** ([`machine`], [`backoff`], [`close`], [`queue`], [`topics`],
-//!   [`requests`], [`codec`], [`protocol`], [`options`], [`error`]): pure Rust, no
+//!   [`requests`], [`recovery`], [`codec`], [`protocol`], [`options`], [`error`]): pure Rust, no
 //!   browser APIs, no clock, tested natively;
 //! - the **driver** (`web`, wasm32 only): the `WsClient` class JS uses, and the only code
 //!   that touches `web-sys`.
@@ -19,6 +19,7 @@ pub mod machine;
 pub mod options;
 pub mod protocol;
 pub mod queue;
+pub mod recovery;
 pub mod requests;
 pub mod topics;
 

@@ -16,6 +16,7 @@ use crate::close::{self, ClosePolicy};
 use crate::codec::Encoder;
 use crate::options::{Options, TokenIn};
 use crate::queue::{Pushed, SendQueue};
+use crate::recovery::{Gap, Positions, Verdict};
 use crate::requests::Requests;
 use crate::topics::Topics;
 use crate::Error;
@@ -127,6 +128,22 @@ pub enum Input {
     Timer(Timer),
     /// The browser is back online.
     Online,
+    /// The page became visible again, was restored from the back/forward cache, or
+    /// resumed: check that the connection is alive, and retry a pending reconnect now.
+    Wake,
+    /// The server answered `subscribe` for `topic`; `recovered` says whether it replayed
+    /// what was missed.
+    Subscribed {
+        /// The topic.
+        topic: String,
+        /// Whether the missed messages were replayed.
+        recovered: bool,
+    },
+    /// The server refused the credentials with an `UNAUTHORIZED` error on socket `gen`.
+    Unauthorized {
+        /// The socket's generation.
+        gen: u32,
+    },
 }
 
 /// A frame to send.
@@ -168,6 +185,8 @@ pub enum Event {
     },
     /// `error`.
     Error(Error),
+    /// `gap`: `{topic, expected, got}`: messages of a topic were missed; refetch.
+    Gap(Gap),
 }
 
 /// What the machine asks the driver to do, in order.
@@ -217,6 +236,10 @@ pub enum Effect<P> {
     },
 }
 
+/// How late past its due time a pong deadline may fire before the machine assumes the
+/// page was asleep rather than the connection dead (with at least the timeout itself).
+pub const LATE_TIMER_MS: f64 = 1_000.0;
+
 #[derive(Debug, Clone, Copy)]
 struct Ping {
     sent_at: f64,
@@ -236,6 +259,10 @@ pub struct Stats {
     pub pending_requests: usize,
     /// Messages the queue's overflow policy dropped or rejected.
     pub dropped: u64,
+    /// Topic pushes dropped as duplicates.
+    pub duplicates: u64,
+    /// Gaps reported.
+    pub gaps: u64,
 }
 
 /// The sans-IO connection state machine. See the module docs.
@@ -252,18 +279,22 @@ pub struct Machine<P> {
     user_closed: bool,
     queue: SendQueue<P>,
     topics: Topics,
-    requests: Requests,
+    positions: Positions,
+    requests: Requests<P>,
     armed: [bool; 6],
     frames_in: u64,
     ping: Option<Ping>,
     rtt_ms: Option<f64>,
     dropped: u64,
+    duplicates: u64,
+    gaps: u64,
+    auth_retried: bool,
     next_id: u64,
     rng: Rng,
     effects: VecDeque<Effect<P>>,
 }
 
-impl<P> Machine<P> {
+impl<P: Clone> Machine<P> {
     /// A closed machine. `seed` drives the backoff jitter; `id_prefix` starts every id
     /// this client puts on the wire, so ids are unique across page loads.
     pub fn new(opts: Options, seed: u64, id_prefix: &str) -> Result<Self, Error> {
@@ -284,12 +315,16 @@ impl<P> Machine<P> {
             user_closed: false,
             queue: SendQueue::new(opts.queue_max, opts.queue_overflow),
             topics,
+            positions: Positions::default(),
             requests: Requests::default(),
             armed: [false; 6],
             frames_in: 0,
             ping: None,
             rtt_ms: None,
             dropped: 0,
+            duplicates: 0,
+            gaps: 0,
+            auth_retried: false,
             next_id: 0,
             rng: Rng::new(seed),
             effects: VecDeque::new(),
@@ -340,6 +375,8 @@ impl<P> Machine<P> {
             queue_len: self.queue.len(),
             pending_requests: self.requests.len(),
             dropped: self.dropped,
+            duplicates: self.duplicates,
+            gaps: self.gaps,
         }
     }
 
@@ -398,24 +435,74 @@ impl<P> Machine<P> {
     /// Sends request `id` and starts its timeout.
     pub fn request(&mut self, now: f64, id: u64, payload: P, timeout_ms: f64) -> Result<(), Error> {
         self.send(payload)?;
-        self.requests.insert(id, now + timeout_ms);
+        self.requests.insert(id, Some(now + timeout_ms), None);
         self.rearm_requests(now);
         Ok(())
+    }
+
+    /// Sends `payload` (with wire id `id`) and keeps it until a reply with that id
+    /// arrives, sending it again after every reconnect: with a server that ignores ids it
+    /// has processed, the effect happens exactly once. With `timeout_ms`, it fails with
+    /// `REQUEST_TIMEOUT` after that long. Reliable payloads bypass the queue (they go out
+    /// first on every open) and are bounded by `queueMax`; past it, `QUEUE_FULL`.
+    pub fn send_reliable(
+        &mut self,
+        now: f64,
+        id: u64,
+        payload: P,
+        timeout_ms: Option<f64>,
+    ) -> Result<(), Error> {
+        if self.requests.resend_count() >= self.queue.max() {
+            self.dropped += 1;
+            return Err(Error::QueueFull(self.queue.max()));
+        }
+        if self.state == State::Open {
+            let frame = Outbound::Payload(payload.clone());
+            self.effects.push_back(Effect::Send {
+                gen: self.gen,
+                frame,
+            });
+        }
+        self.requests
+            .insert(id, timeout_ms.map(|t| now + t), Some(payload));
+        self.rearm_requests(now);
+        Ok(())
+    }
+
+    /// Applies the duplicate and gap rule to a topic push (see [`crate::recovery`]);
+    /// a gap is also emitted as a `gap` event. The caller drops a `Duplicate`.
+    pub fn observe(&mut self, topic: &str, seq: u64, epoch: &str) -> Verdict {
+        let verdict = self.positions.observe(topic, seq, epoch);
+        match &verdict {
+            Verdict::Duplicate => self.duplicates += 1,
+            Verdict::Gap(gap) => {
+                self.gaps += 1;
+                self.emit(Event::Gap(gap.clone()));
+            }
+            Verdict::Deliver => {}
+        }
+        verdict
+    }
+
+    /// Records a position the driver advanced itself (pushes in order, same epoch).
+    pub fn sync_position(&mut self, topic: &str, seq: u64, epoch: &str) {
+        self.positions.set(topic, seq, epoch);
     }
 
     /// Adds a reference to each topic; subscribes the new ones now when open.
     pub fn subscribe<'a>(&mut self, topics: impl IntoIterator<Item = &'a str>) {
         let fresh = self.topics.add(topics);
         if self.state == State::Open && !fresh.is_empty() {
-            let id = self.next_wire_id();
-            let frame = self.encoder.subscribe(&id, &fresh);
-            self.send_text(frame);
+            self.send_subscribe(&fresh);
         }
     }
 
     /// Drops a reference from each topic; unsubscribes the ones that reach zero.
     pub fn unsubscribe<'a>(&mut self, topics: impl IntoIterator<Item = &'a str>) {
         let gone = self.topics.remove(topics);
+        for topic in &gone {
+            self.positions.forget(topic);
+        }
         if self.state == State::Open && !gone.is_empty() {
             let id = self.next_wire_id();
             let frame = self.encoder.unsubscribe(&id, &gone);
@@ -460,6 +547,33 @@ impl<P> Machine<P> {
                 if self.state == State::Reconnecting {
                     self.disarm(Timer::Retry);
                     self.start_connecting();
+                }
+            }
+            Input::Wake => match self.state {
+                State::Reconnecting => {
+                    self.disarm(Timer::Retry);
+                    self.start_connecting();
+                }
+                State::Open if self.ping.is_none() => self.ping_now(now),
+                _ => {}
+            },
+            Input::Subscribed { topic, recovered } => {
+                if !recovered {
+                    if let Some(gap) = self.positions.unrecovered(&topic) {
+                        self.gaps += 1;
+                        self.emit(Event::Gap(gap));
+                    }
+                }
+            }
+            Input::Unauthorized { gen } => {
+                if gen == self.gen && matches!(self.state, State::Open | State::Connecting) {
+                    self.effects.push_back(Effect::CloseSocket {
+                        gen,
+                        code: close::UNAUTHORIZED,
+                        reason: "unauthorized".to_owned(),
+                        detach: true,
+                    });
+                    self.on_close(close::UNAUTHORIZED, "unauthorized".to_owned(), false);
                 }
             }
             Input::SocketOpened { gen, auth } => self.on_open(now, gen, auth),
@@ -542,11 +656,16 @@ impl<P> Machine<P> {
         }
         let topics = self.topics.active();
         if !topics.is_empty() {
-            let id = self.next_wire_id();
-            let frame = self.encoder.subscribe(&id, &topics);
-            self.send_text(frame);
+            self.send_subscribe(&topics);
         }
         let gen = self.gen;
+        let resends: Vec<P> = self.requests.resends().cloned().collect();
+        for payload in resends {
+            self.effects.push_back(Effect::Send {
+                gen,
+                frame: Outbound::Payload(payload),
+            });
+        }
         for payload in self.queue.drain() {
             self.effects.push_back(Effect::Send {
                 gen,
@@ -574,7 +693,17 @@ impl<P> Machine<P> {
         if self.user_closed || self.state == State::Closing || !self.opts.reconnect {
             return self.finish_closed();
         }
+        let auth = code == close::UNAUTHORIZED || code == close::POLICY;
         match close::policy(code) {
+            // A token provider gets one chance to give a fresh token.
+            ClosePolicy::Stop if auth && self.opts.refresh_token && !self.auth_retried => {
+                self.auth_retried = true;
+                self.schedule_reconnect(0.0);
+            }
+            ClosePolicy::Stop if auth => {
+                self.emit(Event::Error(Error::Unauthorized(code)));
+                self.finish_closed();
+            }
             ClosePolicy::Stop => {
                 self.emit(Event::Error(Error::ClosedByServer(code)));
                 self.finish_closed();
@@ -631,9 +760,12 @@ impl<P> Machine<P> {
                 self.emit(Event::Error(Error::ConnectTimeout));
                 self.on_close(close::CONNECT_TIMEOUT, "connect timeout".to_owned(), false);
             }
-            (Timer::Stable, State::Open) => self.attempt = 0,
+            (Timer::Stable, State::Open) => {
+                self.attempt = 0;
+                self.auth_retried = false;
+            }
             (Timer::Heartbeat, State::Open) => self.heartbeat(now),
-            (Timer::PongDeadline, State::Open) => self.check_pong(),
+            (Timer::PongDeadline, State::Open) => self.check_pong(now),
             (Timer::Requests, _) => {
                 for id in self.requests.expire(now) {
                     self.effects.push_back(Effect::RequestFailed {
@@ -657,30 +789,46 @@ impl<P> Machine<P> {
             }
         }
         if self.ping.is_none() {
-            let frame = match &self.opts.heartbeat_message {
-                Some(text) => text.clone(),
-                None => {
-                    let id = self.next_wire_id();
-                    self.encoder.ping(&id, now)
-                }
-            };
-            self.send_text(frame);
-            self.ping = Some(Ping {
-                sent_at: now,
-                frames_at: self.frames_in,
-            });
-            if self.opts.heartbeat_timeout_ms > 0.0 {
-                self.arm(Timer::PongDeadline, self.opts.heartbeat_timeout_ms);
-            }
+            self.ping_now(now);
         }
         self.arm(Timer::Heartbeat, self.opts.heartbeat_interval_ms);
     }
 
-    fn check_pong(&mut self) {
+    /// Sends a ping and arms its deadline (when the watchdog is on).
+    fn ping_now(&mut self, now: f64) {
+        if self.opts.heartbeat_interval_ms <= 0.0 && self.opts.heartbeat_message.is_none() {
+            return;
+        }
+        let frame = match &self.opts.heartbeat_message {
+            Some(text) => text.clone(),
+            None => {
+                let id = self.next_wire_id();
+                self.encoder.ping(&id, now)
+            }
+        };
+        self.send_text(frame);
+        self.ping = Some(Ping {
+            sent_at: now,
+            frames_at: self.frames_in,
+        });
+        if self.opts.heartbeat_timeout_ms > 0.0 {
+            self.arm(Timer::PongDeadline, self.opts.heartbeat_timeout_ms);
+        }
+    }
+
+    fn check_pong(&mut self, now: f64) {
         let Some(ping) = self.ping else { return };
         if self.frames_in > ping.frames_at {
             self.ping = None;
             return;
+        }
+        // Fired far past its due time: the page was asleep or throttled, and the pong
+        // may be queued behind this timer. Ask again rather than conclude; a dead
+        // connection is still found one timeout from now.
+        let due = ping.sent_at + self.opts.heartbeat_timeout_ms;
+        if now - due > LATE_TIMER_MS.max(self.opts.heartbeat_timeout_ms) {
+            self.ping = None;
+            return self.ping_now(now);
         }
         self.effects.push_back(Effect::CloseSocket {
             gen: self.gen,
@@ -701,6 +849,20 @@ impl<P> Machine<P> {
             Some(deadline) => self.arm(Timer::Requests, (deadline - now).max(0.0)),
             None => self.disarm(Timer::Requests),
         }
+    }
+
+    fn send_subscribe(&mut self, topics: &[String]) {
+        let id = self.next_wire_id();
+        let since: Vec<(&str, u64, &str)> = topics
+            .iter()
+            .filter_map(|t| {
+                self.positions
+                    .get(t)
+                    .map(|p| (t.as_str(), p.seq, p.epoch.as_str()))
+            })
+            .collect();
+        let frame = self.encoder.subscribe_since(&id, topics, &since);
+        self.send_text(frame);
     }
 
     fn next_wire_id(&mut self) -> String {

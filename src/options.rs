@@ -67,6 +67,9 @@ pub struct Options {
     pub token_in: TokenIn,
     /// `debug`: log to the console. Default `false`; switchable at run time.
     pub debug: bool,
+    /// Whether a fresh token can be asked for (a token provider was given): then a
+    /// 4001/1008 close or an `UNAUTHORIZED` error retries once with a new token.
+    pub refresh_token: bool,
 }
 
 impl Default for Options {
@@ -89,6 +92,7 @@ impl Default for Options {
             request_timeout_ms: 10_000.0,
             token_in: TokenIn::Query,
             debug: false,
+            refresh_token: false,
         }
     }
 }

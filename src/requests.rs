@@ -1,17 +1,39 @@
-//! The request table: which request ids wait for a reply, and until when.
+//! The request table: which ids wait for a reply, until when, and which must be sent
+//! again after a reconnect until the server acknowledges them.
 
 use std::collections::BTreeMap;
 
-/// Pending requests by numeric id, each with a deadline in ms.
-#[derive(Debug, Default)]
-pub struct Requests {
-    pending: BTreeMap<u64, f64>,
+#[derive(Debug)]
+struct Pending<P> {
+    deadline: Option<f64>,
+    resend: Option<P>,
 }
 
-impl Requests {
-    /// Starts waiting for a reply to `id` until `deadline_ms`.
-    pub fn insert(&mut self, id: u64, deadline_ms: f64) {
-        self.pending.insert(id, deadline_ms);
+/// Pending requests and reliable sends by numeric id.
+#[derive(Debug)]
+pub struct Requests<P> {
+    pending: BTreeMap<u64, Pending<P>>,
+}
+
+impl<P> Default for Requests<P> {
+    fn default() -> Self {
+        Requests {
+            pending: BTreeMap::new(),
+        }
+    }
+}
+
+impl<P> Requests<P> {
+    /// Waits for a reply to `id` until `deadline_ms` (never, when `None`). With `resend`,
+    /// the payload is sent again on every open until the reply comes.
+    pub fn insert(&mut self, id: u64, deadline_ms: Option<f64>, resend: Option<P>) {
+        self.pending.insert(
+            id,
+            Pending {
+                deadline: deadline_ms,
+                resend,
+            },
+        );
     }
 
     /// Stops waiting for `id`; returns whether it was pending.
@@ -24,7 +46,7 @@ impl Requests {
         let expired: Vec<u64> = self
             .pending
             .iter()
-            .filter(|(_, d)| **d <= now_ms)
+            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now_ms))
             .map(|(id, _)| *id)
             .collect();
         for id in &expired {
@@ -38,9 +60,22 @@ impl Requests {
         std::mem::take(&mut self.pending).into_keys().collect()
     }
 
-    /// The earliest deadline, if any request waits.
+    /// The earliest deadline, if any request has one.
     pub fn next_deadline(&self) -> Option<f64> {
-        self.pending.values().copied().reduce(f64::min)
+        self.pending
+            .values()
+            .filter_map(|p| p.deadline)
+            .reduce(f64::min)
+    }
+
+    /// The payloads to send again, oldest id first.
+    pub fn resends(&self) -> impl Iterator<Item = &P> + '_ {
+        self.pending.values().filter_map(|p| p.resend.as_ref())
+    }
+
+    /// How many payloads wait for an acknowledgement to be resent.
+    pub fn resend_count(&self) -> usize {
+        self.pending.values().filter(|p| p.resend.is_some()).count()
     }
 
     /// How many requests wait.

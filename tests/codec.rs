@@ -29,6 +29,15 @@ fn encoder_writes_the_client_frames_byte_for_byte() {
     );
     assert_eq!(e.ping("c-3", 1_700_000_000_000.0), fixture("ping.json"));
     assert_eq!(e.auth("c-4", "secret-token"), fixture("auth.json"));
+    let since = [("task:progress", 41, "e1")];
+    assert_eq!(
+        e.subscribe_since("c-7", &topics, &since),
+        fixture("subscribe_since.json")
+    );
+    assert_eq!(
+        e.subscribe_since("c-1", &topics, &[]),
+        fixture("subscribe.json")
+    );
 }
 
 #[test]
