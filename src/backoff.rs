@@ -19,9 +19,7 @@ impl Backoff {
         let exp = attempt.saturating_sub(1).min(31);
         let ceiling = (self.min_delay_ms * f64::from(1u32 << exp)).min(self.max_delay_ms);
         let jitter = jitter.clamp(0.0, 1.0);
-        (ceiling * jitter)
-            .max(self.min_delay_ms)
-            .min(self.max_delay_ms)
+        (ceiling * jitter).max(self.min_delay_ms).min(self.max_delay_ms)
     }
 }
 
@@ -32,11 +30,7 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator from a seed; a zero seed is replaced by a fixed odd constant.
     pub fn new(seed: u64) -> Rng {
-        Rng(if seed == 0 {
-            0x9E37_79B9_7F4A_7C15
-        } else {
-            seed
-        })
+        Rng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
     }
 
     /// The next number in `[0, 1)`.

@@ -15,9 +15,7 @@ pub struct Encoder {
 impl Encoder {
     /// An encoder that names frames with `key`.
     pub fn new(key: &str) -> Encoder {
-        Encoder {
-            key: key.to_owned(),
-        }
+        Encoder { key: key.to_owned() }
     }
 
     fn head(&self, kind: &str, id: &str) -> String {
@@ -128,11 +126,7 @@ pub fn push_str(out: &mut String, s: &str) {
 /// Appends whole milliseconds (floored; 0 for what is not a finite time). Integer
 /// formatting only: float formatting would cost the wasm build ~17 KB.
 fn push_millis(out: &mut String, ms: f64) {
-    let ms = if ms.is_finite() {
-        ms.floor().clamp(0.0, 9e15)
-    } else {
-        0.0
-    };
+    let ms = if ms.is_finite() { ms.floor().clamp(0.0, 9e15) } else { 0.0 };
     out.push_str(&(ms as u64).to_string());
 }
 

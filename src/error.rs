@@ -71,10 +71,7 @@ impl Error {
     }
 
     pub(crate) fn option(field: &str, reason: impl Into<String>) -> Error {
-        Error::InvalidOption {
-            field: field.to_owned(),
-            reason: reason.into(),
-        }
+        Error::InvalidOption { field: field.to_owned(), reason: reason.into() }
     }
 }
 
@@ -85,10 +82,7 @@ impl fmt::Display for Error {
                 write!(f, "invalid option `{field}`: {reason}")
             }
             Error::InvalidUrl(url) => {
-                write!(
-                    f,
-                    "invalid URL \"{url}\": expected ws://, wss:// or a path starting with /"
-                )
+                write!(f, "invalid URL \"{url}\": expected ws://, wss:// or a path starting with /")
             }
             Error::InvalidCloseCode(code) => {
                 write!(f, "invalid close code {code}: use 1000 or 3000-4999")
@@ -109,10 +103,7 @@ impl fmt::Display for Error {
             Error::MalformedFrame(why) => write!(f, "malformed frame skipped: {why}"),
             Error::NotConnected => write!(f, "the client is closed; call connect() first"),
             Error::Unauthorized(code) => {
-                write!(
-                    f,
-                    "the server refused the credentials (close {code}); not reconnecting"
-                )
+                write!(f, "the server refused the credentials (close {code}); not reconnecting")
             }
         }
     }

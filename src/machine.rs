@@ -132,12 +132,14 @@ pub enum Input {
     /// resumed: check that the connection is alive, and retry a pending reconnect now.
     Wake,
     /// The server answered `subscribe` for `topic`; `recovered` says whether it replayed
-    /// what was missed.
+    /// what was missed, `position` where the topic stands on the server now.
     Subscribed {
         /// The topic.
         topic: String,
         /// Whether the missed messages were replayed.
         recovered: bool,
+        /// The server's `(seq, epoch)` for the topic, when it says.
+        position: Option<(u64, String)>,
     },
     /// The server refused the credentials with an `UNAUTHORIZED` error on socket `gen`.
     Unauthorized {
@@ -302,10 +304,7 @@ impl<P: Clone> Machine<P> {
         let mut topics = Topics::default();
         topics.add(opts.topics.iter().map(String::as_str));
         Ok(Machine {
-            backoff: Backoff {
-                min_delay_ms: opts.min_delay_ms,
-                max_delay_ms: opts.max_delay_ms,
-            },
+            backoff: Backoff { min_delay_ms: opts.min_delay_ms, max_delay_ms: opts.max_delay_ms },
             encoder: Encoder::new(&opts.event_key),
             id_prefix: id_prefix.to_owned(),
             state: State::Closed,
@@ -412,10 +411,8 @@ impl<P: Clone> Machine<P> {
     /// `error` event.
     pub fn send(&mut self, payload: P) -> Result<(), Error> {
         if self.state == State::Open && self.queue.is_empty() {
-            self.effects.push_back(Effect::Send {
-                gen: self.gen,
-                frame: Outbound::Payload(payload),
-            });
+            self.effects
+                .push_back(Effect::Send { gen: self.gen, frame: Outbound::Payload(payload) });
             return Ok(());
         }
         match self.queue.push(payload) {
@@ -458,13 +455,9 @@ impl<P: Clone> Machine<P> {
         }
         if self.state == State::Open {
             let frame = Outbound::Payload(payload.clone());
-            self.effects.push_back(Effect::Send {
-                gen: self.gen,
-                frame,
-            });
+            self.effects.push_back(Effect::Send { gen: self.gen, frame });
         }
-        self.requests
-            .insert(id, timeout_ms.map(|t| now + t), Some(payload));
+        self.requests.insert(id, timeout_ms.map(|t| now + t), Some(payload));
         self.rearm_requests(now);
         Ok(())
     }
@@ -516,12 +509,8 @@ impl<P: Clone> Machine<P> {
         self.user_closed = true;
         match self.state {
             State::Open | State::Connecting => {
-                for timer in [
-                    Timer::Connect,
-                    Timer::Heartbeat,
-                    Timer::PongDeadline,
-                    Timer::Stable,
-                ] {
+                for timer in [Timer::Connect, Timer::Heartbeat, Timer::PongDeadline, Timer::Stable]
+                {
                     self.disarm(timer);
                 }
                 self.ping = None;
@@ -557,12 +546,17 @@ impl<P: Clone> Machine<P> {
                 State::Open if self.ping.is_none() => self.ping_now(now),
                 _ => {}
             },
-            Input::Subscribed { topic, recovered } => {
+            Input::Subscribed { topic, recovered, position } => {
                 if !recovered {
                     if let Some(gap) = self.positions.unrecovered(&topic) {
                         self.gaps += 1;
                         self.emit(Event::Gap(gap));
                     }
+                }
+                // Without a position, start from the server's: what it publishes from now
+                // on is then recoverable even if the socket drops before the first push.
+                if let (None, Some((seq, epoch))) = (self.positions.get(&topic), position) {
+                    self.positions.set(&topic, seq, &epoch);
                 }
             }
             Input::Unauthorized { gen } => {
@@ -577,12 +571,7 @@ impl<P: Clone> Machine<P> {
                 }
             }
             Input::SocketOpened { gen, auth } => self.on_open(now, gen, auth),
-            Input::SocketClosed {
-                gen,
-                code,
-                reason,
-                was_clean,
-            } => {
+            Input::SocketClosed { gen, code, reason, was_clean } => {
                 let live = matches!(self.state, State::Connecting | State::Open | State::Closing);
                 if gen == self.gen && live {
                     self.on_close(code, reason, was_clean);
@@ -661,35 +650,20 @@ impl<P: Clone> Machine<P> {
         let gen = self.gen;
         let resends: Vec<P> = self.requests.resends().cloned().collect();
         for payload in resends {
-            self.effects.push_back(Effect::Send {
-                gen,
-                frame: Outbound::Payload(payload),
-            });
+            self.effects.push_back(Effect::Send { gen, frame: Outbound::Payload(payload) });
         }
         for payload in self.queue.drain() {
-            self.effects.push_back(Effect::Send {
-                gen,
-                frame: Outbound::Payload(payload),
-            });
+            self.effects.push_back(Effect::Send { gen, frame: Outbound::Payload(payload) });
         }
         self.emit(Event::Open);
     }
 
     fn on_close(&mut self, code: u16, reason: String, was_clean: bool) {
-        for timer in [
-            Timer::Connect,
-            Timer::Heartbeat,
-            Timer::PongDeadline,
-            Timer::Stable,
-        ] {
+        for timer in [Timer::Connect, Timer::Heartbeat, Timer::PongDeadline, Timer::Stable] {
             self.disarm(timer);
         }
         self.ping = None;
-        self.emit(Event::Close {
-            code,
-            reason,
-            was_clean,
-        });
+        self.emit(Event::Close { code, reason, was_clean });
         if self.user_closed || self.state == State::Closing || !self.opts.reconnect {
             return self.finish_closed();
         }
@@ -721,15 +695,9 @@ impl<P: Clone> Machine<P> {
                 return self.finish_closed();
             }
         }
-        let delay = self
-            .backoff
-            .delay(self.attempt, self.rng.next_f64())
-            .max(floor_ms);
+        let delay = self.backoff.delay(self.attempt, self.rng.next_f64()).max(floor_ms);
         self.set_state(State::Reconnecting);
-        self.emit(Event::Reconnecting {
-            attempt: self.attempt,
-            delay_ms: delay,
-        });
+        self.emit(Event::Reconnecting { attempt: self.attempt, delay_ms: delay });
         self.arm(Timer::Retry, delay);
     }
 
@@ -739,10 +707,7 @@ impl<P: Clone> Machine<P> {
         }
         self.ping = None;
         for id in self.requests.abort_all() {
-            self.effects.push_back(Effect::RequestFailed {
-                id,
-                error: Error::RequestAborted(id),
-            });
+            self.effects.push_back(Effect::RequestFailed { id, error: Error::RequestAborted(id) });
         }
         self.set_state(State::Closed);
     }
@@ -768,10 +733,8 @@ impl<P: Clone> Machine<P> {
             (Timer::PongDeadline, State::Open) => self.check_pong(now),
             (Timer::Requests, _) => {
                 for id in self.requests.expire(now) {
-                    self.effects.push_back(Effect::RequestFailed {
-                        id,
-                        error: Error::RequestTimeout(id),
-                    });
+                    self.effects
+                        .push_back(Effect::RequestFailed { id, error: Error::RequestTimeout(id) });
                 }
                 self.rearm_requests(now);
             }
@@ -807,10 +770,7 @@ impl<P: Clone> Machine<P> {
             }
         };
         self.send_text(frame);
-        self.ping = Some(Ping {
-            sent_at: now,
-            frames_at: self.frames_in,
-        });
+        self.ping = Some(Ping { sent_at: now, frames_at: self.frames_in });
         if self.opts.heartbeat_timeout_ms > 0.0 {
             self.arm(Timer::PongDeadline, self.opts.heartbeat_timeout_ms);
         }
@@ -837,11 +797,7 @@ impl<P: Clone> Machine<P> {
             detach: true,
         });
         self.emit(Event::Error(Error::HeartbeatTimeout));
-        self.on_close(
-            close::HEARTBEAT_TIMEOUT,
-            "heartbeat timeout".to_owned(),
-            false,
-        );
+        self.on_close(close::HEARTBEAT_TIMEOUT, "heartbeat timeout".to_owned(), false);
     }
 
     fn rearm_requests(&mut self, now: f64) {
@@ -855,11 +811,7 @@ impl<P: Clone> Machine<P> {
         let id = self.next_wire_id();
         let since: Vec<(&str, u64, &str)> = topics
             .iter()
-            .filter_map(|t| {
-                self.positions
-                    .get(t)
-                    .map(|p| (t.as_str(), p.seq, p.epoch.as_str()))
-            })
+            .filter_map(|t| self.positions.get(t).map(|p| (t.as_str(), p.seq, p.epoch.as_str())))
             .collect();
         let frame = self.encoder.subscribe_since(&id, topics, &since);
         self.send_text(frame);
@@ -871,10 +823,7 @@ impl<P: Clone> Machine<P> {
     }
 
     fn send_text(&mut self, frame: String) {
-        self.effects.push_back(Effect::Send {
-            gen: self.gen,
-            frame: Outbound::Text(frame),
-        });
+        self.effects.push_back(Effect::Send { gen: self.gen, frame: Outbound::Text(frame) });
     }
 
     fn set_state(&mut self, to: State) {

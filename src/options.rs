@@ -103,10 +103,7 @@ pub const MAX_MS: f64 = 86_400_000.0;
 
 fn check_ms(field: &str, value: f64) -> Result<(), Error> {
     if !value.is_finite() || !(0.0..=MAX_MS).contains(&value) {
-        return Err(Error::option(
-            field,
-            format!("expected 0..={MAX_MS} ms, got {value}"),
-        ));
+        return Err(Error::option(field, format!("expected 0..={MAX_MS} ms, got {value}")));
     }
     Ok(())
 }

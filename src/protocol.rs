@@ -98,11 +98,7 @@ mod serde_types {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub id: Option<String>,
         /// Milliseconds since the epoch (written as an integer when whole, as JS does).
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            serialize_with = "millis"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "millis")]
         pub timestamp: Option<f64>,
         /// The topic of a push or a `publish`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,6 +170,11 @@ mod serde_types {
         /// Per topic: whether the missed messages were replayed.
         #[serde(default)]
         pub recovered: BTreeMap<String, bool>,
+        /// Per topic: the server's position now, after any replay. A client without a
+        /// position for the topic starts from it, so a drop before its first push can
+        /// still be recovered.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        pub positions: BTreeMap<String, Position>,
     }
 
     /// `data` of `unsubscribe` and `unsubscribed`.

@@ -38,11 +38,7 @@ pub struct SendQueue<P> {
 impl<P> SendQueue<P> {
     /// An empty queue holding at most `max` payloads.
     pub fn new(max: usize, overflow: Overflow) -> Self {
-        SendQueue {
-            items: VecDeque::new(),
-            max,
-            overflow,
-        }
+        SendQueue { items: VecDeque::new(), max, overflow }
     }
 
     /// Adds a payload at the back, applying the overflow policy when full.

@@ -52,13 +52,7 @@ impl Positions {
     /// Applies the rule to one push and moves the position.
     pub fn observe(&mut self, topic: &str, seq: u64, epoch: &str) -> Verdict {
         let Some(pos) = self.topics.get_mut(topic) else {
-            self.topics.insert(
-                topic.to_owned(),
-                Position {
-                    seq,
-                    epoch: epoch.to_owned(),
-                },
-            );
+            self.topics.insert(topic.to_owned(), Position { seq, epoch: epoch.to_owned() });
             return Verdict::Deliver;
         };
         if pos.epoch == epoch {
@@ -70,43 +64,22 @@ impl Positions {
             if seq == expected {
                 return Verdict::Deliver;
             }
-            return Verdict::Gap(Gap {
-                topic: topic.to_owned(),
-                expected,
-                got: Some(seq),
-            });
+            return Verdict::Gap(Gap { topic: topic.to_owned(), expected, got: Some(seq) });
         }
         let expected = pos.seq + 1;
-        *pos = Position {
-            seq,
-            epoch: epoch.to_owned(),
-        };
-        Verdict::Gap(Gap {
-            topic: topic.to_owned(),
-            expected,
-            got: Some(seq),
-        })
+        *pos = Position { seq, epoch: epoch.to_owned() };
+        Verdict::Gap(Gap { topic: topic.to_owned(), expected, got: Some(seq) })
     }
 
     /// The server could not replay `topic`: report the gap now and start over.
     pub fn unrecovered(&mut self, topic: &str) -> Option<Gap> {
         let pos = self.topics.remove(topic)?;
-        Some(Gap {
-            topic: topic.to_owned(),
-            expected: pos.seq + 1,
-            got: None,
-        })
+        Some(Gap { topic: topic.to_owned(), expected: pos.seq + 1, got: None })
     }
 
     /// Sets a position that was advanced elsewhere (the driver's in-order fast path).
     pub fn set(&mut self, topic: &str, seq: u64, epoch: &str) {
-        self.topics.insert(
-            topic.to_owned(),
-            Position {
-                seq,
-                epoch: epoch.to_owned(),
-            },
-        );
+        self.topics.insert(topic.to_owned(), Position { seq, epoch: epoch.to_owned() });
     }
 
     /// The position of a topic.

@@ -17,9 +17,7 @@ pub struct Requests<P> {
 
 impl<P> Default for Requests<P> {
     fn default() -> Self {
-        Requests {
-            pending: BTreeMap::new(),
-        }
+        Requests { pending: BTreeMap::new() }
     }
 }
 
@@ -27,13 +25,7 @@ impl<P> Requests<P> {
     /// Waits for a reply to `id` until `deadline_ms` (never, when `None`). With `resend`,
     /// the payload is sent again on every open until the reply comes.
     pub fn insert(&mut self, id: u64, deadline_ms: Option<f64>, resend: Option<P>) {
-        self.pending.insert(
-            id,
-            Pending {
-                deadline: deadline_ms,
-                resend,
-            },
-        );
+        self.pending.insert(id, Pending { deadline: deadline_ms, resend });
     }
 
     /// Stops waiting for `id`; returns whether it was pending.
@@ -62,10 +54,7 @@ impl<P> Requests<P> {
 
     /// The earliest deadline, if any request has one.
     pub fn next_deadline(&self) -> Option<f64> {
-        self.pending
-            .values()
-            .filter_map(|p| p.deadline)
-            .reduce(f64::min)
+        self.pending.values().filter_map(|p| p.deadline).reduce(f64::min)
     }
 
     /// The payloads to send again, oldest id first.

@@ -8,63 +8,37 @@ use wsocket::Options;
 
 #[test]
 fn delay_stays_within_min_and_the_exponential_ceiling() {
-    let b = Backoff {
-        min_delay_ms: 100.0,
-        max_delay_ms: 10_000.0,
-    };
+    let b = Backoff { min_delay_ms: 100.0, max_delay_ms: 10_000.0 };
     let mut rng = Rng::new(42);
     for attempt in 1..40 {
         let ceiling = (100.0 * 2f64.powi(attempt as i32 - 1)).min(10_000.0);
         for _ in 0..200 {
             let d = b.delay(attempt, rng.next_f64());
-            assert!(
-                d >= 100.0 && d <= ceiling,
-                "attempt {attempt}: {d} outside [100, {ceiling}]"
-            );
+            assert!(d >= 100.0 && d <= ceiling, "attempt {attempt}: {d} outside [100, {ceiling}]");
         }
     }
 }
 
 #[test]
 fn jitter_spreads_delays_instead_of_a_fixed_interval() {
-    let b = Backoff {
-        min_delay_ms: 100.0,
-        max_delay_ms: 60_000.0,
-    };
+    let b = Backoff { min_delay_ms: 100.0, max_delay_ms: 60_000.0 };
     let mut rng = Rng::new(9);
     let delays: Vec<f64> = (0..50).map(|_| b.delay(8, rng.next_f64())).collect();
-    let distinct = delays
-        .iter()
-        .map(|d| *d as u64)
-        .collect::<std::collections::BTreeSet<_>>();
-    assert!(
-        distinct.len() > 40,
-        "only {} distinct delays",
-        distinct.len()
-    );
+    let distinct = delays.iter().map(|d| *d as u64).collect::<std::collections::BTreeSet<_>>();
+    assert!(distinct.len() > 40, "only {} distinct delays", distinct.len());
 }
 
 #[test]
 fn extreme_jitter_and_huge_attempts_stay_bounded() {
-    let b = Backoff {
-        min_delay_ms: 100.0,
-        max_delay_ms: 500.0,
-    };
+    let b = Backoff { min_delay_ms: 100.0, max_delay_ms: 500.0 };
     assert_eq!(b.delay(u32::MAX, 1.0), 500.0);
     assert_eq!(b.delay(1, -3.0), 100.0);
-    assert_eq!(
-        b.delay(3, f64::NAN),
-        100.0,
-        "a NaN jitter falls back to the minimum"
-    );
+    assert_eq!(b.delay(3, f64::NAN), 100.0, "a NaN jitter falls back to the minimum");
 }
 
 #[test]
 fn zero_min_delay_reconnects_at_once() {
-    let b = Backoff {
-        min_delay_ms: 0.0,
-        max_delay_ms: 500.0,
-    };
+    let b = Backoff { min_delay_ms: 0.0, max_delay_ms: 500.0 };
     assert!((1..50).all(|a| b.delay(a, 0.99) == 0.0));
 }
 
@@ -81,10 +55,7 @@ fn rng_is_reproducible_from_its_seed_and_in_unit_range() {
 
 #[test]
 fn attempt_counter_grows_while_the_server_flaps() {
-    let mut sim = Sim::new(Options {
-        stable_after_ms: 5_000.0,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { stable_after_ms: 5_000.0, ..quiet() });
     sim.connect_and_open();
     for expected in 1..=4 {
         sim.server_close(1006);
@@ -97,10 +68,7 @@ fn attempt_counter_grows_while_the_server_flaps() {
 
 #[test]
 fn backoff_resets_only_after_the_connection_stayed_up() {
-    let mut sim = Sim::new(Options {
-        stable_after_ms: 5_000.0,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { stable_after_ms: 5_000.0, ..quiet() });
     sim.connect_and_open();
     sim.server_close(1006);
     sim.advance(1_000.0);
@@ -116,11 +84,7 @@ fn backoff_resets_only_after_the_connection_stayed_up() {
 
 #[test]
 fn reconnect_delays_follow_the_backoff_bounds() {
-    let mut sim = Sim::new(Options {
-        min_delay_ms: 100.0,
-        max_delay_ms: 800.0,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { min_delay_ms: 100.0, max_delay_ms: 800.0, ..quiet() });
     sim.connect_and_open();
     for _ in 0..8 {
         sim.server_close(1006);

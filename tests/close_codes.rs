@@ -107,15 +107,8 @@ fn client_close_validation_matches_the_browser() {
     assert!(close::validate(3000, "").is_ok());
     assert!(close::validate(4999, "").is_ok());
     for bad in [0, 999, 1001, 1005, 1006, 2999, 5000] {
-        assert_eq!(
-            close::validate(bad, "").unwrap_err().code(),
-            "INVALID_CLOSE_CODE",
-            "{bad}"
-        );
+        assert_eq!(close::validate(bad, "").unwrap_err().code(), "INVALID_CLOSE_CODE", "{bad}");
     }
     assert!(close::validate(1000, &"é".repeat(61)).is_ok()); // 122 bytes
-    assert_eq!(
-        close::validate(1000, &"é".repeat(62)).unwrap_err().code(),
-        "INVALID_CLOSE_REASON"
-    );
+    assert_eq!(close::validate(1000, &"é".repeat(62)).unwrap_err().code(), "INVALID_CLOSE_REASON");
 }

@@ -6,10 +6,7 @@ use wsocket::protocol::{ErrorCode, Message, SubscribeData, SubscribedData};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .trim_end()
-        .to_owned()
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")).trim_end().to_owned()
 }
 
 fn one(name: &str) -> Message {
@@ -23,21 +20,12 @@ fn encoder_writes_the_client_frames_byte_for_byte() {
     let e = Encoder::new("type");
     let topics = vec!["task:progress".to_owned(), "user:42".to_owned()];
     assert_eq!(e.subscribe("c-1", &topics), fixture("subscribe.json"));
-    assert_eq!(
-        e.unsubscribe("c-2", &["user:42".to_owned()]),
-        fixture("unsubscribe.json")
-    );
+    assert_eq!(e.unsubscribe("c-2", &["user:42".to_owned()]), fixture("unsubscribe.json"));
     assert_eq!(e.ping("c-3", 1_700_000_000_000.0), fixture("ping.json"));
     assert_eq!(e.auth("c-4", "secret-token"), fixture("auth.json"));
     let since = [("task:progress", 41, "e1")];
-    assert_eq!(
-        e.subscribe_since("c-7", &topics, &since),
-        fixture("subscribe_since.json")
-    );
-    assert_eq!(
-        e.subscribe_since("c-1", &topics, &[]),
-        fixture("subscribe.json")
-    );
+    assert_eq!(e.subscribe_since("c-7", &topics, &since), fixture("subscribe_since.json"));
+    assert_eq!(e.subscribe_since("c-1", &topics, &[]), fixture("subscribe.json"));
 }
 
 #[test]
@@ -57,10 +45,7 @@ fn one_text(text: &str) -> Message {
 #[test]
 fn event_key_encoder_names_frames_with_event() {
     let e = Encoder::new("event");
-    assert_eq!(
-        e.ping("x", 5.0),
-        r#"{"event":"ping","id":"x","timestamp":5}"#
-    );
+    assert_eq!(e.ping("x", 5.0), r#"{"event":"ping","id":"x","timestamp":5}"#);
 }
 
 #[test]
@@ -86,11 +71,7 @@ fn batch_is_unpacked_in_order() {
     let kinds: Vec<_> = all.iter().map(|m| (m.kind.as_str(), m.seq)).collect();
     assert_eq!(
         kinds,
-        vec![
-            ("task_progress", Some(1)),
-            ("task_progress", Some(2)),
-            ("notice", None)
-        ]
+        vec![("task_progress", Some(1)), ("task_progress", Some(2)), ("notice", None)]
     );
 }
 
@@ -106,42 +87,21 @@ fn nested_batches_are_bounded() {
 #[test]
 fn legacy_event_json_decodes() {
     let m = decode_event(&fixture("event_market_data.json")).unwrap();
-    assert_eq!(
-        (m.event.as_str(), m.message.as_deref()),
-        ("market_data", Some("ok"))
-    );
+    assert_eq!((m.event.as_str(), m.message.as_deref()), ("market_data", Some("ok")));
     let r = decode_event(&fixture("event_reply.json")).unwrap();
     assert_eq!(r.id.as_deref(), Some("c-6"));
 }
 
 #[test]
 fn bad_frames_are_errors_not_panics() {
-    assert!(matches!(
-        decode_typed(&fixture("malformed.txt")),
-        Err(DecodeError::NotJson(_))
-    ));
-    assert!(matches!(
-        decode_typed(&fixture("legacy_heartbeat.txt")),
-        Err(DecodeError::NotJson(_))
-    ));
+    assert!(matches!(decode_typed(&fixture("malformed.txt")), Err(DecodeError::NotJson(_))));
+    assert!(matches!(decode_typed(&fixture("legacy_heartbeat.txt")), Err(DecodeError::NotJson(_))));
     assert_eq!(decode_typed("[1,2]").unwrap_err(), DecodeError::NotObject);
     assert_eq!(decode_typed("null").unwrap_err(), DecodeError::NotObject);
-    assert_eq!(
-        decode_typed(r#"{"data":1}"#).unwrap_err(),
-        DecodeError::MissingEvent("type")
-    );
-    assert_eq!(
-        decode_typed(r#"{"type":7}"#).unwrap_err(),
-        DecodeError::MissingEvent("type")
-    );
-    assert!(matches!(
-        decode_typed(r#"{"type":"x","seq":"nope"}"#),
-        Err(DecodeError::BadField(_))
-    ));
-    assert_eq!(
-        decode_event(r#"{"type":"x"}"#).unwrap_err(),
-        DecodeError::MissingEvent("event")
-    );
+    assert_eq!(decode_typed(r#"{"data":1}"#).unwrap_err(), DecodeError::MissingEvent("type"));
+    assert_eq!(decode_typed(r#"{"type":7}"#).unwrap_err(), DecodeError::MissingEvent("type"));
+    assert!(matches!(decode_typed(r#"{"type":"x","seq":"nope"}"#), Err(DecodeError::BadField(_))));
+    assert_eq!(decode_event(r#"{"type":"x"}"#).unwrap_err(), DecodeError::MissingEvent("event"));
 }
 
 #[test]

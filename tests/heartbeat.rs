@@ -7,11 +7,7 @@ use wsocket::machine::{Input, State, Timer};
 use wsocket::Options;
 
 fn hb() -> Options {
-    Options {
-        heartbeat_interval_ms: 1_000.0,
-        heartbeat_timeout_ms: 500.0,
-        ..quiet()
-    }
+    Options { heartbeat_interval_ms: 1_000.0, heartbeat_timeout_ms: 500.0, ..quiet() }
 }
 
 #[test]
@@ -19,10 +15,7 @@ fn pings_on_the_interval_with_a_typed_ping_frame() {
     let mut sim = Sim::new(hb());
     sim.connect_and_open();
     sim.advance(1_000.0);
-    assert_eq!(
-        sim.sent_texts(),
-        vec![r#"{"type":"ping","id":"c-1","timestamp":1000}"#]
-    );
+    assert_eq!(sim.sent_texts(), vec![r#"{"type":"ping","id":"c-1","timestamp":1000}"#]);
 }
 
 #[test]
@@ -101,10 +94,7 @@ fn a_pong_from_an_old_socket_is_ignored() {
 
 #[test]
 fn legacy_text_heartbeat_is_sent_verbatim() {
-    let mut sim = Sim::new(Options {
-        heartbeat_message: Some("PONG".into()),
-        ..hb()
-    });
+    let mut sim = Sim::new(Options { heartbeat_message: Some("PONG".into()), ..hb() });
     sim.connect_and_open();
     sim.frame();
     sim.advance(1_000.0);
@@ -113,10 +103,7 @@ fn legacy_text_heartbeat_is_sent_verbatim() {
 
 #[test]
 fn zero_timeout_disables_the_watchdog_but_keeps_pinging() {
-    let mut sim = Sim::new(Options {
-        heartbeat_timeout_ms: 0.0,
-        ..hb()
-    });
+    let mut sim = Sim::new(Options { heartbeat_timeout_ms: 0.0, ..hb() });
     sim.connect_and_open();
     sim.advance(10_000.0);
     assert_eq!(sim.state(), State::Open);
@@ -129,10 +116,7 @@ fn exactly_one_heartbeat_timer_after_many_reconnects() {
     sim.connect_and_open();
     for _ in 0..20 {
         sim.server_close(1006);
-        assert!(
-            !sim.armed(Timer::Heartbeat),
-            "heartbeat disarmed while down"
-        );
+        assert!(!sim.armed(Timer::Heartbeat), "heartbeat disarmed while down");
         sim.advance(1_000.0);
         sim.open();
     }

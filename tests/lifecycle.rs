@@ -7,11 +7,7 @@ use wsocket::machine::{Input, State, Timer};
 use wsocket::Options;
 
 fn hb() -> Options {
-    Options {
-        heartbeat_interval_ms: 30_000.0,
-        heartbeat_timeout_ms: 5_000.0,
-        ..quiet()
-    }
+    Options { heartbeat_interval_ms: 30_000.0, heartbeat_timeout_ms: 5_000.0, ..quiet() }
 }
 
 #[test]
@@ -41,11 +37,7 @@ fn wake_while_open_and_alive_keeps_the_connection() {
 
 #[test]
 fn wake_while_reconnecting_retries_now() {
-    let mut sim = Sim::new(Options {
-        min_delay_ms: 20_000.0,
-        max_delay_ms: 30_000.0,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { min_delay_ms: 20_000.0, max_delay_ms: 30_000.0, ..quiet() });
     sim.connect_and_open();
     sim.server_close(1006);
     sim.input(Input::Wake);
@@ -74,26 +66,15 @@ fn a_deadline_firing_long_after_its_time_pings_again_instead_of_closing() {
     assert_eq!(sim.state(), State::Open, "no false timeout");
     assert_eq!(sim.pings_sent(), 2, "asked again");
     sim.advance(5_000.0);
-    assert_eq!(
-        sim.errors(),
-        vec!["HEARTBEAT_TIMEOUT"],
-        "still found dead one timeout later"
-    );
+    assert_eq!(sim.errors(), vec!["HEARTBEAT_TIMEOUT"], "still found dead one timeout later");
 }
 
 #[test]
 fn a_4001_close_with_a_token_provider_retries_once_then_stops() {
-    let mut sim = Sim::new(Options {
-        refresh_token: true,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { refresh_token: true, ..quiet() });
     sim.connect_and_open();
     sim.server_close(4001);
-    assert_eq!(
-        sim.state(),
-        State::Reconnecting,
-        "one retry with a fresh token"
-    );
+    assert_eq!(sim.state(), State::Reconnecting, "one retry with a fresh token");
     sim.advance(1_000.0);
     sim.open();
     sim.server_close(4001);
@@ -114,10 +95,7 @@ fn a_1008_close_without_a_token_provider_stops_at_once() {
 
 #[test]
 fn the_token_retry_is_restored_after_a_stable_connection() {
-    let mut sim = Sim::new(Options {
-        refresh_token: true,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { refresh_token: true, ..quiet() });
     sim.connect_and_open();
     sim.server_close(4001);
     sim.advance(1_000.0);
@@ -129,10 +107,7 @@ fn the_token_retry_is_restored_after_a_stable_connection() {
 
 #[test]
 fn an_unauthorized_error_closes_the_socket_and_retries_with_a_fresh_token() {
-    let mut sim = Sim::new(Options {
-        refresh_token: true,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { refresh_token: true, ..quiet() });
     sim.connect_and_open();
     sim.input(Input::Unauthorized { gen: 1 });
     assert_eq!(sim.closed, vec![(1, 4001, true)]);

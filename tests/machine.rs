@@ -23,13 +23,7 @@ fn starts_closed_and_connect_opens_a_socket() {
 fn state_events_carry_from_and_to() {
     let mut sim = Sim::new(quiet());
     sim.connect_and_open();
-    assert_eq!(
-        sim.events[0],
-        Event::State {
-            from: State::Closed,
-            to: State::Connecting
-        }
-    );
+    assert_eq!(sim.events[0], Event::State { from: State::Closed, to: State::Connecting });
 }
 
 #[test]
@@ -63,12 +57,7 @@ fn events_from_an_old_socket_generation_are_ignored() {
     sim.advance(1_000.0);
     assert_eq!(sim.m.gen(), 2);
     // Late close and open from socket 1 must not touch socket 2's state.
-    sim.input(Input::SocketClosed {
-        gen: 1,
-        code: 1006,
-        reason: String::new(),
-        was_clean: false,
-    });
+    sim.input(Input::SocketClosed { gen: 1, code: 1006, reason: String::new(), was_clean: false });
     assert_eq!(sim.state(), State::Connecting);
     sim.input(Input::SocketOpened { gen: 1, auth: None });
     assert_eq!(sim.state(), State::Connecting);
@@ -88,10 +77,7 @@ fn user_close_goes_through_closing_to_closed_and_never_reconnects() {
     assert_eq!(sim.state(), State::Closed);
     sim.advance(60_000.0);
     assert_eq!(sim.opened, vec![1]);
-    assert!(
-        Timer::ALL.iter().all(|t| !sim.armed(*t)),
-        "no timer left armed after close()"
-    );
+    assert!(Timer::ALL.iter().all(|t| !sim.armed(*t)), "no timer left armed after close()");
 }
 
 #[test]
@@ -111,14 +97,8 @@ fn user_close_while_reconnecting_cancels_the_retry() {
 fn close_is_validated_before_anything_changes() {
     let mut sim = Sim::new(quiet());
     sim.connect_and_open();
-    assert_eq!(
-        sim.m.close(1005, "").unwrap_err().code(),
-        "INVALID_CLOSE_CODE"
-    );
-    assert_eq!(
-        sim.m.close(1000, &"x".repeat(124)).unwrap_err().code(),
-        "INVALID_CLOSE_REASON"
-    );
+    assert_eq!(sim.m.close(1005, "").unwrap_err().code(), "INVALID_CLOSE_CODE");
+    assert_eq!(sim.m.close(1000, &"x".repeat(124)).unwrap_err().code(), "INVALID_CLOSE_REASON");
     assert_eq!(sim.state(), State::Open);
 }
 
@@ -136,10 +116,7 @@ fn connect_after_close_starts_over() {
 
 #[test]
 fn connect_timeout_closes_the_socket_detached_and_retries() {
-    let mut sim = Sim::new(Options {
-        connect_timeout_ms: 2_000.0,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { connect_timeout_ms: 2_000.0, ..quiet() });
     sim.connect();
     sim.advance(2_000.0);
     assert_eq!(sim.closed, vec![(1, 4002, true)]);
@@ -149,10 +126,7 @@ fn connect_timeout_closes_the_socket_detached_and_retries() {
 
 #[test]
 fn open_disarms_the_connect_timeout() {
-    let mut sim = Sim::new(Options {
-        connect_timeout_ms: 2_000.0,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { connect_timeout_ms: 2_000.0, ..quiet() });
     sim.connect_and_open();
     assert!(!sim.armed(Timer::Connect));
     sim.advance(10_000.0);
@@ -161,11 +135,7 @@ fn open_disarms_the_connect_timeout() {
 
 #[test]
 fn online_event_reconnects_at_once() {
-    let mut sim = Sim::new(Options {
-        min_delay_ms: 10_000.0,
-        max_delay_ms: 20_000.0,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { min_delay_ms: 10_000.0, max_delay_ms: 20_000.0, ..quiet() });
     sim.connect_and_open();
     sim.server_close(1006);
     sim.input(Input::Online);
@@ -176,10 +146,7 @@ fn online_event_reconnects_at_once() {
 
 #[test]
 fn reconnect_disabled_closes_for_good() {
-    let mut sim = Sim::new(Options {
-        reconnect: false,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { reconnect: false, ..quiet() });
     sim.connect_and_open();
     sim.server_close(1006);
     assert_eq!(sim.state(), State::Closed);
@@ -187,10 +154,7 @@ fn reconnect_disabled_closes_for_good() {
 
 #[test]
 fn max_attempts_stops_with_reconnect_failed() {
-    let mut sim = Sim::new(Options {
-        max_attempts: Some(2),
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { max_attempts: Some(2), ..quiet() });
     sim.connect_and_open();
     for _ in 0..3 {
         sim.server_close(1006);
@@ -211,15 +175,9 @@ fn token_in_message_is_sent_first_on_open() {
     sim.m.send("queued".to_owned()).unwrap();
     sim.connect();
     let gen = sim.m.gen();
-    sim.input(Input::SocketOpened {
-        gen,
-        auth: Some("t0k".into()),
-    });
+    sim.input(Input::SocketOpened { gen, auth: Some("t0k".into()) });
     let sent = sim.sent_texts();
-    assert_eq!(
-        sent[0],
-        r#"{"type":"auth","id":"c-1","data":{"token":"t0k"}}"#
-    );
+    assert_eq!(sent[0], r#"{"type":"auth","id":"c-1","data":{"token":"t0k"}}"#);
     assert!(sent[1].contains("\"subscribe\""));
     assert_eq!(sent[2], "queued");
     // The open event comes after the flush, so sends in an open listener stay in order.

@@ -18,104 +18,26 @@ fn defaults_are_valid() {
 #[test]
 fn each_bad_value_names_its_field() {
     let d = Options::default;
+    assert_eq!(field_of(Options { event_key: String::new(), ..d() }), "eventKey");
+    assert_eq!(field_of(Options { topics: vec![String::new()], ..d() }), "topics");
+    assert_eq!(field_of(Options { min_delay_ms: -1.0, ..d() }), "minDelayMs");
+    assert_eq!(field_of(Options { max_delay_ms: f64::NAN, ..d() }), "maxDelayMs");
+    assert_eq!(field_of(Options { min_delay_ms: 900.0, max_delay_ms: 100.0, ..d() }), "maxDelayMs");
+    assert_eq!(field_of(Options { stable_after_ms: f64::INFINITY, ..d() }), "stableAfterMs");
+    assert_eq!(field_of(Options { connect_timeout_ms: 1e12, ..d() }), "connectTimeoutMs");
+    assert_eq!(field_of(Options { heartbeat_interval_ms: -5.0, ..d() }), "heartbeatIntervalMs");
+    assert_eq!(field_of(Options { heartbeat_timeout_ms: -5.0, ..d() }), "heartbeatTimeoutMs");
+    assert_eq!(field_of(Options { request_timeout_ms: -1.0, ..d() }), "requestTimeoutMs");
+    assert_eq!(field_of(Options { queue_max: 2_000_000, ..d() }), "queueMax");
     assert_eq!(
-        field_of(Options {
-            event_key: String::new(),
-            ..d()
-        }),
-        "eventKey"
-    );
-    assert_eq!(
-        field_of(Options {
-            topics: vec![String::new()],
-            ..d()
-        }),
-        "topics"
-    );
-    assert_eq!(
-        field_of(Options {
-            min_delay_ms: -1.0,
-            ..d()
-        }),
-        "minDelayMs"
-    );
-    assert_eq!(
-        field_of(Options {
-            max_delay_ms: f64::NAN,
-            ..d()
-        }),
-        "maxDelayMs"
-    );
-    assert_eq!(
-        field_of(Options {
-            min_delay_ms: 900.0,
-            max_delay_ms: 100.0,
-            ..d()
-        }),
-        "maxDelayMs"
-    );
-    assert_eq!(
-        field_of(Options {
-            stable_after_ms: f64::INFINITY,
-            ..d()
-        }),
-        "stableAfterMs"
-    );
-    assert_eq!(
-        field_of(Options {
-            connect_timeout_ms: 1e12,
-            ..d()
-        }),
-        "connectTimeoutMs"
-    );
-    assert_eq!(
-        field_of(Options {
-            heartbeat_interval_ms: -5.0,
-            ..d()
-        }),
-        "heartbeatIntervalMs"
-    );
-    assert_eq!(
-        field_of(Options {
-            heartbeat_timeout_ms: -5.0,
-            ..d()
-        }),
-        "heartbeatTimeoutMs"
-    );
-    assert_eq!(
-        field_of(Options {
-            request_timeout_ms: -1.0,
-            ..d()
-        }),
-        "requestTimeoutMs"
-    );
-    assert_eq!(
-        field_of(Options {
-            queue_max: 2_000_000,
-            ..d()
-        }),
-        "queueMax"
-    );
-    assert_eq!(
-        field_of(Options {
-            heartbeat_message: Some(String::new()),
-            ..d()
-        }),
+        field_of(Options { heartbeat_message: Some(String::new()), ..d() }),
         "heartbeatMessage"
     );
 }
 
 #[test]
 fn the_error_message_says_what_was_expected() {
-    let err = Options {
-        min_delay_ms: -1.0,
-        ..Options::default()
-    }
-    .validate()
-    .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "invalid option `minDelayMs`: expected 0..=86400000 ms, got -1"
-    );
+    let err = Options { min_delay_ms: -1.0, ..Options::default() }.validate().unwrap_err();
+    assert_eq!(err.to_string(), "invalid option `minDelayMs`: expected 0..=86400000 ms, got -1");
     assert_eq!(err.code(), "INVALID_OPTION");
 }

@@ -24,10 +24,7 @@ fn sends_while_down_are_flushed_once_in_order_on_open() {
 
 #[test]
 fn sends_while_reconnecting_go_out_after_the_resubscribe() {
-    let mut sim = Sim::new(Options {
-        topics: vec!["t".into()],
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { topics: vec!["t".into()], ..quiet() });
     sim.connect_and_open();
     sim.server_close(1006);
     sim.m.send("after-drop".into()).unwrap();
@@ -45,20 +42,14 @@ fn writable_only_when_open_and_nothing_waits() {
     sim.connect_and_open();
     assert!(sim.m.writable());
     sim.m.send("x".into()).unwrap();
-    assert!(
-        !sim.m.writable(),
-        "an unexecuted send effect must not be overtaken"
-    );
+    assert!(!sim.m.writable(), "an unexecuted send effect must not be overtaken");
     sim.run();
     assert!(sim.m.writable());
 }
 
 #[test]
 fn reject_policy_fails_the_send_and_keeps_the_queue() {
-    let mut sim = Sim::new(Options {
-        queue_max: 2,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { queue_max: 2, ..quiet() });
     sim.m.send("a".into()).unwrap();
     sim.m.send("b".into()).unwrap();
     let err = sim.m.send("c".into()).unwrap_err();
@@ -69,11 +60,8 @@ fn reject_policy_fails_the_send_and_keeps_the_queue() {
 
 #[test]
 fn drop_oldest_keeps_the_newest_and_reports_the_drop() {
-    let mut sim = Sim::new(Options {
-        queue_max: 2,
-        queue_overflow: Overflow::DropOldest,
-        ..quiet()
-    });
+    let mut sim =
+        Sim::new(Options { queue_max: 2, queue_overflow: Overflow::DropOldest, ..quiet() });
     for m in ["a", "b", "c"] {
         sim.m.send(m.into()).unwrap();
     }

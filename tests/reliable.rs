@@ -32,9 +32,7 @@ fn a_reliable_send_while_down_goes_out_once_on_open_before_the_queue() {
     let mut sim = Sim::new(quiet());
     sim.m.send("plain".into()).unwrap();
     let id = sim.m.next_id();
-    sim.m
-        .send_reliable(sim.now, id, "sure".into(), None)
-        .unwrap();
+    sim.m.send_reliable(sim.now, id, "sure".into(), None).unwrap();
     sim.connect_and_open();
     assert_eq!(sim.sent_texts(), vec!["sure", "plain"]);
 }
@@ -52,28 +50,20 @@ fn resends_keep_id_order() {
 
 #[test]
 fn reliable_sends_are_bounded_by_queue_max() {
-    let mut sim = Sim::new(Options {
-        queue_max: 2,
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { queue_max: 2, ..quiet() });
     for p in ["a", "b"] {
         let id = sim.m.next_id();
         sim.m.send_reliable(sim.now, id, p.into(), None).unwrap();
     }
     let id = sim.m.next_id();
-    assert_eq!(
-        sim.m.send_reliable(sim.now, id, "c".into(), None),
-        Err(Error::QueueFull(2))
-    );
+    assert_eq!(sim.m.send_reliable(sim.now, id, "c".into(), None), Err(Error::QueueFull(2)));
 }
 
 #[test]
 fn a_reliable_request_with_a_timeout_fails_at_its_deadline() {
     let mut sim = Sim::new(quiet());
     let id = sim.m.next_id();
-    sim.m
-        .send_reliable(sim.now, id, "r".into(), Some(500.0))
-        .unwrap();
+    sim.m.send_reliable(sim.now, id, "r".into(), Some(500.0)).unwrap();
     sim.run();
     sim.advance(500.0);
     assert_eq!(sim.failed, vec![(id, Error::RequestTimeout(id))]);

@@ -45,19 +45,14 @@ fn several_requests_expire_in_deadline_order() {
     sim.advance(1_000.0);
     assert_eq!(sim.failed.iter().map(|f| f.0).collect::<Vec<_>>(), vec![b]);
     sim.advance(4_000.0);
-    assert_eq!(
-        sim.failed.iter().map(|f| f.0).collect::<Vec<_>>(),
-        vec![b, a]
-    );
+    assert_eq!(sim.failed.iter().map(|f| f.0).collect::<Vec<_>>(), vec![b, a]);
 }
 
 #[test]
 fn requests_survive_a_reconnect_until_their_timeout() {
     let mut sim = Sim::new(quiet());
     let id = sim.m.next_id();
-    sim.m
-        .request(sim.now, id, "queued-req".into(), 10_000.0)
-        .unwrap();
+    sim.m.request(sim.now, id, "queued-req".into(), 10_000.0).unwrap();
     sim.run();
     sim.connect_and_open();
     sim.server_close(1006);

@@ -48,10 +48,7 @@ fn subscribe_while_open_sends_one_frame_for_new_topics_only() {
 
 #[test]
 fn topics_are_resubscribed_on_every_open() {
-    let mut sim = Sim::new(Options {
-        topics: vec!["task:progress".into()],
-        ..quiet()
-    });
+    let mut sim = Sim::new(Options { topics: vec!["task:progress".into()], ..quiet() });
     sim.m.subscribe(["user:42"]);
     sim.connect_and_open();
     for _ in 0..3 {
@@ -59,11 +56,8 @@ fn topics_are_resubscribed_on_every_open() {
         sim.advance(1_000.0);
         sim.open();
     }
-    let subs: Vec<&str> = sim
-        .sent_texts()
-        .into_iter()
-        .filter(|s| s.contains("\"subscribe\""))
-        .collect();
+    let subs: Vec<&str> =
+        sim.sent_texts().into_iter().filter(|s| s.contains("\"subscribe\"")).collect();
     assert_eq!(subs.len(), 4);
     for s in subs {
         assert!(s.contains(r#"["task:progress","user:42"]"#), "{s}");

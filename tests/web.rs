@@ -25,9 +25,7 @@ async fn scenario(name: &str) {
         |url: String, options| WsClient::new(&url, options).map(JsValue::from),
     );
     if let Err(e) = run(name, SERVER, make.as_ref().unchecked_ref()).await {
-        let message = js_sys::Reflect::get(&e, &"message".into())
-            .ok()
-            .and_then(|m| m.as_string());
+        let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string());
         panic!("{name}: {}", message.unwrap_or_else(|| format!("{e:?}")));
     }
 }

@@ -62,9 +62,6 @@ impl Conns {
 
     /// How many connections have this cid (or all, when `None`).
     pub fn count(&self, cid: Option<&str>) -> usize {
-        self.lock()
-            .values()
-            .filter(|e| cid.is_none() || e.cid.as_deref() == cid)
-            .count()
+        self.lock().values().filter(|e| cid.is_none() || e.cid.as_deref() == cid).count()
     }
 }

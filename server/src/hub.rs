@@ -24,6 +24,8 @@ pub struct Joined {
     pub recovered: bool,
     /// The replayed pushes, in order.
     pub replay: Vec<Utf8Bytes>,
+    /// Where the topic stands now (after the replay).
+    pub position: Position,
 }
 
 /// Every topic, its subscribers and its recent history.
@@ -42,11 +44,7 @@ impl Hub {
     /// A hub that keeps the last `history_len` messages of each topic.
     pub fn new(history_len: usize) -> Hub {
         Hub {
-            inner: Mutex::new(HubInner {
-                epoch: new_epoch(1),
-                epochs: 1,
-                topics: HashMap::new(),
-            }),
+            inner: Mutex::new(HubInner { epoch: new_epoch(1), epochs: 1, topics: HashMap::new() }),
             history_len,
         }
     }
@@ -86,24 +84,18 @@ impl Hub {
         let epoch = inner.epoch.clone();
         let t = inner.topic(topic);
         t.subscribers.insert(conn, tx);
+        let position = Position { seq: t.seq, epoch: epoch.clone() };
         let Some(since) = since else {
-            return Joined {
-                recovered: true,
-                replay: Vec::new(),
-            };
+            return Joined { recovered: true, replay: Vec::new(), position };
         };
         let oldest = t.history.front().map_or(t.seq + 1, |(seq, _)| *seq);
         let recovered = since.epoch == epoch && since.seq <= t.seq && since.seq + 1 >= oldest;
         let replay = if recovered {
-            t.history
-                .iter()
-                .filter(|(seq, _)| *seq > since.seq)
-                .map(|(_, m)| m.clone())
-                .collect()
+            t.history.iter().filter(|(seq, _)| *seq > since.seq).map(|(_, m)| m.clone()).collect()
         } else {
             Vec::new()
         };
-        Joined { recovered, replay }
+        Joined { recovered, replay, position }
     }
 
     /// Removes `conn` from `topic`.
@@ -147,19 +139,12 @@ impl Hub {
 
     /// How many connections are subscribed to `topic`.
     pub fn subscriber_count(&self, topic: &str) -> usize {
-        self.lock()
-            .topics
-            .get(topic)
-            .map_or(0, |t| t.subscribers.len())
+        self.lock().topics.get(topic).map_or(0, |t| t.subscribers.len())
     }
 
     /// Current positions of every topic, for tests and the demo.
     pub fn positions(&self) -> BTreeMap<String, u64> {
-        self.lock()
-            .topics
-            .iter()
-            .map(|(k, t)| (k.clone(), t.seq))
-            .collect()
+        self.lock().topics.iter().map(|(k, t)| (k.clone(), t.seq)).collect()
     }
 }
 

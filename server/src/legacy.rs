@@ -102,11 +102,7 @@ fn on_text(text: &str, symbols: &mut BTreeSet<String>) -> Vec<Utf8Bytes> {
         data.as_ref()
             .and_then(|d| d.get("symbols"))
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
             .unwrap_or_else(|| vec!["BTC-USD".to_owned(), "ETH-USD".to_owned()])
     };
     match m.event.as_str() {
@@ -114,22 +110,14 @@ fn on_text(text: &str, symbols: &mut BTreeSet<String>) -> Vec<Utf8Bytes> {
         "market_subscribe" => {
             let wanted = list(&m.data);
             symbols.extend(wanted.iter().cloned());
-            vec![event(
-                "market_subscribe",
-                json!({ "symbols": wanted }),
-                m.id,
-            )]
+            vec![event("market_subscribe", json!({ "symbols": wanted }), m.id)]
         }
         "market_unsubscribe" => {
             let gone = list(&m.data);
             for s in &gone {
                 symbols.remove(s);
             }
-            vec![event(
-                "market_unsubscribe",
-                json!({ "symbols": gone }),
-                m.id,
-            )]
+            vec![event("market_unsubscribe", json!({ "symbols": gone }), m.id)]
         }
         "get_unread_message" => vec![event("get_unread_message", json!({ "count": 3 }), m.id)],
         "echo" => vec![event("echo", m.data.unwrap_or(Value::Null), m.id)],

@@ -65,11 +65,7 @@ pub struct AppState {
 impl AppState {
     /// State for `config`.
     pub fn new(config: Config) -> Arc<AppState> {
-        Arc::new(AppState {
-            hub: Hub::new(config.history),
-            conns: Conns::default(),
-            config,
-        })
+        Arc::new(AppState { hub: Hub::new(config.history), conns: Conns::default(), config })
     }
 }
 
@@ -188,17 +184,11 @@ async fn publish(
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({ "error": e.body_text() })),
-            )
+            return (StatusCode::BAD_REQUEST, Json(json!({ "error": e.body_text() })))
                 .into_response()
         }
     };
-    let event = body
-        .event
-        .as_deref()
-        .unwrap_or(wsocket::protocol::types::MESSAGE);
+    let event = body.event.as_deref().unwrap_or(wsocket::protocol::types::MESSAGE);
     let (seq, delivered) = s.hub.publish(&body.topic, event, body.data);
     Json(json!({ "seq": seq, "epoch": s.hub.epoch(), "delivered": delivered })).into_response()
 }

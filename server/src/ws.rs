@@ -141,10 +141,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params) {
         for text in session.out.drain(..) {
             let _ = sink.send(WsMessage::Text(text)).await;
         }
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        };
+        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
         let _ = sink.send(WsMessage::Close(Some(frame))).await;
     }
     finish(&state, conn);
@@ -184,11 +181,7 @@ impl Session {
         self.reply(&Message {
             kind: types::ERROR.to_owned(),
             id,
-            error: Some(ErrorBody {
-                code,
-                message: text.into(),
-                details: None,
-            }),
+            error: Some(ErrorBody { code, message: text.into(), details: None }),
             ..Message::default()
         });
     }
@@ -247,11 +240,7 @@ impl Session {
         let message: Message = match serde_json::from_value(value) {
             Ok(m) => m,
             Err(e) => {
-                self.error(
-                    id,
-                    ErrorCode::BadRequest,
-                    format!("not a protocol message: {e}"),
-                );
+                self.error(id, ErrorCode::BadRequest, format!("not a protocol message: {e}"));
                 return Flow::Continue;
             }
         };
@@ -335,11 +324,7 @@ impl Session {
             return Flow::Close(wsocket::close::UNAUTHORIZED, "unauthorized");
         }
         self.authed = true;
-        self.reply(&Message {
-            kind: types::AUTH_OK.to_owned(),
-            id: m.id,
-            ..Message::default()
-        });
+        self.reply(&Message { kind: types::AUTH_OK.to_owned(), id: m.id, ..Message::default() });
         Flow::Continue
     }
 
@@ -354,20 +339,17 @@ impl Session {
         }
         let since = d.since.unwrap_or_default();
         let mut recovered = BTreeMap::new();
+        let mut positions = BTreeMap::new();
         let mut replay = Vec::new();
         for topic in &d.topics {
             self.topics.insert(topic.clone());
-            let joined =
-                self.state
-                    .hub
-                    .subscribe(self.conn, topic, self.push_tx.clone(), since.get(topic));
+            let tx = self.push_tx.clone();
+            let joined = self.state.hub.subscribe(self.conn, topic, tx, since.get(topic));
             recovered.insert(topic.clone(), joined.recovered);
+            positions.insert(topic.clone(), joined.position);
             replay.extend(joined.replay);
         }
-        let answer = SubscribedData {
-            topics: d.topics,
-            recovered,
-        };
+        let answer = SubscribedData { topics: d.topics, recovered, positions };
         self.reply(&Message {
             kind: types::SUBSCRIBED.to_owned(),
             id: m.id,
@@ -386,15 +368,9 @@ impl Session {
             return self.error(m.id, ErrorCode::Forbidden, text);
         }
         let event = m.event.as_deref().unwrap_or(types::MESSAGE);
-        self.state
-            .hub
-            .publish(&topic, event, m.data.unwrap_or(Value::Null));
+        self.state.hub.publish(&topic, event, m.data.unwrap_or(Value::Null));
         if m.id.is_some() {
-            self.reply(&Message {
-                kind: types::ACK.to_owned(),
-                id: m.id,
-                ..Message::default()
-            });
+            self.reply(&Message { kind: types::ACK.to_owned(), id: m.id, ..Message::default() });
         }
     }
 }

@@ -20,10 +20,7 @@ async fn start() -> String {
 }
 
 async fn connect(addr: &str, path: &str) -> Socket {
-    tokio_tungstenite::connect_async(format!("ws://{addr}{path}"))
-        .await
-        .unwrap()
-        .0
+    tokio_tungstenite::connect_async(format!("ws://{addr}{path}")).await.unwrap().0
 }
 
 /// A bare HTTP/1.1 POST, so the tests need no HTTP client crate.
@@ -64,22 +61,10 @@ async fn drop_ends_the_connection_without_a_close_frame() {
     let addr = start().await;
     let mut s = connect(&addr, "/ws?cid=a").await;
     let mut other = connect(&addr, "/ws?cid=b").await;
-    assert_eq!(
-        post(&addr, "/control/drop?cid=a", "").await["connections"],
-        1
-    );
-    assert!(
-        !matches!(next(&mut s).await, Some(Frame::Close(_))),
-        "no close frame"
-    );
-    other
-        .send(Frame::text(r#"{"type":"ping","id":"x"}"#))
-        .await
-        .unwrap();
-    assert!(
-        text(&mut other).await.contains("pong"),
-        "other cids are untouched"
-    );
+    assert_eq!(post(&addr, "/control/drop?cid=a", "").await["connections"], 1);
+    assert!(!matches!(next(&mut s).await, Some(Frame::Close(_))), "no close frame");
+    other.send(Frame::text(r#"{"type":"ping","id":"x"}"#)).await.unwrap();
+    assert!(text(&mut other).await.contains("pong"), "other cids are untouched");
 }
 
 #[tokio::test]
@@ -100,15 +85,11 @@ async fn stall_stops_answering_pings_until_resumed() {
     let addr = start().await;
     let mut s = connect(&addr, "/ws?cid=s").await;
     post(&addr, "/control/stall?cid=s", "").await;
-    s.send(Frame::text(r#"{"type":"ping","id":"1"}"#))
-        .await
-        .unwrap();
+    s.send(Frame::text(r#"{"type":"ping","id":"1"}"#)).await.unwrap();
     let silent = tokio::time::timeout(Duration::from_millis(300), s.next()).await;
     assert!(silent.is_err(), "a stalled connection answers nothing");
     post(&addr, "/control/stall?cid=s&on=0", "").await;
-    s.send(Frame::text(r#"{"type":"ping","id":"2"}"#))
-        .await
-        .unwrap();
+    s.send(Frame::text(r#"{"type":"ping","id":"2"}"#)).await.unwrap();
     assert!(text(&mut s).await.contains(r#""id":"2""#));
 }
 
@@ -126,22 +107,10 @@ async fn malformed_and_raw_frames_are_sent_as_is() {
 async fn publish_endpoint_reaches_subscribers_and_epoch_restart_resets_seq() {
     let addr = start().await;
     let mut s = connect(&addr, "/ws").await;
-    s.send(Frame::text(
-        r#"{"type":"subscribe","id":"s","data":{"topics":["t"]}}"#,
-    ))
-    .await
-    .unwrap();
+    s.send(Frame::text(r#"{"type":"subscribe","id":"s","data":{"topics":["t"]}}"#)).await.unwrap();
     text(&mut s).await;
-    let r = post(
-        &addr,
-        "/publish",
-        r#"{"topic":"t","event":"news","data":{"n":1}}"#,
-    )
-    .await;
-    assert_eq!(
-        (r["seq"].as_u64(), r["delivered"].as_u64()),
-        (Some(1), Some(1))
-    );
+    let r = post(&addr, "/publish", r#"{"topic":"t","event":"news","data":{"n":1}}"#).await;
+    assert_eq!((r["seq"].as_u64(), r["delivered"].as_u64()), (Some(1), Some(1)));
     let m: Message = serde_json::from_str(&text(&mut s).await).unwrap();
     assert_eq!((m.kind.as_str(), m.seq), ("news", Some(1)));
     let old = m.epoch.unwrap();
@@ -162,26 +131,19 @@ async fn legacy_endpoint_speaks_event_json_with_a_market_feed() {
     s.send(Frame::text("PONG")).await.unwrap();
     let hb: EventMessage = serde_json::from_str(&text(&mut s).await).unwrap();
     assert_eq!(hb.event, "pong");
-    s.send(Frame::text(r#"{"event":"get_unread_message","id":"g"}"#))
-        .await
-        .unwrap();
+    s.send(Frame::text(r#"{"event":"get_unread_message","id":"g"}"#)).await.unwrap();
     let r: EventMessage = serde_json::from_str(&text(&mut s).await).unwrap();
     assert_eq!(
         (r.event.as_str(), r.id.as_deref(), r.data),
         ("get_unread_message", Some("g"), Some(json!({"count": 3})))
     );
-    s.send(Frame::text(
-        r#"{"event":"market_subscribe","data":{"symbols":["BTC-USD"]}}"#,
-    ))
-    .await
-    .unwrap();
+    s.send(Frame::text(r#"{"event":"market_subscribe","data":{"symbols":["BTC-USD"]}}"#))
+        .await
+        .unwrap();
     let ack: EventMessage = serde_json::from_str(&text(&mut s).await).unwrap();
     assert_eq!(ack.event, "market_subscribe");
     let tick: EventMessage = serde_json::from_str(&text(&mut s).await).unwrap();
-    assert_eq!(
-        (tick.event.as_str(), tick.message.as_deref()),
-        ("market_data", Some("ok"))
-    );
+    assert_eq!((tick.event.as_str(), tick.message.as_deref()), ("market_data", Some("ok")));
     assert_eq!(tick.data.unwrap()["symbol"], "BTC-USD");
     s.send(Frame::text("not json")).await.unwrap();
     loop {
@@ -212,11 +174,7 @@ async fn server_decodes_every_golden_fixture() {
             let m: Message = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             // Re-encoding gives the same JSON: the server writes what the fixtures say.
             let again: Value = serde_json::from_str(&wsocket_server::encode(&m)).unwrap();
-            assert_eq!(
-                again,
-                serde_json::from_str::<Value>(&text).unwrap(),
-                "{name}"
-            );
+            assert_eq!(again, serde_json::from_str::<Value>(&text).unwrap(), "{name}");
             typed += 1;
         }
     }

@@ -21,9 +21,8 @@ async fn start(config: Config) -> String {
 }
 
 async fn connect(addr: &str, query: &str) -> Socket {
-    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws{query}"))
-        .await
-        .unwrap();
+    let (socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws{query}")).await.unwrap();
     socket
 }
 
@@ -34,9 +33,8 @@ async fn send(s: &mut Socket, v: Value) {
 /// The next text frame, decoded with the shared protocol types.
 async fn recv(s: &mut Socket) -> Message {
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), s.next())
-            .await
-            .expect("a frame in 5 s");
+        let frame =
+            tokio::time::timeout(Duration::from_secs(5), s.next()).await.expect("a frame in 5 s");
         match frame.expect("socket open").expect("no socket error") {
             Frame::Text(t) => {
                 return serde_json::from_str(&t).unwrap_or_else(|e| panic!("{t}: {e}"))
@@ -49,10 +47,7 @@ async fn recv(s: &mut Socket) -> Message {
 
 async fn recv_close(s: &mut Socket) -> u16 {
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), s.next())
-            .await
-            .expect("close in 5 s")
-        {
+        match tokio::time::timeout(Duration::from_secs(5), s.next()).await.expect("close in 5 s") {
             Some(Ok(Frame::Close(Some(c)))) => return c.code.into(),
             Some(Ok(Frame::Close(None))) | None | Some(Err(_)) => return 1006,
             Some(Ok(_)) => {}
@@ -71,38 +66,22 @@ async fn ping_gets_pong_with_the_same_id_and_timestamp() {
     let mut s = connect(&addr, "").await;
     send(&mut s, json!({"type": "ping", "id": "p1", "timestamp": 42})).await;
     let m = recv(&mut s).await;
-    assert_eq!(
-        (m.kind.as_str(), m.id.as_deref(), m.timestamp),
-        ("pong", Some("p1"), Some(42.0))
-    );
+    assert_eq!((m.kind.as_str(), m.id.as_deref(), m.timestamp), ("pong", Some("p1"), Some(42.0)));
 }
 
 #[tokio::test]
 async fn subscribe_ack_then_pushes_with_seq_and_epoch() {
     let addr = start(Config::default()).await;
     let mut s = connect(&addr, "").await;
-    send(
-        &mut s,
-        json!({"type": "subscribe", "id": "s1", "data": {"topics": ["t"]}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "subscribe", "id": "s1", "data": {"topics": ["t"]}})).await;
     let m = recv(&mut s).await;
-    assert_eq!(
-        (m.kind.as_str(), m.id.as_deref()),
-        ("subscribed", Some("s1"))
-    );
+    assert_eq!((m.kind.as_str(), m.id.as_deref()), ("subscribed", Some("s1")));
     assert_eq!(m.data.unwrap()["topics"], json!(["t"]));
-    send(
-        &mut s,
-        json!({"type": "publish", "id": "p1", "topic": "t", "event": "chat", "data": 1}),
-    )
-    .await;
+    send(&mut s, json!({"type": "publish", "id": "p1", "topic": "t", "event": "chat", "data": 1}))
+        .await;
     let mut got = [recv(&mut s).await, recv(&mut s).await];
     got.sort_by_key(|m| m.kind.clone());
-    assert_eq!(
-        (got[0].kind.as_str(), got[0].id.as_deref()),
-        ("ack", Some("p1"))
-    );
+    assert_eq!((got[0].kind.as_str(), got[0].id.as_deref()), ("ack", Some("p1")));
     assert_eq!(
         (got[1].kind.as_str(), got[1].topic.as_deref(), got[1].seq),
         ("chat", Some("t"), Some(1))
@@ -114,62 +93,32 @@ async fn subscribe_ack_then_pushes_with_seq_and_epoch() {
 async fn publish_without_event_is_a_message_push() {
     let addr = start(Config::default()).await;
     let mut s = connect(&addr, "").await;
-    send(
-        &mut s,
-        json!({"type": "subscribe", "id": "s", "data": {"topics": ["t"]}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "subscribe", "id": "s", "data": {"topics": ["t"]}})).await;
     recv(&mut s).await;
-    send(
-        &mut s,
-        json!({"type": "publish", "topic": "t", "data": {"x": 1}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "publish", "topic": "t", "data": {"x": 1}})).await;
     let m = recv(&mut s).await;
-    assert_eq!(
-        (m.kind.as_str(), m.data),
-        ("message", Some(json!({"x": 1})))
-    );
+    assert_eq!((m.kind.as_str(), m.data), ("message", Some(json!({"x": 1}))));
 }
 
 #[tokio::test]
 async fn unsubscribe_stops_pushes() {
     let addr = start(Config::default()).await;
     let mut s = connect(&addr, "").await;
-    send(
-        &mut s,
-        json!({"type": "subscribe", "id": "s", "data": {"topics": ["t"]}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "subscribe", "id": "s", "data": {"topics": ["t"]}})).await;
     recv(&mut s).await;
-    send(
-        &mut s,
-        json!({"type": "unsubscribe", "id": "u", "data": {"topics": ["t"]}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "unsubscribe", "id": "u", "data": {"topics": ["t"]}})).await;
     let m = recv(&mut s).await;
-    assert_eq!(
-        (m.kind.as_str(), m.id.as_deref()),
-        ("unsubscribed", Some("u"))
-    );
+    assert_eq!((m.kind.as_str(), m.id.as_deref()), ("unsubscribed", Some("u")));
     send(&mut s, json!({"type": "publish", "topic": "t", "data": 1})).await;
     send(&mut s, json!({"type": "ping", "id": "after"})).await;
-    assert_eq!(
-        recv(&mut s).await.kind,
-        "pong",
-        "no push arrives before the pong"
-    );
+    assert_eq!(recv(&mut s).await.kind, "pong", "no push arrives before the pong");
 }
 
 #[tokio::test]
 async fn resubscribe_with_since_replays_missed_messages_in_order() {
     let addr = start(Config::default()).await;
     let mut s = connect(&addr, "").await;
-    send(
-        &mut s,
-        json!({"type": "subscribe", "id": "s", "data": {"topics": ["t"]}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "subscribe", "id": "s", "data": {"topics": ["t"]}})).await;
     recv(&mut s).await;
     send(&mut s, json!({"type": "publish", "topic": "t", "data": 1})).await;
     let first = recv(&mut s).await;
@@ -209,42 +158,23 @@ async fn since_from_another_epoch_is_not_recovered() {
         json!({"type": "subscribe", "id": "s", "data": {"topics": ["t"], "since": since}}),
     )
     .await;
-    assert_eq!(
-        recv(&mut s).await.data.unwrap()["recovered"],
-        json!({"t": false})
-    );
+    assert_eq!(recv(&mut s).await.data.unwrap()["recovered"], json!({"t": false}));
 }
 
 #[tokio::test]
 async fn auth_message_gets_auth_ok_and_opens_private_topics() {
-    let addr = start(Config {
-        auth_token: Some("good".into()),
-        ..Config::default()
-    })
-    .await;
+    let addr = start(Config { auth_token: Some("good".into()), ..Config::default() }).await;
     let mut s = connect(&addr, "").await;
-    send(
-        &mut s,
-        json!({"type": "auth", "id": "a", "data": {"token": "good"}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "auth", "id": "a", "data": {"token": "good"}})).await;
     let m = recv(&mut s).await;
     assert_eq!((m.kind.as_str(), m.id.as_deref()), ("auth_ok", Some("a")));
-    send(
-        &mut s,
-        json!({"type": "subscribe", "id": "s", "data": {"topics": ["private:me"]}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "subscribe", "id": "s", "data": {"topics": ["private:me"]}})).await;
     assert_eq!(recv(&mut s).await.kind, "subscribed");
 }
 
 #[tokio::test]
 async fn query_token_authenticates() {
-    let addr = start(Config {
-        auth_token: Some("good".into()),
-        ..Config::default()
-    })
-    .await;
+    let addr = start(Config { auth_token: Some("good".into()), ..Config::default() }).await;
     let mut s = connect(&addr, "?token=good").await;
     send(&mut s, json!({"type": "echo", "id": "e", "data": "hi"})).await;
     let m = recv(&mut s).await;
@@ -253,22 +183,11 @@ async fn query_token_authenticates() {
 
 #[tokio::test]
 async fn error_unauthorized_for_a_bad_token_then_close_4001() {
-    let addr = start(Config {
-        auth_token: Some("good".into()),
-        ..Config::default()
-    })
-    .await;
+    let addr = start(Config { auth_token: Some("good".into()), ..Config::default() }).await;
     let mut s = connect(&addr, "").await;
-    send(
-        &mut s,
-        json!({"type": "auth", "id": "a", "data": {"token": "bad"}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "auth", "id": "a", "data": {"token": "bad"}})).await;
     let m = recv(&mut s).await;
-    assert_eq!(
-        (error_code(&m), m.id.as_deref()),
-        (ErrorCode::Unauthorized, Some("a"))
-    );
+    assert_eq!((error_code(&m), m.id.as_deref()), (ErrorCode::Unauthorized, Some("a")));
     assert_eq!(recv_close(&mut s).await, 4001);
     let mut q = connect(&addr, "?token=bad").await;
     assert_eq!(error_code(&recv(&mut q).await), ErrorCode::Unauthorized);
@@ -277,11 +196,7 @@ async fn error_unauthorized_for_a_bad_token_then_close_4001() {
 
 #[tokio::test]
 async fn error_unauthorized_before_auth_when_a_token_is_required() {
-    let addr = start(Config {
-        auth_token: Some("good".into()),
-        ..Config::default()
-    })
-    .await;
+    let addr = start(Config { auth_token: Some("good".into()), ..Config::default() }).await;
     let mut s = connect(&addr, "").await;
     send(&mut s, json!({"type": "echo", "id": "e"})).await;
     assert_eq!(error_code(&recv(&mut s).await), ErrorCode::Unauthorized);
@@ -292,21 +207,10 @@ async fn error_unauthorized_before_auth_when_a_token_is_required() {
 async fn error_forbidden_for_a_private_topic_without_auth() {
     let addr = start(Config::default()).await;
     let mut s = connect(&addr, "").await;
-    send(
-        &mut s,
-        json!({"type": "subscribe", "id": "s", "data": {"topics": ["private:x"]}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "subscribe", "id": "s", "data": {"topics": ["private:x"]}})).await;
     let m = recv(&mut s).await;
-    assert_eq!(
-        (error_code(&m), m.id.as_deref()),
-        (ErrorCode::Forbidden, Some("s"))
-    );
-    send(
-        &mut s,
-        json!({"type": "publish", "id": "p", "topic": "private:x", "data": 1}),
-    )
-    .await;
+    assert_eq!((error_code(&m), m.id.as_deref()), (ErrorCode::Forbidden, Some("s")));
+    send(&mut s, json!({"type": "publish", "id": "p", "topic": "private:x", "data": 1})).await;
     assert_eq!(error_code(&recv(&mut s).await), ErrorCode::Forbidden);
 }
 
@@ -316,10 +220,7 @@ async fn error_unknown_message_type_carries_the_id() {
     let mut s = connect(&addr, "").await;
     send(&mut s, json!({"type": "frobnicate", "id": "f"})).await;
     let m = recv(&mut s).await;
-    assert_eq!(
-        (error_code(&m), m.id.as_deref()),
-        (ErrorCode::UnknownMessageType, Some("f"))
-    );
+    assert_eq!((error_code(&m), m.id.as_deref()), (ErrorCode::UnknownMessageType, Some("f")));
 }
 
 #[tokio::test]
@@ -330,16 +231,9 @@ async fn error_bad_request_for_non_json_bad_shapes_and_binary() {
     assert_eq!(error_code(&recv(&mut s).await), ErrorCode::BadRequest);
     send(&mut s, json!([1, 2])).await;
     assert_eq!(error_code(&recv(&mut s).await), ErrorCode::BadRequest);
-    send(
-        &mut s,
-        json!({"type": "subscribe", "id": "s", "data": {"topics": "nope"}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "subscribe", "id": "s", "data": {"topics": "nope"}})).await;
     let m = recv(&mut s).await;
-    assert_eq!(
-        (error_code(&m), m.id.as_deref()),
-        (ErrorCode::BadRequest, Some("s"))
-    );
+    assert_eq!((error_code(&m), m.id.as_deref()), (ErrorCode::BadRequest, Some("s")));
     send(&mut s, json!({"type": "publish", "id": "p", "data": 1})).await;
     assert_eq!(error_code(&recv(&mut s).await), ErrorCode::BadRequest);
     s.send(Frame::binary(vec![1u8, 2, 3])).await.unwrap();
@@ -350,11 +244,7 @@ async fn error_bad_request_for_non_json_bad_shapes_and_binary() {
 
 #[tokio::test]
 async fn error_rate_limited_past_the_limit() {
-    let addr = start(Config {
-        rate_limit_per_sec: 5,
-        ..Config::default()
-    })
-    .await;
+    let addr = start(Config { rate_limit_per_sec: 5, ..Config::default() }).await;
     let mut s = connect(&addr, "").await;
     for i in 0..6 {
         send(&mut s, json!({"type": "ping", "id": format!("p{i}")})).await;
@@ -363,19 +253,12 @@ async fn error_rate_limited_past_the_limit() {
         assert_eq!(recv(&mut s).await.kind, "pong");
     }
     let m = recv(&mut s).await;
-    assert_eq!(
-        (error_code(&m), m.id.as_deref()),
-        (ErrorCode::RateLimited, Some("p5"))
-    );
+    assert_eq!((error_code(&m), m.id.as_deref()), (ErrorCode::RateLimited, Some("p5")));
 }
 
 #[tokio::test]
 async fn error_too_large_then_close_1009() {
-    let addr = start(Config {
-        max_frame_bytes: 1024,
-        ..Config::default()
-    })
-    .await;
+    let addr = start(Config { max_frame_bytes: 1024, ..Config::default() }).await;
     let mut s = connect(&addr, "").await;
     send(&mut s, json!({"type": "echo", "data": "x".repeat(2000)})).await;
     assert_eq!(error_code(&recv(&mut s).await), ErrorCode::TooLarge);
@@ -388,15 +271,8 @@ async fn app_replies_carry_the_request_id() {
     let mut s = connect(&addr, "").await;
     send(&mut s, json!({"type": "get_unread_message", "id": "g"})).await;
     let m = recv(&mut s).await;
-    assert_eq!(
-        (m.id.as_deref(), m.data),
-        (Some("g"), Some(json!({"count": 3})))
-    );
-    send(
-        &mut s,
-        json!({"type": "custom_action", "id": "c", "data": {}}),
-    )
-    .await;
+    assert_eq!((m.id.as_deref(), m.data), (Some("g"), Some(json!({"count": 3}))));
+    send(&mut s, json!({"type": "custom_action", "id": "c", "data": {}})).await;
     let m = recv(&mut s).await;
     assert_eq!((m.kind.as_str(), m.id.as_deref()), ("ack", Some("c")));
 }
@@ -405,11 +281,7 @@ async fn app_replies_carry_the_request_id() {
 async fn batching_wraps_pushes_in_order() {
     let addr = start(Config::default()).await;
     let mut s = connect(&addr, "?batch=1").await;
-    send(
-        &mut s,
-        json!({"type": "subscribe", "id": "s", "data": {"topics": ["t"]}}),
-    )
-    .await;
+    send(&mut s, json!({"type": "subscribe", "id": "s", "data": {"topics": ["t"]}})).await;
     recv(&mut s).await;
     for i in 1..=12 {
         send(&mut s, json!({"type": "publish", "topic": "t", "data": i})).await;

@@ -67,9 +67,7 @@ impl Drop for Transport {
         self.detach();
         // CONNECTING (0) or OPEN (1): nobody will use it again.
         if self.ws.ready_state() <= WebSocket::OPEN {
-            let _ = self
-                .ws
-                .close_with_code_and_reason(1000, "client dropped the socket");
+            let _ = self.ws.close_with_code_and_reason(1000, "client dropped the socket");
         }
     }
 }
@@ -140,12 +138,7 @@ impl Inner {
         match effect {
             Effect::OpenSocket { gen } => self.open_socket(gen),
             Effect::Send { gen, frame } => {
-                let live = self
-                    .core
-                    .borrow()
-                    .transport
-                    .as_ref()
-                    .is_some_and(|t| t.gen == gen);
+                let live = self.core.borrow().transport.as_ref().is_some_and(|t| t.gen == gen);
                 if live {
                     let frame = match frame {
                         Outbound::Payload(p) => p,
@@ -156,12 +149,7 @@ impl Inner {
                     }
                 }
             }
-            Effect::CloseSocket {
-                gen,
-                code,
-                reason,
-                detach,
-            } => {
+            Effect::CloseSocket { gen, code, reason, detach } => {
                 let mut core = self.core.borrow_mut();
                 if core.transport.as_ref().is_some_and(|t| t.gen == gen) {
                     if detach {
@@ -177,10 +165,8 @@ impl Inner {
                 }
             }
             Effect::Arm { timer, after_ms } => {
-                let handle = set_timeout(
-                    self.timer_fns[timer.index()].as_ref().unchecked_ref(),
-                    after_ms,
-                );
+                let handle =
+                    set_timeout(self.timer_fns[timer.index()].as_ref().unchecked_ref(), after_ms);
                 if let Some(old) = self.core.borrow_mut().timers[timer.index()].replace(handle) {
                     clear_timeout(&old);
                 }
@@ -204,11 +190,9 @@ impl Inner {
                 self.hub.emit_state(from.as_str(), to.as_str());
             }
             Event::Open => self.hub.emit("open", &JsValue::UNDEFINED),
-            Event::Close {
-                code,
-                reason,
-                was_clean,
-            } => self.hub.emit_close(code, &reason, was_clean),
+            Event::Close { code, reason, was_clean } => {
+                self.hub.emit_close(code, &reason, was_clean)
+            }
             Event::Reconnecting { attempt, delay_ms } => {
                 self.hub.emit_reconnecting(attempt, delay_ms)
             }
@@ -308,12 +292,7 @@ impl Inner {
                 let (code, reason, was_clean) = event.map_or((1006, String::new(), false), |e| {
                     (e.code(), e.reason(), e.was_clean())
                 });
-                self.input(Input::SocketClosed {
-                    gen,
-                    code,
-                    reason,
-                    was_clean,
-                });
+                self.input(Input::SocketClosed { gen, code, reason, was_clean });
             }
             K_PONG => self.input(Input::Pong { gen }),
             K_REPLY => {
@@ -328,10 +307,7 @@ impl Inner {
     fn on_timer(self: &Rc<Self>, timer: Timer) {
         self.core.borrow_mut().timers[timer.index()] = None;
         let frames_in = self.hub.frames_in() as u64;
-        self.core
-            .borrow_mut()
-            .machine
-            .handle(now(), Input::Activity { frames_in });
+        self.core.borrow_mut().machine.handle(now(), Input::Activity { frames_in });
         self.input(Input::Timer(timer));
     }
 }
@@ -346,9 +322,7 @@ pub struct WsClient {
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inner")
-            .field("state", &self.core.borrow().machine.state())
-            .finish()
+        f.debug_struct("Inner").field("state", &self.core.borrow().machine.state()).finish()
     }
 }
 
@@ -399,21 +373,18 @@ impl WsClient {
                     })
                 })
                 .collect();
-            let online = js_sys::global()
-                .dyn_into::<EventTarget>()
-                .ok()
-                .and_then(|target| {
-                    let w = weak.clone();
-                    let f = Closure::<dyn FnMut()>::new(move || {
-                        if let Some(inner) = w.upgrade() {
-                            inner.input(Input::Online);
-                        }
-                    });
-                    target
-                        .add_event_listener_with_callback("online", f.as_ref().unchecked_ref())
-                        .ok()?;
-                    Some((target, f))
+            let online = js_sys::global().dyn_into::<EventTarget>().ok().and_then(|target| {
+                let w = weak.clone();
+                let f = Closure::<dyn FnMut()>::new(move || {
+                    if let Some(inner) = w.upgrade() {
+                        inner.input(Input::Online);
+                    }
                 });
+                target
+                    .add_event_listener_with_callback("online", f.as_ref().unchecked_ref())
+                    .ok()?;
+                Some((target, f))
+            });
             let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref());
             hub.set_debug(debug);
             Inner {
@@ -516,12 +487,7 @@ impl WsClient {
         let (n, timeout) = n;
         let frame = self.inner.hub.request_frame(kind, &data, n as f64)?;
         let promise = self.inner.hub.track(n as f64);
-        let sent = self
-            .inner
-            .core
-            .borrow_mut()
-            .machine
-            .request(now(), n, frame, timeout);
+        let sent = self.inner.core.borrow_mut().machine.request(now(), n, frame, timeout);
         self.inner.run();
         if let Err(e) = sent {
             self.inner.hub.fail(n as f64, e.code(), &e.to_string());
@@ -533,11 +499,7 @@ impl WsClient {
     /// on every open).
     pub fn subscribe(&self, topics: JsValue) -> Result<(), JsValue> {
         let topics = topic_list(&topics)?;
-        self.inner
-            .core
-            .borrow_mut()
-            .machine
-            .subscribe(topics.iter().map(String::as_str));
+        self.inner.core.borrow_mut().machine.subscribe(topics.iter().map(String::as_str));
         self.inner.run();
         Ok(())
     }
@@ -545,11 +507,7 @@ impl WsClient {
     /// Drops one reference to each topic; unsubscribes those that reach zero.
     pub fn unsubscribe(&self, topics: JsValue) -> Result<(), JsValue> {
         let topics = topic_list(&topics)?;
-        self.inner
-            .core
-            .borrow_mut()
-            .machine
-            .unsubscribe(topics.iter().map(String::as_str));
+        self.inner.core.borrow_mut().machine.unsubscribe(topics.iter().map(String::as_str));
         self.inner.run();
         Ok(())
     }
@@ -591,12 +549,8 @@ impl WsClient {
 }
 
 fn topic_list(topics: &JsValue) -> Result<Vec<String>, JsValue> {
-    let bad = || {
-        make_error(
-            "INVALID_ARGUMENT",
-            "topics must be a non-empty string or an array of them",
-        )
-    };
+    let bad =
+        || make_error("INVALID_ARGUMENT", "topics must be a non-empty string or an array of them");
     let list: Vec<String> = if let Some(t) = topics.as_string() {
         vec![t]
     } else if js_sys::Array::is_array(topics) {

@@ -43,10 +43,7 @@ const KEYS: &[&str] = &[
 ];
 
 fn bad(field: &str, expected: &str) -> Error {
-    Error::InvalidOption {
-        field: field.to_owned(),
-        reason: format!("expected {expected}"),
-    }
+    Error::InvalidOption { field: field.to_owned(), reason: format!("expected {expected}") }
 }
 
 fn number(field: &str, v: &JsValue) -> Result<f64, Error> {
@@ -71,10 +68,7 @@ fn strings(field: &str, v: &JsValue) -> Result<Vec<String>, Error> {
     }
     Array::from(v)
         .iter()
-        .map(|t| {
-            t.as_string()
-                .ok_or_else(|| bad(field, "an array of strings"))
-        })
+        .map(|t| t.as_string().ok_or_else(|| bad(field, "an array of strings")))
         .collect()
 }
 
@@ -94,10 +88,7 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), Error> {
     for key in Object::keys(object).iter() {
         let key = key.as_string().unwrap_or_default();
         if !KEYS.contains(&key.as_str()) {
-            return Err(Error::InvalidOption {
-                field: key,
-                reason: "unknown option".to_owned(),
-            });
+            return Err(Error::InvalidOption { field: key, reason: "unknown option".to_owned() });
         }
     }
     // The protocol first: it changes other defaults.

@@ -49,9 +49,9 @@ impl Sim {
                         Outbound::Text(t) => t,
                     },
                 )),
-                Effect::CloseSocket {
-                    gen, code, detach, ..
-                } => self.closed.push((gen, code, detach)),
+                Effect::CloseSocket { gen, code, detach, .. } => {
+                    self.closed.push((gen, code, detach))
+                }
                 Effect::Arm { timer, after_ms } => {
                     self.timers[timer.index()] = Some(self.now + after_ms)
                 }
@@ -170,10 +170,7 @@ impl Sim {
     }
 
     pub fn pings_sent(&self) -> usize {
-        self.sent
-            .iter()
-            .filter(|(_, s)| s.contains("\"ping\""))
-            .count()
+        self.sent.iter().filter(|(_, s)| s.contains("\"ping\"")).count()
     }
 }
 

@@ -45,10 +45,7 @@ fn main() -> ExitCode {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 fn tools_bin() -> PathBuf {
@@ -98,9 +95,7 @@ fn run(c: &mut Command) -> Result {
 
 fn output(c: &mut Command) -> Option<String> {
     let out = c.output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn step(name: &str) {
@@ -113,10 +108,8 @@ fn lock_version(krate: &str) -> Result<String> {
     let lock = std::fs::read_to_string(root().join("Cargo.lock"))
         .map_err(|e| format!("Cargo.lock: {e}"))?;
     let needle = format!("name = \"{krate}\"\nversion = \"");
-    let start = lock
-        .find(&needle)
-        .ok_or_else(|| format!("{krate} is not in Cargo.lock"))?
-        + needle.len();
+    let start =
+        lock.find(&needle).ok_or_else(|| format!("{krate} is not in Cargo.lock"))? + needle.len();
     let end = lock[start..].find('"').ok_or("Cargo.lock is malformed")?;
     Ok(lock[start..start + end].to_owned())
 }
@@ -150,20 +143,14 @@ fn apt_get() -> Command {
 
 fn apt_install(packages: &[&str]) -> Result {
     run(apt_get().arg("update"))?;
-    run(apt_get()
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["install", "-y"])
-        .args(packages))
+    run(apt_get().env("DEBIAN_FRONTEND", "noninteractive").args(["install", "-y"]).args(packages))
 }
 
 fn setup() -> Result {
     step("setup: toolchain, browser and wasm-opt");
     let targets =
         output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
-    if !targets
-        .lines()
-        .any(|t| t.trim() == "wasm32-unknown-unknown")
-    {
+    if !targets.lines().any(|t| t.trim() == "wasm32-unknown-unknown") {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
     if !root().join("Cargo.lock").exists() {
@@ -177,14 +164,12 @@ fn setup() -> Result {
     if output(cmd("wasm-pack").arg("--version")).is_none() {
         cargo_install("wasm-pack", None)?;
     }
-    let missing: Vec<&str> = [
-        ("/usr/bin/chromium", "chromium"),
-        ("/usr/bin/chromedriver", "chromium-driver"),
-    ]
-    .iter()
-    .filter(|(path, _)| !Path::new(path).exists())
-    .map(|(_, package)| *package)
-    .collect();
+    let missing: Vec<&str> =
+        [("/usr/bin/chromium", "chromium"), ("/usr/bin/chromedriver", "chromium-driver")]
+            .iter()
+            .filter(|(path, _)| !Path::new(path).exists())
+            .map(|(_, package)| *package)
+            .collect();
     if output(Command::new("npm").arg("--version")).is_none() {
         apt_install(&["nodejs", "npm"])?;
     }
@@ -195,22 +180,11 @@ fn setup() -> Result {
         std::fs::create_dir_all(root().join(".tools")).map_err(|e| format!(".tools: {e}"))?;
         run(cmd("npm").args(["install", "--no-save", "--prefix", ".tools", BINARYEN]))?;
     }
-    let v = |c: &mut Command| {
-        output(c)
-            .unwrap_or_else(|| "missing".into())
-            .trim()
-            .to_owned()
-    };
+    let v = |c: &mut Command| output(c).unwrap_or_else(|| "missing".into()).trim().to_owned();
     println!("wasm-bindgen: {}", v(cmd("wasm-bindgen").arg("--version")));
     println!("wasm-pack:    {}", v(cmd("wasm-pack").arg("--version")));
-    println!(
-        "wasm-opt:     {}",
-        v(Command::new(tools_bin().join("wasm-opt")).arg("--version"))
-    );
-    println!(
-        "chromium:     {}",
-        v(Command::new("/usr/bin/chromium").arg("--version"))
-    );
+    println!("wasm-opt:     {}", v(Command::new(tools_bin().join("wasm-opt")).arg("--version")));
+    println!("chromium:     {}", v(Command::new("/usr/bin/chromium").arg("--version")));
     Ok(())
 }
 
@@ -221,16 +195,11 @@ fn build_pkg() -> Result<(u64, u64)> {
     step("build: wasm-pack build --target web --release (wasm-opt -Oz)");
     run(cmd("wasm-pack").args(["build", "--target", "web", "--release"]))?;
     let wasm = root().join("pkg/wsocket_bg.wasm");
-    let raw = std::fs::metadata(&wasm)
-        .map_err(|e| format!("{}: {e}", wasm.display()))?
-        .len();
-    let gz = output(
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("gzip -9c '{}' | wc -c", wasm.display())),
-    )
-    .and_then(|s| s.trim().parse().ok())
-    .unwrap_or(0);
+    let raw = std::fs::metadata(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?.len();
+    let gz =
+        output(Command::new("sh").arg("-c").arg(format!("gzip -9c '{}' | wc -c", wasm.display())))
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
     println!("pkg/wsocket_bg.wasm: {raw} bytes, {gz} bytes gzip -9");
     Ok((raw, gz))
 }
@@ -247,15 +216,7 @@ fn demo(args: &[String]) -> Result {
     build_pkg()?;
     step("demo: starting the companion server (Ctrl-C stops it)");
     println!("open http://127.0.0.1:{port}/ once the server says it is listening");
-    run(cmd("cargo").args([
-        "run",
-        "--release",
-        "-p",
-        "wsocket-server",
-        "--",
-        "--port",
-        &port,
-    ]))
+    run(cmd("cargo").args(["run", "--release", "-p", "wsocket-server", "--", "--port", &port]))
 }
 
 // ---- test ----------------------------------------------------------------------------
@@ -277,9 +238,7 @@ impl Server {
             .map_err(|e| format!("{}: {e}", bin.display()))?;
         let stdout = child.stdout.take().ok_or("no server stdout")?;
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| format!("server stdout: {e}"))?;
+        BufReader::new(stdout).read_line(&mut line).map_err(|e| format!("server stdout: {e}"))?;
         let addr = line
             .split("http://")
             .nth(1)
@@ -302,16 +261,10 @@ impl Drop for Server {
 fn run_counted(c: &mut Command) -> Result<(u32, u32)> {
     let shown = show(c);
     println!("$ {shown}");
-    let mut child = c
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{shown}: {e}"))?;
+    let mut child = c.stdout(Stdio::piped()).spawn().map_err(|e| format!("{shown}: {e}"))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let (mut passed, mut failed) = (0, 0);
-    for line in BufReader::new(stdout)
-        .lines()
-        .map_while(std::result::Result::ok)
-    {
+    for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
         println!("{line}");
         if let Some(rest) = line.trim().strip_prefix("test result: ") {
             let count = |word: &str| {
@@ -343,14 +296,7 @@ fn test() -> Result {
     setup()?;
     step("lint: rustfmt and clippy");
     run(cmd("cargo").args(["fmt", "--all", "--", "--check"]))?;
-    run(cmd("cargo").args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    run(cmd("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cmd("cargo").args([
         "clippy",
         "--target",
@@ -370,13 +316,7 @@ fn test() -> Result {
     let srv = Server::start()?;
     let browser = run_counted(
         cmd("wasm-pack")
-            .args([
-                "test",
-                "--headless",
-                "--chrome",
-                "--chromedriver",
-                "/usr/bin/chromedriver",
-            ])
+            .args(["test", "--headless", "--chrome", "--chromedriver", "/usr/bin/chromedriver"])
             .env("WSOCKET_TEST_SERVER", &srv.addr),
     )?;
     drop(srv);
@@ -385,9 +325,6 @@ fn test() -> Result {
     println!("server tests:      {} passed", server.0);
     println!("browser tests:     {} passed", browser.0);
     println!("wasm package:      {raw} bytes, {gz} bytes gzip -9");
-    println!(
-        "total time:        {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("total time:        {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
