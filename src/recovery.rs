@@ -6,6 +6,7 @@
 //! - same epoch, `seq <= last`: a duplicate (a replay overlapping live pushes): drop;
 //! - same epoch, `seq == last + 1`: deliver;
 //! - same epoch, `seq > last + 1`, or another epoch: deliver, and report a gap first.
+//!
 //! A `subscribed` answer with `recovered: false` for a topic with a position reports the
 //! gap at once (the app refetches) and forgets the position.
 

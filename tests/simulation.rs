@@ -275,7 +275,7 @@ impl World {
         }
     }
 
-    fn to_client(&mut self, gen: u32, msg: ToClient) {
+    fn reply(&mut self, gen: u32, msg: ToClient) {
         self.frame(gen, true, Ev::ToClient(gen, msg));
     }
 
@@ -288,7 +288,7 @@ impl World {
             serde_json::from_str(text).map_err(|e| format!("client sent bad JSON {text}: {e}"))?;
         let kind = v["type"].as_str().unwrap_or_default();
         match kind {
-            "ping" => self.to_client(gen, ToClient::Pong),
+            "ping" => self.reply(gen, ToClient::Pong),
             "subscribe" => {
                 let mut answer = Vec::new();
                 let mut replay = Vec::new();
@@ -325,9 +325,9 @@ impl World {
                     let now_seq = self.topics.get(&topic).map_or(0, |l| l.seq);
                     answer.push((topic, recovered, now_seq, self.epoch));
                 }
-                self.to_client(gen, ToClient::Subscribed(answer));
+                self.reply(gen, ToClient::Subscribed(answer));
                 for (topic, seq) in replay {
-                    self.to_client(gen, ToClient::Push { topic, seq, epoch: epoch.clone() });
+                    self.reply(gen, ToClient::Push { topic, seq, epoch: epoch.clone() });
                 }
             }
             "publish" => {
@@ -339,7 +339,7 @@ impl World {
                     self.server_push(&topic);
                 }
                 let n = id.trim_start_matches("c-").parse().unwrap_or(0);
-                self.to_client(gen, ToClient::Reply(n));
+                self.reply(gen, ToClient::Reply(n));
             }
             other => return Err(format!("the client sent an unexpected `{other}`")),
         }

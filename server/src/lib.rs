@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
@@ -16,7 +16,9 @@ use serde_json::{json, Value};
 use tower_http::cors::CorsLayer;
 use tower_http::services::ServeDir;
 
+pub mod auth;
 pub mod conns;
+pub mod dedupe;
 pub mod feeds;
 pub mod hub;
 pub mod legacy;
@@ -32,6 +34,13 @@ pub struct Config {
     pub root: PathBuf,
     /// When set, `/ws` requires this token (`?token=` or an `auth` message).
     pub auth_token: Option<String>,
+    /// When set, `/ws` requires a JWT signed with this HS256 secret (`exp` checked).
+    pub jwt_secret: Option<String>,
+    /// When not empty, upgrades from any other `Origin` are refused with 403
+    /// (cross-site WebSocket hijacking).
+    pub allowed_origins: Vec<String>,
+    /// Connections past this are closed at once with 1013 (try again later).
+    pub max_connections: usize,
     /// Messages per second per connection before `RATE_LIMITED`.
     pub rate_limit_per_sec: u32,
     /// The largest text frame accepted before `TOO_LARGE` and close 1009.
@@ -45,6 +54,9 @@ impl Default for Config {
         Config {
             root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
             auth_token: None,
+            jwt_secret: None,
+            allowed_origins: Vec::new(),
+            max_connections: 20_000,
             rate_limit_per_sec: 100,
             max_frame_bytes: 64 * 1024,
             history: 1_000,
@@ -60,12 +72,19 @@ pub struct AppState {
     pub hub: Hub,
     /// Live connections, for the control API.
     pub conns: Conns,
+    /// Message ids already processed, so a resent message takes effect once.
+    pub processed: dedupe::Processed,
 }
 
 impl AppState {
     /// State for `config`.
     pub fn new(config: Config) -> Arc<AppState> {
-        Arc::new(AppState { hub: Hub::new(config.history), conns: Conns::default(), config })
+        Arc::new(AppState {
+            hub: Hub::new(config.history),
+            conns: Conns::default(),
+            processed: dedupe::Processed::new(100_000),
+            config,
+        })
     }
 }
 
@@ -85,6 +104,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/control/send", post(send_raw))
         .route("/control/epoch", post(restart_epoch))
         .route("/control/connections", get(connections))
+        .route("/control/burst", post(burst))
         .route("/publish", post(publish))
         .layer(CorsLayer::permissive());
     Router::new()
@@ -97,12 +117,30 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// Refuses an upgrade from an Origin that is not allowed.
+fn origin_refused(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    let allowed = &state.config.allowed_origins;
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    if allowed.is_empty() || origin.is_some_and(|o| allowed.iter().any(|a| a == o)) {
+        return None;
+    }
+    Some((StatusCode::FORBIDDEN, "origin not allowed").into_response())
+}
+
 async fn ws_upgrade(
     upgrade: WebSocketUpgrade,
     State(state): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
+    if let Some(refused) = origin_refused(&state, &headers) {
+        return refused;
+    }
     let params = ws::Params::from_query(&q);
+    let upgrade = upgrade.max_message_size(state.config.max_frame_bytes.max(1 << 20) * 2);
+    if state.conns.count(None) >= state.config.max_connections {
+        return upgrade.on_upgrade(ws::refuse_busy);
+    }
     upgrade.on_upgrade(move |socket| ws::serve(socket, state, params))
 }
 
@@ -110,7 +148,11 @@ async fn legacy_upgrade(
     upgrade: WebSocketUpgrade,
     State(state): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
+    if let Some(refused) = origin_refused(&state, &headers) {
+        return refused;
+    }
     let cid = q.get("cid").cloned();
     upgrade.on_upgrade(move |socket| legacy::serve(socket, state, cid))
 }
@@ -165,7 +207,42 @@ async fn restart_epoch(State(s): State<Arc<AppState>>) -> Json<Value> {
 }
 
 async fn connections(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {
-    Json(json!({ "connections": s.conns.count(t.cid.as_deref()), "topics": s.hub.positions() }))
+    let (processed, repeated) = t.cid.as_deref().map_or((0, 0), |cid| s.processed.counts(cid));
+    Json(json!({
+        "connections": s.conns.count(t.cid.as_deref()),
+        "topics": s.hub.positions(),
+        "processed": processed,
+        "repeated": repeated,
+    }))
+}
+
+/// Query of `POST /control/burst`: publish `count` messages on `topic`, `per_ms` each
+/// millisecond, from a background task. Bounded: at most 1,000,000 messages.
+#[derive(Debug, Deserialize)]
+struct Burst {
+    topic: String,
+    count: u64,
+    per_ms: Option<u64>,
+    event: Option<String>,
+}
+
+async fn burst(State(s): State<Arc<AppState>>, Query(b): Query<Burst>) -> Json<Value> {
+    let count = b.count.min(1_000_000);
+    let per_ms = b.per_ms.unwrap_or(10).max(1);
+    let event = b.event.unwrap_or_else(|| "burst".to_owned());
+    let state = s.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(1));
+        let mut n = 0;
+        while n < count {
+            tick.tick().await;
+            for _ in 0..per_ms.min(count - n) {
+                n += 1;
+                state.hub.publish(&b.topic, &event, json!({ "n": n }));
+            }
+        }
+    });
+    Json(json!({ "count": count, "epoch": s.hub.epoch() }))
 }
 
 /// Body of `POST /publish`.

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use wsocket_server::{app, feeds, AppState, Config};
 
 fn usage() -> ! {
-    eprintln!("usage: wsocket-server [--host 127.0.0.1] [--port 8080] [--root DIR] [--token TOKEN] [--rate-limit N] [--no-feeds]");
+    eprintln!("usage: wsocket-server [--host 127.0.0.1] [--port 8080] [--root DIR] [--token TOKEN] [--jwt-secret S] [--allow-origin URL]... [--max-connections N] [--history N] [--rate-limit N] [--no-feeds]");
     std::process::exit(2)
 }
 
@@ -25,12 +25,18 @@ async fn main() {
             "--port" => port = value().parse().unwrap_or_else(|_| usage()),
             "--root" => config.root = value().into(),
             "--token" => config.auth_token = Some(value()),
+            "--jwt-secret" => config.jwt_secret = Some(value()),
+            "--allow-origin" => config.allowed_origins.push(value()),
+            "--max-connections" => {
+                config.max_connections = value().parse().unwrap_or_else(|_| usage())
+            }
+            "--history" => config.history = value().parse().unwrap_or_else(|_| usage()),
             "--rate-limit" => {
                 config.rate_limit_per_sec = value().parse().unwrap_or_else(|_| usage())
             }
             "--no-feeds" => feeds_on = false,
             "--help" | "-h" => {
-                println!("usage: wsocket-server [--host 127.0.0.1] [--port 8080] [--root DIR] [--token TOKEN] [--rate-limit N] [--no-feeds]");
+                println!("usage: wsocket-server [--host 127.0.0.1] [--port 8080] [--root DIR] [--token TOKEN] [--jwt-secret S] [--allow-origin URL]... [--max-connections N] [--history N] [--rate-limit N] [--no-feeds]");
                 return;
             }
             _ => usage(),

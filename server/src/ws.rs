@@ -14,7 +14,7 @@ use wsocket::protocol::{
 
 use crate::conns::Control;
 use crate::hub::now_ms;
-use crate::{encode, AppState};
+use crate::{auth, encode, AppState};
 
 /// Batching of pushes: at most this many per batch frame...
 const BATCH_MAX: usize = 10;
@@ -52,6 +52,7 @@ enum Flow {
 struct Session {
     state: Arc<AppState>,
     conn: u64,
+    cid: Option<String>,
     push_tx: mpsc::UnboundedSender<Utf8Bytes>,
     authed: bool,
     topics: HashSet<String>,
@@ -69,6 +70,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params) {
     let mut session = Session {
         authed: false,
         conn,
+        cid: params.cid.clone(),
         push_tx,
         topics: HashSet::new(),
         window_start: Instant::now(),
@@ -147,6 +149,14 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params) {
     finish(&state, conn);
 }
 
+/// Closes a connection past `max_connections` at once with 1013 (try again later), so
+/// the client backs off instead of piling on.
+pub async fn refuse_busy(mut socket: WebSocket) {
+    let reason = Utf8Bytes::from_static("too many connections");
+    let frame = CloseFrame { code: wsocket::close::TRY_AGAIN_LATER, reason };
+    let _ = socket.send(WsMessage::Close(Some(frame))).await;
+}
+
 async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -187,17 +197,19 @@ impl Session {
     }
 
     fn authenticate_query(&mut self, token: Option<&str>) -> Flow {
-        match (token, self.state.config.auth_token.as_deref()) {
-            (Some(given), Some(expected)) if given != expected => {
-                self.error(None, ErrorCode::Unauthorized, "invalid token");
-                Flow::Close(wsocket::close::UNAUTHORIZED, "unauthorized")
-            }
-            (Some(_), _) => {
-                self.authed = true;
-                Flow::Continue
-            }
-            (None, _) => Flow::Continue,
+        let Some(token) = token else { return Flow::Continue };
+        if !auth::accepts(&self.state.config, token) {
+            self.error(None, ErrorCode::Unauthorized, "invalid token");
+            return Flow::Close(wsocket::close::UNAUTHORIZED, "unauthorized");
         }
+        self.authed = true;
+        Flow::Continue
+    }
+
+    /// Whether a message with side effects is new; a repeat (a reliable send sent again
+    /// after a reconnect) only gets its acknowledgement again.
+    fn first_time(&self, id: Option<&str>) -> bool {
+        id.is_none_or(|id| self.state.processed.first_time(id, self.cid.as_deref()))
     }
 
     fn rate_limited(&mut self) -> bool {
@@ -248,7 +260,7 @@ impl Session {
     }
 
     fn on_message(&mut self, m: Message) -> Flow {
-        let needs_auth = self.state.config.auth_token.is_some() && !self.authed;
+        let needs_auth = auth::required(&self.state.config) && !self.authed;
         if needs_auth && m.kind != types::AUTH && m.kind != types::PING {
             self.error(m.id, ErrorCode::Unauthorized, "authenticate first");
             return Flow::Close(wsocket::close::UNAUTHORIZED, "unauthorized");
@@ -291,6 +303,7 @@ impl Session {
                 ..Message::default()
             }),
             "custom_action" => {
+                self.first_time(m.id.as_deref());
                 if m.id.is_some() {
                     self.reply(&Message {
                         kind: types::ACK.to_owned(),
@@ -315,11 +328,7 @@ impl Session {
                 return Flow::Continue;
             }
         };
-        let ok = match self.state.config.auth_token.as_deref() {
-            Some(expected) => token == expected,
-            None => !token.is_empty(),
-        };
-        if !ok {
+        if !auth::accepts(&self.state.config, &token) {
             self.error(m.id, ErrorCode::Unauthorized, "invalid token");
             return Flow::Close(wsocket::close::UNAUTHORIZED, "unauthorized");
         }
@@ -368,7 +377,9 @@ impl Session {
             return self.error(m.id, ErrorCode::Forbidden, text);
         }
         let event = m.event.as_deref().unwrap_or(types::MESSAGE);
-        self.state.hub.publish(&topic, event, m.data.unwrap_or(Value::Null));
+        if self.first_time(m.id.as_deref()) {
+            self.state.hub.publish(&topic, event, m.data.unwrap_or(Value::Null));
+        }
         if m.id.is_some() {
             self.reply(&Message { kind: types::ACK.to_owned(), id: m.id, ..Message::default() });
         }

@@ -30,6 +30,8 @@ extern "C" {
     pub fn emit_close(this: &Hub, code: u16, reason: &str, was_clean: bool);
     #[wasm_bindgen(method, js_name = emitReconnecting)]
     pub fn emit_reconnecting(this: &Hub, attempt: u32, delay_ms: f64);
+    #[wasm_bindgen(method, js_name = emitGap)]
+    pub fn emit_gap(this: &Hub, topic: &str, expected: f64, got: &JsValue);
     #[wasm_bindgen(method, js_name = emitError)]
     pub fn emit_error(this: &Hub, error: &JsValue);
 
@@ -57,6 +59,10 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn track(this: &Hub, n: f64) -> Promise;
     #[wasm_bindgen(method)]
+    pub fn expect(this: &Hub, id: &JsValue, n: f64);
+    #[wasm_bindgen(method)]
+    pub fn positions(this: &Hub) -> js_sys::Array;
+    #[wasm_bindgen(method)]
     pub fn fail(this: &Hub, n: f64, code: &str, message: &str);
 
     #[wasm_bindgen(method)]
@@ -69,6 +75,8 @@ extern "C" {
         queue_length: u32,
         pending: u32,
         dropped: f64,
+        duplicates: f64,
+        gaps: f64,
     ) -> JsValue;
 
     #[wasm_bindgen(method, getter, js_name = framesIn)]

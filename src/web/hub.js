@@ -9,6 +9,11 @@ const K_OPEN = 0;
 const K_CLOSE = 1;
 const K_PONG = 2;
 const K_REPLY = 3;
+const K_SEQ = 4;
+const K_SUBSCRIBED = 5;
+const K_UNAUTHORIZED = 6;
+
+const DUPLICATE = 1;
 
 const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap"]);
 const MAX_BATCH_DEPTH = 4;
@@ -40,6 +45,10 @@ export class Hub {
     // per frame, and hashing it for a second Map lookup cost ~65 ns of ~700 (bench/).
     this.topicKey = undefined;
     this.topicList = undefined;
+    this.topicSeq = undefined;
+    // Per topic, {next, epoch}: the in-order case of the core's duplicate and gap rule
+    // (src/recovery.rs), decided here; everything else goes to the core.
+    this.seqs = new Map();
     this.life = new Map();
     this.any = [];
     this.pending = new Map();
@@ -144,8 +153,8 @@ export class Hub {
     this.emit("reconnecting", { attempt, delayMs });
   }
 
-  emitCoreError(code, message) {
-    this.emitError(makeError(code, message));
+  emitGap(topic, expected, got) {
+    this.emit("gap", { topic, expected, got });
   }
 
   // ---- socket ----------------------------------------------------------------------
@@ -222,23 +231,80 @@ export class Hub {
       case "pong":
         this.sink(K_PONG, this.gen, undefined);
         return;
-      case "error":
-        this.emitError(this.serverError(msg));
+      case "error": {
+        const error = this.serverError(msg);
+        this.emitError(error);
+        if (error.code === "UNAUTHORIZED") this.sink(K_UNAUTHORIZED, this.gen, undefined);
         return;
+      }
+      case "subscribed":
+        this.subscribed(msg);
+        break;
+    }
+    const topic = msg.topic;
+    if (topic !== undefined) {
+      if (typeof topic !== "string") {
+        this.bad("a topic that is not a string", msg);
+        return;
+      }
+      if (topic !== this.topicKey) {
+        this.topicKey = topic;
+        this.topicList = this.events.get(topic);
+        this.topicSeq = this.seqs.get(topic);
+      }
+      const seq = msg.seq;
+      if (seq !== undefined) {
+        const epoch = msg.epoch;
+        if (!Number.isSafeInteger(seq) || seq < 0 || typeof epoch !== "string") {
+          this.bad("a seq that is not a whole number, or no string epoch", msg);
+          return;
+        }
+        const rec = this.topicSeq;
+        if (rec !== undefined && seq === rec.next && epoch === rec.epoch) rec.next = seq + 1;
+        else if (!this.sequence(topic, seq, epoch)) return;
+      }
     }
     const data = msg.data;
     const list = this.events.get(name);
     if (list !== undefined) this.fire(list, data, msg);
-    const topic = msg.topic;
     if (topic !== undefined && topic !== name) {
-      if (topic !== this.topicKey) {
-        this.topicKey = topic;
-        this.topicList = this.events.get(topic);
-      }
       const byTopic = this.topicList;
       if (byTopic !== undefined) this.fire(byTopic, data, msg);
     }
     if (this.any.length !== 0) this.fire(this.any, data, msg);
+  }
+
+  // The core decides a push that is not simply the next one; false drops it.
+  sequence(topic, seq, epoch) {
+    if (this.sink(K_SEQ, this.gen, [topic, seq, epoch]) === DUPLICATE) return false;
+    let rec = this.seqs.get(topic);
+    if (rec === undefined) {
+      rec = { next: seq + 1, epoch };
+      this.seqs.set(topic, rec);
+      if (this.topicKey === topic) this.topicSeq = rec;
+    } else {
+      rec.next = seq + 1;
+      rec.epoch = epoch;
+    }
+    return true;
+  }
+
+  // After a `subscribed`, the core holds the topic's position; the next push of each
+  // topic goes to it.
+  subscribed(msg) {
+    const data = msg.data;
+    const topics = data !== null && typeof data === "object" ? data.topics : undefined;
+    if (!Array.isArray(topics)) return;
+    for (const topic of topics) this.seqs.delete(topic);
+    this.topicKey = undefined;
+    this.sink(K_SUBSCRIBED, this.gen, data);
+  }
+
+  // [topic, last seq, epoch, ...] of every topic the in-order path advanced.
+  positions() {
+    const out = [];
+    for (const [topic, rec] of this.seqs) out.push(topic, rec.next - 1, rec.epoch);
+    return out;
   }
 
   batch(msg, depth) {
@@ -333,17 +399,23 @@ export class Hub {
     });
   }
 
+  // A reliable send: its acknowledgement settles it in the core, nothing else.
+  expect(id, n) {
+    this.pending.set(id, { n, resolve: () => {}, reject: (e) => this.emitError(e) });
+  }
+
   fail(n, code, message) {
-    const id = this.prefix + n;
-    const request = this.pending.get(id);
-    if (request === undefined) return;
-    this.pending.delete(id);
-    request.reject(makeError(code, message, { id }));
+    for (const [id, request] of this.pending) {
+      if (request.n !== n) continue;
+      this.pending.delete(id);
+      request.reject(makeError(code, message, { id }));
+      return;
+    }
   }
 
   // ---- stats -----------------------------------------------------------------------
 
-  stats(state, reconnects, rttMs, queueLength, pendingRequests, dropped) {
+  stats(state, reconnects, rttMs, queueLength, pendingRequests, dropped, duplicates, gaps) {
     return {
       state,
       messagesIn: this.framesIn,
@@ -355,6 +427,8 @@ export class Hub {
       queueLength,
       pendingRequests,
       dropped,
+      duplicates,
+      gaps,
       malformed: this.malformed,
       listenerErrors: this.listenerErrors,
     };

@@ -3,7 +3,7 @@
 //! It owns the socket, the timers and the closures, feeds the core's [`Machine`] with
 //! inputs and executes its effects. Ownership, so nothing leaks and nothing stale runs:
 //! - [`Inner`] owns everything. Its closures (the socket sink, one per timer kind, the
-//!   `online` listener) are created once per client and capture a `Weak<Inner>`, so
+//!   page lifecycle listeners) are created once per client and capture a `Weak<Inner>`, so
 //!   there is no `Rc` cycle and a closure outliving its client does nothing.
 //! - [`Transport`] owns one `WebSocket`; dropping it detaches every handler before the
 //!   socket is closed, so an old socket can never call back.
@@ -30,12 +30,19 @@ use self::bindings::{
 use self::options::Token;
 use crate::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
 use crate::options::{Protocol, TokenIn};
+use crate::recovery::Verdict;
 use crate::Error;
 
 const K_OPEN: u32 = 0;
 const K_CLOSE: u32 = 1;
 const K_PONG: u32 = 2;
 const K_REPLY: u32 = 3;
+const K_SEQ: u32 = 4;
+const K_SUBSCRIBED: u32 = 5;
+const K_UNAUTHORIZED: u32 = 6;
+
+/// What the sink answers for a push the core decided is a duplicate.
+const DUPLICATE: u32 = 1;
 
 impl From<Error> for JsValue {
     fn from(e: Error) -> JsValue {
@@ -86,16 +93,19 @@ struct Inner {
     core: RefCell<Core>,
     hub: Hub,
     // Kept alive for the hub and the timers; see the module docs.
-    _sink: Closure<dyn FnMut(u32, u32, JsValue)>,
+    _sink: Closure<dyn Fn(u32, u32, JsValue) -> u32>,
     timer_fns: Vec<Closure<dyn FnMut()>>,
-    online: Option<(EventTarget, Closure<dyn FnMut()>)>,
+    /// `online` → `Input::Online`; `visibilitychange` (to visible), `pageshow` and
+    /// `resume` → `Input::Wake`. Each entry: where, which event, which closure.
+    page: Vec<(EventTarget, &'static str, usize)>,
+    page_fns: [Closure<dyn Fn()>; 2],
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Some((target, f)) = &self.online {
-            let _ =
-                target.remove_event_listener_with_callback("online", f.as_ref().unchecked_ref());
+        for (target, event, f) in &self.page {
+            let f = self.page_fns[*f].as_ref().unchecked_ref();
+            let _ = target.remove_event_listener_with_callback(event, f);
         }
         let core = self.core.get_mut();
         for handle in core.timers.iter_mut().filter_map(Option::take) {
@@ -197,6 +207,10 @@ impl Inner {
                 self.hub.emit_reconnecting(attempt, delay_ms)
             }
             Event::Error(error) => self.hub.emit_error(&error.into()),
+            Event::Gap(gap) => {
+                let got = gap.got.map_or(JsValue::NULL, |g| JsValue::from_f64(g as f64));
+                self.hub.emit_gap(&gap.topic, gap.expected as f64, &got);
+            }
         }
     }
 
@@ -275,10 +289,20 @@ impl Inner {
     }
 
     /// Socket events, from the hub (numbers only, except the close event).
-    fn on_socket(self: &Rc<Self>, kind: u32, gen: u32, value: JsValue) {
+    fn on_socket(self: &Rc<Self>, kind: u32, gen: u32, value: JsValue) -> u32 {
         match kind {
             K_OPEN => {
-                let auth = self.core.borrow_mut().pending_auth.take();
+                // Positions the hub advanced on its own, for the `since` of the resubscribe.
+                let positions = self.hub.positions();
+                let mut core = self.core.borrow_mut();
+                for i in (0..positions.length()).step_by(3) {
+                    let topic = positions.get(i).as_string().unwrap_or_default();
+                    let seq = positions.get(i + 1).as_f64().unwrap_or(0.0) as u64;
+                    let epoch = positions.get(i + 2).as_string().unwrap_or_default();
+                    core.machine.sync_position(&topic, seq, &epoch);
+                }
+                let auth = core.pending_auth.take();
+                drop(core);
                 self.input(Input::SocketOpened { gen, auth });
             }
             K_CLOSE => {
@@ -300,7 +324,58 @@ impl Inner {
                     self.input(Input::Reply { id: id as u64 });
                 }
             }
+            K_SEQ => return self.on_seq(&value),
+            K_SUBSCRIBED => self.on_subscribed(&value),
+            K_UNAUTHORIZED => self.input(Input::Unauthorized { gen }),
             _ => {}
+        }
+        0
+    }
+
+    /// A push that is not simply the next of its topic: `[topic, seq, epoch]`.
+    fn on_seq(self: &Rc<Self>, value: &JsValue) -> u32 {
+        let get = |i| js_sys::Reflect::get_u32(value, i).unwrap_or(JsValue::UNDEFINED);
+        let (Some(topic), Some(seq), Some(epoch)) =
+            (get(0).as_string(), get(1).as_f64(), get(2).as_string())
+        else {
+            return 0;
+        };
+        let verdict = self.core.borrow_mut().machine.observe(&topic, seq as u64, &epoch);
+        self.run();
+        u32::from(verdict == Verdict::Duplicate) * DUPLICATE
+    }
+
+    /// `data` of a `subscribed` answer: `{topics, recovered, positions}`.
+    fn on_subscribed(self: &Rc<Self>, data: &JsValue) {
+        let field = |v: &JsValue, k: &str| {
+            js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+        };
+        let (recovered, positions) = (field(data, "recovered"), field(data, "positions"));
+        for topic in
+            js_sys::Array::from(&field(data, "topics")).iter().filter_map(|t| t.as_string())
+        {
+            let ok = field(&recovered, &topic).as_bool().unwrap_or(true);
+            let at = field(&positions, &topic);
+            let position = match (field(&at, "seq").as_f64(), field(&at, "epoch").as_string()) {
+                (Some(seq), Some(epoch)) => Some((seq as u64, epoch)),
+                _ => None,
+            };
+            self.core
+                .borrow_mut()
+                .machine
+                .handle(now(), Input::Subscribed { topic, recovered: ok, position });
+        }
+        self.run();
+    }
+
+    fn wake(self: &Rc<Self>) {
+        let visible = js_sys::Reflect::get(&js_sys::global(), &"document".into())
+            .and_then(|d| js_sys::Reflect::get(&d, &"visibilityState".into()))
+            .map_or(true, |v| v.as_string().is_none_or(|s| s == "visible"));
+        if visible {
+            let frames_in = self.hub.frames_in() as u64;
+            self.core.borrow_mut().machine.handle(now(), Input::Activity { frames_in });
+            self.input(Input::Wake);
         }
     }
 
@@ -357,10 +432,8 @@ impl WsClient {
         let machine = Machine::new(opts, seed, &prefix)?;
         let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
             let w = weak.clone();
-            let sink = Closure::<dyn FnMut(u32, u32, JsValue)>::new(move |kind, gen, value| {
-                if let Some(inner) = w.upgrade() {
-                    inner.on_socket(kind, gen, value);
-                }
+            let sink = Closure::<dyn Fn(u32, u32, JsValue) -> u32>::new(move |kind, gen, value| {
+                w.upgrade().map_or(0, |inner| inner.on_socket(kind, gen, value))
             });
             let timer_fns = Timer::ALL
                 .iter()
@@ -373,18 +446,36 @@ impl WsClient {
                     })
                 })
                 .collect();
-            let online = js_sys::global().dyn_into::<EventTarget>().ok().and_then(|target| {
-                let w = weak.clone();
-                let f = Closure::<dyn FnMut()>::new(move || {
-                    if let Some(inner) = w.upgrade() {
+            let (w1, w2) = (weak.clone(), weak.clone());
+            let page_fns: [Closure<dyn Fn()>; 2] = [
+                Closure::new(move || {
+                    if let Some(inner) = w1.upgrade() {
                         inner.input(Input::Online);
                     }
-                });
-                target
-                    .add_event_listener_with_callback("online", f.as_ref().unchecked_ref())
-                    .ok()?;
-                Some((target, f))
-            });
+                }),
+                Closure::new(move || {
+                    if let Some(inner) = w2.upgrade() {
+                        inner.wake();
+                    }
+                }),
+            ];
+            let global = JsValue::from(js_sys::global());
+            let document = js_sys::Reflect::get(&global, &"document".into()).ok();
+            let targets = [
+                (Some(global.clone()), "online", 0),
+                (Some(global), "pageshow", 1),
+                (document.clone(), "visibilitychange", 1),
+                (document, "resume", 1),
+            ];
+            let page = targets
+                .into_iter()
+                .filter_map(|(target, event, f)| {
+                    let target = target?.dyn_into::<EventTarget>().ok()?;
+                    let callback = page_fns[f].as_ref().unchecked_ref();
+                    target.add_event_listener_with_callback(event, callback).ok()?;
+                    Some((target, event, f))
+                })
+                .collect();
             let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref());
             hub.set_debug(debug);
             Inner {
@@ -399,7 +490,8 @@ impl WsClient {
                 hub,
                 _sink: sink,
                 timer_fns,
-                online,
+                page,
+                page_fns,
             }
         });
         Ok(WsClient { inner })
@@ -451,20 +543,37 @@ impl WsClient {
 
     /// Sends an object as JSON (adding an `id` when it has none), a string, or binary.
     /// While not open the message is queued and sent, once and in order, on the next
-    /// open. Returns the message's `id` (undefined for strings and binary).
-    pub fn send(&self, message: JsValue) -> Result<JsValue, JsValue> {
+    /// open. With `{reliable: true}` (objects only), the message is kept until the
+    /// server replies with its `id`, and sent again after every reconnect until then.
+    /// Returns the message's `id` (undefined for strings and binary).
+    pub fn send(&self, message: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        let reliable = flag(&options, "reliable")?;
         let (n, writable) = {
             let mut core = self.inner.core.borrow_mut();
             (core.machine.next_id(), core.machine.writable())
         };
-        if writable {
+        if writable && !reliable {
             return self.inner.hub.send_now(&message, n as f64);
         }
         let frame = self.inner.hub.frame(&message, n as f64)?;
         let id = self.inner.hub.take_id();
-        let sent = self.inner.core.borrow_mut().machine.send(frame);
+        let sent = if reliable {
+            if id.is_undefined() {
+                return Err(make_error(
+                    "INVALID_ARGUMENT",
+                    "a reliable send takes an object (it needs an id)",
+                ));
+            }
+            self.inner.hub.expect(&id, n as f64);
+            self.inner.core.borrow_mut().machine.send_reliable(now(), n, frame, None)
+        } else {
+            self.inner.core.borrow_mut().machine.send(frame)
+        };
         self.inner.run();
-        sent?;
+        if let Err(e) = sent {
+            self.inner.hub.fail(n as f64, e.code(), &e.to_string());
+            return Err(e.into());
+        }
         Ok(id)
     }
 
@@ -485,9 +594,14 @@ impl WsClient {
             (core.machine.next_id(), t)
         };
         let (n, timeout) = n;
+        let retry = flag(&options, "retry")?;
         let frame = self.inner.hub.request_frame(kind, &data, n as f64)?;
         let promise = self.inner.hub.track(n as f64);
-        let sent = self.inner.core.borrow_mut().machine.request(now(), n, frame, timeout);
+        let sent = if retry {
+            self.inner.core.borrow_mut().machine.send_reliable(now(), n, frame, Some(timeout))
+        } else {
+            self.inner.core.borrow_mut().machine.request(now(), n, frame, timeout)
+        };
         self.inner.run();
         if let Err(e) = sent {
             self.inner.hub.fail(n as f64, e.code(), &e.to_string());
@@ -531,6 +645,8 @@ impl WsClient {
             s.queue_len as u32,
             s.pending_requests as u32,
             s.dropped as f64,
+            s.duplicates as f64,
+            s.gaps as f64,
         )
     }
 
@@ -545,6 +661,19 @@ impl WsClient {
     pub fn set_debug(&self, on: bool) {
         self.inner.core.borrow_mut().machine.set_debug(on);
         self.inner.hub.set_debug(on);
+    }
+}
+
+/// A boolean option of a method's options object (absent: false).
+fn flag(options: &JsValue, name: &str) -> Result<bool, JsValue> {
+    if !options.is_object() {
+        return Ok(false);
+    }
+    let v = js_sys::Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    match v.as_bool() {
+        Some(b) => Ok(b),
+        None if v.is_undefined() => Ok(false),
+        None => Err(Error::option(name, "expected a boolean").into()),
     }
 }
 
