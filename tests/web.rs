@@ -13,10 +13,21 @@ const SERVER: &str = match option_env!("WSOCKET_TEST_SERVER") {
     None => "127.0.0.1:8080",
 };
 
+/// A second server that requires the token `good-token`.
+const AUTH_SERVER: &str = match option_env!("WSOCKET_TEST_AUTH_SERVER") {
+    Some(s) => s,
+    None => "127.0.0.1:8081",
+};
+
 #[wasm_bindgen(module = "/tests/web/scenarios.js")]
 extern "C" {
     #[wasm_bindgen(catch)]
-    async fn run(name: &str, server: &str, make: &js_sys::Function) -> Result<JsValue, JsValue>;
+    async fn run(
+        name: &str,
+        server: &str,
+        auth_server: &str,
+        make: &js_sys::Function,
+    ) -> Result<JsValue, JsValue>;
     fn names() -> Vec<String>;
 }
 
@@ -24,7 +35,7 @@ async fn scenario(name: &str) {
     let make = Closure::<dyn FnMut(String, JsValue) -> Result<JsValue, JsValue>>::new(
         |url: String, options| WsClient::new(&url, options).map(JsValue::from),
     );
-    if let Err(e) = run(name, SERVER, make.as_ref().unchecked_ref()).await {
+    if let Err(e) = run(name, SERVER, AUTH_SERVER, make.as_ref().unchecked_ref()).await {
         let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string());
         panic!("{name}: {}", message.unwrap_or_else(|| format!("{e:?}")));
     }
@@ -70,6 +81,16 @@ scenarios! {
     close_arguments_are_validated => "closeArgumentsAreValidated",
     once_off_and_unsubscribe_functions => "onceOffAndUnsubscribeFunctions",
     token_provider_is_called_before_every_connect => "tokenProviderIsCalledBeforeEveryConnect",
+    missed_pushes_are_replayed_once_in_order_after_a_drop => "missedPushesAreReplayedOnceInOrderAfterADrop",
+    gap_is_reported_when_the_server_lost_its_history => "gapIsReportedWhenTheServerLostItsHistory",
+    reliable_sends_take_effect_once_across_drops => "reliableSendsTakeEffectOnceAcrossDrops",
+    retried_request_resolves_after_a_reconnect => "retriedRequestResolvesAfterAReconnect",
+    token_is_refreshed_once_on_4001_then_connects => "tokenIsRefreshedOnceOn4001ThenConnects",
+    a_token_that_stays_bad_stops_without_a_loop => "aTokenThatStaysBadStopsWithoutALoop",
+    wake_up_finds_a_dead_connection_at_once => "wakeUpFindsADeadConnectionAtOnce",
+    online_event_and_pageshow_reconnect_at_once => "onlineEventAndPageshowReconnectAtOnce",
+    bad_input_is_reported_and_nothing_is_lost => "badInputIsReportedAndNothingIsLost",
+    chaos_loses_nothing_and_duplicates_nothing => "chaosLosesNothingAndDuplicatesNothing",
     legacy_bug_1_second_on_does_not_replace_first => "legacyBug1SecondOnDoesNotReplaceFirst",
     legacy_bug_2_no_duplicate_heartbeat_after_reconnects => "legacyBug2NoDuplicateHeartbeatAfterReconnects",
     legacy_bug_3_reconnect_works_repeatedly_with_jitter_for_every_code => "legacyBug3ReconnectWorksRepeatedlyWithJitterForEveryCode",

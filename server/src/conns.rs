@@ -13,7 +13,8 @@ pub enum Control {
     Drop,
     /// Send a close frame with this code and reason.
     Close(u16, String),
-    /// Stop (true) or resume (false) answering anything, like a half-open connection.
+    /// Stop (true) or resume (false) sending anything, like a half-open connection: what
+    /// the client sends is still processed, but no answer or push gets back.
     Stall(bool),
     /// Send this text frame as is (a malformed frame, a hand-made batch, ...).
     Raw(String),

@@ -46,7 +46,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, cid: Option<String>)
         let mut out: Vec<Utf8Bytes> = Vec::new();
         tokio::select! {
             inbound = stream.next() => match inbound {
-                Some(Ok(WsMessage::Text(text))) if !stalled => out.extend(on_text(&text, &mut symbols)),
+                Some(Ok(WsMessage::Text(text))) => out.extend(on_text(&text, &mut symbols)),
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             },
@@ -72,6 +72,10 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, cid: Option<String>)
                     let _ = sink.send(WsMessage::Binary(bytes.into())).await;
                 }
             },
+        }
+        // Stalled: half-open. What arrives is still processed, nothing gets back.
+        if stalled {
+            out.clear();
         }
         for text in out {
             if sink.send(WsMessage::Text(text)).await.is_err() {

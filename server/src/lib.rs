@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::{DefaultBodyLimit, Query, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -106,6 +106,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/control/connections", get(connections))
         .route("/control/burst", post(burst))
         .route("/publish", post(publish))
+        // Bad-input tests send 16 MiB frames through `/control/send`.
+        .layer(DefaultBodyLimit::max(32 << 20))
         .layer(CorsLayer::permissive());
     Router::new()
         .route("/ws", any(ws_upgrade))

@@ -84,6 +84,10 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params) {
     let mut batch_deadline: Option<tokio::time::Instant> = None;
 
     while let Flow::Continue = flow {
+        // Stalled: half-open. What arrives is still processed, nothing gets back.
+        if stalled {
+            session.out.clear();
+        }
         for text in session.out.drain(..) {
             if sink.send(WsMessage::Text(text)).await.is_err() {
                 return finish(&state, conn);
@@ -92,8 +96,8 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params) {
         let flush_at = batch_deadline;
         tokio::select! {
             inbound = stream.next() => match inbound {
-                Some(Ok(WsMessage::Text(text))) if !stalled => flow = session.on_text(&text),
-                Some(Ok(WsMessage::Binary(_))) if !stalled => {
+                Some(Ok(WsMessage::Text(text))) => flow = session.on_text(&text),
+                Some(Ok(WsMessage::Binary(_))) => {
                     session.error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol");
                 }
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,

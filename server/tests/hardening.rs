@@ -10,7 +10,8 @@ use tokio_tungstenite::tungstenite::Message as Frame;
 use wsocket_server::auth::{sign_jwt, verify_jwt, JwtError};
 use wsocket_server::{app, AppState, Config};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn start(config: Config) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -49,7 +50,10 @@ async fn an_origin_outside_the_allow_list_is_refused_with_403() {
     let addr = start(config).await;
     let refused = connect_from(&addr, "/ws", Some("http://evil.example")).await.unwrap_err();
     assert!(refused.contains("403"), "{refused}");
-    assert!(connect_from(&addr, "/ws", None).await.unwrap_err().contains("403"), "no Origin is refused too");
+    assert!(
+        connect_from(&addr, "/ws", None).await.unwrap_err().contains("403"),
+        "no Origin is refused too"
+    );
     assert!(connect_from(&addr, "/legacy", Some("http://evil.example")).await.is_err());
     assert!(connect_from(&addr, "/ws", Some("http://app.example")).await.is_ok());
 }
@@ -104,7 +108,11 @@ async fn a_jwt_in_an_auth_message_authenticates() {
     let addr = start(config).await;
     let token = sign_jwt(&json!({ "sub": "7" }), b"s3cret");
     let mut s = connect_from(&addr, "/ws", None).await.unwrap();
-    s.send(Frame::text(json!({ "type": "auth", "id": "a", "data": { "token": token } }).to_string())).await.unwrap();
+    s.send(Frame::text(
+        json!({ "type": "auth", "id": "a", "data": { "token": token } }).to_string(),
+    ))
+    .await
+    .unwrap();
     assert_eq!(text(&mut s).await["type"], "auth_ok");
 }
 
@@ -126,7 +134,9 @@ async fn connections_past_the_maximum_are_closed_1013() {
 async fn a_resent_id_takes_effect_once_and_is_acknowledged_each_time() {
     let addr = start(Config::default()).await;
     let mut sub = connect_from(&addr, "/ws", None).await.unwrap();
-    sub.send(Frame::text(r#"{"type":"subscribe","id":"s","data":{"topics":["t"]}}"#)).await.unwrap();
+    sub.send(Frame::text(r#"{"type":"subscribe","id":"s","data":{"topics":["t"]}}"#))
+        .await
+        .unwrap();
     text(&mut sub).await;
     let publish = r#"{"type":"publish","id":"abc-1","topic":"t","data":1}"#;
     for _ in 0..2 {

@@ -169,6 +169,7 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), Error> {
             _ => {}
         }
     }
+    o.refresh_token = matches!(token, Token::Provider(_));
     o.validate()?;
     Ok((o, token))
 }

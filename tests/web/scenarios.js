@@ -392,6 +392,223 @@ const scenarios = {
     p.dispose();
   },
 
+  async missedPushesAreReplayedOnceInOrderAfterADrop(make, server) {
+    const [p, id] = await open(make, server, { minDelayMs: 300, maxDelayMs: 300 });
+    const topic = `replay:${id}`;
+    const got = p.record(topic);
+    const gaps = p.record("gap");
+    await subscribed(p, topic);
+    for (let i = 1; i <= 3; i++) await publish(server, topic, "n", i);
+    await until(() => got.length === 3, "first three");
+    await post(server, `/control/drop?cid=${id}`);
+    await until(() => p.client.state === "reconnecting", "reconnecting");
+    for (let i = 4; i <= 10; i++) await publish(server, topic, "n", i);
+    await p.opened(2);
+    await until(() => got.length >= 10, "replayed pushes");
+    await sleep(100);
+    eq(got.map((g) => g.data), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "once each, in order");
+    eq(p.client.stats().gaps, 0, "no gap inside the window");
+    ok(p.client.stats().duplicates >= 0, "duplicates counted");
+    p.dispose();
+  },
+
+  async gapIsReportedWhenTheServerLostItsHistory(make, server) {
+    const [p, id] = await open(make, server, { minDelayMs: 300, maxDelayMs: 300 });
+    const topic = `gap:${id}`;
+    const got = p.record(topic);
+    const gaps = [];
+    p.client.on("gap", (g) => gaps.push(g));
+    await subscribed(p, topic);
+    await publish(server, topic, "n", 1);
+    await publish(server, topic, "n", 2);
+    await until(() => got.length === 2, "two pushes");
+    await post(server, `/control/drop?cid=${id}`);
+    await until(() => p.client.state === "reconnecting", "reconnecting");
+    await post(server, "/control/epoch");
+    await p.opened(2);
+    await until(() => gaps.length === 1, "a gap event");
+    eq([gaps[0].topic, gaps[0].expected, gaps[0].got], [topic, 3, null], "gap payload");
+    await publish(server, topic, "n", "after");
+    await until(() => got.length === 3, "delivery goes on in the new epoch");
+    eq(p.client.stats().gaps, 1, "one gap");
+    p.dispose();
+  },
+
+  async reliableSendsTakeEffectOnceAcrossDrops(make, server) {
+    const [p, id] = await open(make, server, { minDelayMs: 20, maxDelayMs: 60 });
+    const topic = `reliable:${id}`;
+    const got = p.record(topic);
+    await subscribed(p, topic);
+    const ids = [];
+    for (let i = 0; i < 40; i++) {
+      ids.push(p.client.send({ type: "publish", topic, data: i }, { reliable: true }));
+      if (i % 10 === 5) await post(server, `/control/drop?cid=${id}`);
+      await sleep(5);
+    }
+    await until(() => p.client.stats().pendingRequests === 0 && p.client.state === "open", "every send acknowledged");
+    await until(() => got.length >= 40, "every push");
+    await sleep(100);
+    eq(got.map((g) => g.data), Array.from({ length: 40 }, (_, i) => i), "each once, in order");
+    const counts = await fetch(`http://${server}/control/connections?cid=${id}`).then((r) => r.json());
+    eq(counts.processed, 40, "the server processed each id once");
+    eq(new Set(ids).size, 40, "distinct ids");
+    p.dispose();
+  },
+
+  async retriedRequestResolvesAfterAReconnect(make, server) {
+    const [p, id] = await open(make, server, { minDelayMs: 50, maxDelayMs: 50, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 150 });
+    await post(server, `/control/stall?cid=${id}`);
+    const reply = p.client.request("echo", { x: 1 }, { timeoutMs: 5000, retry: true });
+    const result = await reply;
+    eq(result.data, { x: 1 }, "answered on the new connection");
+    ok(p.opens >= 2, "it took a reconnect");
+    p.dispose();
+  },
+
+  async tokenIsRefreshedOnceOn4001ThenConnects(make, server, authServer) {
+    const tokens = ["stale-token", "good-token"];
+    let calls = 0;
+    const p = new Probe(make, `ws://${authServer}/ws?cid=${cid("refresh")}`, { token: () => tokens[calls++] ?? "good-token", minDelayMs: 20 });
+    const echo = p.record("echo");
+    p.client.connect();
+    await until(() => p.opens >= 2, "open with the fresh token");
+    p.client.send({ type: "echo", data: "in" });
+    await until(() => echo.length === 1, "authenticated traffic");
+    eq(calls, 2, "the provider was asked again once");
+    ok(p.closes.some((c) => c.code === 4001), "the stale token was refused with 4001");
+    p.dispose();
+  },
+
+  async aTokenThatStaysBadStopsWithoutALoop(make, server, authServer) {
+    let calls = 0;
+    const p = new Probe(make, `ws://${authServer}/ws?cid=${cid("badauth")}`, { token: async () => { calls++; return "bad"; }, tokenIn: "message", minDelayMs: 20 });
+    p.client.connect();
+    await until(() => p.errorCodes().includes("AUTH_FAILED"), "AUTH_FAILED");
+    await sleep(300);
+    eq(p.client.state, "closed", "stopped");
+    eq(calls, 2, "one retry, no loop");
+    p.dispose();
+  },
+
+  async wakeUpFindsADeadConnectionAtOnce(make, server) {
+    const [p, id] = await open(make, server, { heartbeatIntervalMs: 60000, heartbeatTimeoutMs: 200 });
+    await post(server, `/control/stall?cid=${id}`);
+    const t0 = Date.now();
+    document.dispatchEvent(new Event("visibilitychange"));
+    await p.opened(2, "reopen after the wake-up check");
+    ok(Date.now() - t0 < 3000, "found within about one timeout, not one interval");
+    ok(p.errorCodes().includes("HEARTBEAT_TIMEOUT"), "by the watchdog");
+    p.dispose();
+  },
+
+  async onlineEventAndPageshowReconnectAtOnce(make, server) {
+    const [p, id] = await open(make, server, { minDelayMs: 60000, maxDelayMs: 60000 });
+    await post(server, `/control/drop?cid=${id}`);
+    await until(() => p.client.state === "reconnecting", "reconnecting with a long delay");
+    window.dispatchEvent(new Event("online"));
+    await p.opened(2, "reopen on online");
+    await post(server, `/control/drop?cid=${id}`);
+    await until(() => p.client.state === "reconnecting", "reconnecting again");
+    window.dispatchEvent(new Event("pageshow"));
+    await p.opened(3, "reopen on pageshow");
+    p.client.close();
+    await until(() => p.client.state === "closed", "closed");
+    window.dispatchEvent(new Event("online"));
+    document.dispatchEvent(new Event("visibilitychange"));
+    await sleep(200);
+    eq(p.opens, 3, "no reconnect after the app closed");
+    p.dispose();
+  },
+
+  async badInputIsReportedAndNothingIsLost(make, server) {
+    const [p, id] = await open(make, server);
+    const topic = `bad:${id}`;
+    const got = p.record(topic);
+    await subscribed(p, topic);
+    const frames = [
+      "not json at all",
+      "42",
+      "null",
+      '"a string"',
+      "[1,2]",
+      JSON.stringify({ type: 7 }),
+      JSON.stringify({ type: "x", topic: 5 }),
+      JSON.stringify({ type: "x", topic, seq: "one", epoch: "e" }),
+      JSON.stringify({ type: "x", topic, seq: 1.5, epoch: "e" }),
+      JSON.stringify({ type: "batch", messages: "nope" }),
+    ];
+    for (const f of frames) await post(server, `/control/send?cid=${id}`, f);
+    await post(server, `/control/send?cid=${id}&binary=1`, "binary");
+    const huge = JSON.stringify({ type: "huge", data: "x".repeat(16 * 1024 * 1024) });
+    const big = p.record("huge");
+    await post(server, `/control/send?cid=${id}`, huge);
+    await post(server, `/control/send?cid=${id}`, "{" + "x".repeat(16 * 1024 * 1024));
+    const unknown = p.record("*");
+    await post(server, `/control/send?cid=${id}`, JSON.stringify({ type: "never_heard_of_it", data: 1 }));
+    await publish(server, topic, "n", "still here");
+    const unknownArrived = () => unknown.some((u) => u.msg.type === "never_heard_of_it");
+    await until(() => got.length === 1 && big.length === 1 && unknownArrived(), "delivery after bad input");
+    eq(big[0].data.length, 16 * 1024 * 1024, "a 16 MiB frame arrives whole");
+    const bad = p.errors.filter((e) => e.code === "MALFORMED_FRAME");
+    eq(bad.length, frames.length + 2, "each bad frame reported once");
+    ok(bad.every((e) => typeof e.message === "string" && e.message.includes("malformed frame skipped")), "clear messages");
+    eq(p.client.state, "open", "still open");
+    p.dispose();
+  },
+
+  async chaosLosesNothingAndDuplicatesNothing(make, server) {
+    const total = 20000;
+    const drops = 50;
+    const [p, id] = await open(make, server, { minDelayMs: 5, maxDelayMs: 50, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 150, stableAfterMs: 60000 });
+    const topic = `chaos:${id}`;
+    const side = `chaos-side:${id}`;
+    const seen = new Map();
+    let dupes = 0;
+    p.client.on(topic, (data) => {
+      if (seen.has(data.n)) dupes++;
+      seen.set(data.n, true);
+    });
+    const sideSeen = new Map();
+    let sideDupes = 0;
+    p.client.on(side, (data) => {
+      if (sideSeen.has(data)) sideDupes++;
+      sideSeen.set(data, true);
+    });
+    await subscribed(p, [topic, side]);
+    await post(server, `/control/burst?topic=${encodeURIComponent(topic)}&count=${total}&per_ms=2`);
+    const sent = 500;
+    let faults = 0;
+    // A fault counts when it hit a live connection; bounded at 5,000 rounds.
+    for (let i = 0; (i < sent || faults < drops) && i < 5000; i++) {
+      if (i < sent) p.client.send({ type: "publish", topic: side, data: i }, { reliable: true });
+      if (i % 10 === 9 && faults < drops) {
+        const action = faults % 3 === 2 ? "stall" : "drop";
+        const before = p.client.stats().reconnects;
+        const hit = await post(server, `/control/${action}?cid=${id}`);
+        if (hit.connections > 0) {
+          faults++;
+          // One outage at a time, so every fault is one reconnect.
+          await until(() => p.client.stats().reconnects > before, `recovery from fault ${faults}`);
+        }
+      }
+      await sleep(15 + (i % 7) * 3);
+    }
+    await until(() => seen.size === total && sideSeen.size === sent, `all ${total} pushes and ${sent} sends (have ${seen.size}, ${sideSeen.size})`, 60000);
+    await sleep(300);
+    const counts = await fetch(`http://${server}/control/connections?cid=${id}`).then((r) => r.json());
+    const stats = p.client.stats();
+    console.log(`chaos: server->client ${total} published, ${seen.size} delivered, 0 lost, ${dupes} duplicated; ` +
+      `client->server ${sent} sent, ${counts.processed} processed, ${counts.repeated} resends ignored, ${sideDupes} duplicated; ` +
+      `${faults} faults, ${stats.reconnects} reconnects, ${stats.duplicates} duplicate pushes dropped, ${stats.gaps} gaps`);
+    eq(dupes, 0, "no push delivered twice");
+    eq(sideDupes, 0, "no send took effect twice");
+    eq(counts.processed, sent, "each send processed once");
+    eq(stats.gaps, 0, "no gap inside the history window");
+    ok(faults >= drops, `at least ${drops} faults`);
+    eq(stats.reconnects, faults, "one reconnect per fault");
+    p.dispose();
+  },
+
   async legacyBug1SecondOnDoesNotReplaceFirst(make, server) {
     const [p] = await open(make, server);
     const a = p.record("echo");
@@ -478,10 +695,10 @@ const scenarios = {
   },
 };
 
-export async function run(name, server, make) {
+export async function run(name, server, authServer, make) {
   const scenario = scenarios[name];
   if (scenario === undefined) fail(`no scenario named ${name}`);
-  await scenario(make, server);
+  await scenario(make, server, authServer);
 }
 
 export function names() {

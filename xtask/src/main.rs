@@ -228,11 +228,12 @@ struct Server {
 }
 
 impl Server {
-    fn start() -> Result<Server> {
+    fn start(extra: &[&str]) -> Result<Server> {
         run(cmd("cargo").args(["build", "-p", "wsocket-server"]))?;
         let bin = root().join("target/debug/wsocket-server");
         let mut child = Command::new(&bin)
             .args(["--port", "0", "--no-feeds"])
+            .args(extra)
             .stdout(Stdio::piped())
             .spawn()
             .map_err(|e| format!("{}: {e}", bin.display()))?;
@@ -308,18 +309,37 @@ fn test() -> Result {
         "warnings",
     ]))?;
     step("tier 1: native core tests (fake clock)");
-    let native = run_counted(cmd("cargo").args(["test", "-p", "wsocket"]))?;
+    let native = run_counted(cmd("cargo").args(["test", "-p", "wsocket", "--", "--show-output"]))?;
     step("tier 3: server tests (port 0)");
     let server = run_counted(cmd("cargo").args(["test", "-p", "wsocket-server"]))?;
     let (raw, gz) = build_pkg()?;
     step("tier 2: browser tests (headless Chromium against the companion server)");
-    let srv = Server::start()?;
+    // The chaos test needs a history window longer than its outages, and more than the
+    // default 100 messages/s per connection; the auth tests need a server that requires
+    // a token.
+    let srv = Server::start(&["--history", "20000", "--rate-limit", "1000"])?;
+    let auth = Server::start(&["--token", "good-token"])?;
+    // What `wasm-pack test --headless --chrome` runs, spelled out so that `--nocapture`
+    // reaches the runner and the chaos figures are printed.
     let browser = run_counted(
-        cmd("wasm-pack")
-            .args(["test", "--headless", "--chrome", "--chromedriver", "/usr/bin/chromedriver"])
-            .env("WSOCKET_TEST_SERVER", &srv.addr),
+        cmd("cargo")
+            .args([
+                "test",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--test",
+                "web",
+                "--",
+                "--nocapture",
+            ])
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("WASM_BINDGEN_TEST_ONLY_WEB", "1")
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "600")
+            .env("WSOCKET_TEST_SERVER", &srv.addr)
+            .env("WSOCKET_TEST_AUTH_SERVER", &auth.addr),
     )?;
-    drop(srv);
+    drop((srv, auth));
     step("summary");
     println!("native core tests: {} passed", native.0);
     println!("server tests:      {} passed", server.0);
