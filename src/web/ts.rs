@@ -12,7 +12,7 @@ export interface WsError extends Error {
   /** `INVALID_OPTION`, `INVALID_URL`, `INVALID_CLOSE_CODE`, `INVALID_CLOSE_REASON`,
    * `INVALID_ARGUMENT`, `QUEUE_FULL`, `QUEUE_OVERFLOW`, `REQUEST_TIMEOUT`,
    * `REQUEST_ABORTED`, `CONNECT_TIMEOUT`, `HEARTBEAT_TIMEOUT`, `RECONNECT_FAILED`,
-   * `CLOSED_BY_SERVER`, `MALFORMED_FRAME`, `LISTENER_ERROR`, `TOKEN_ERROR`, or a
+   * `CLOSED_BY_SERVER`, `AUTH_FAILED`, `MALFORMED_FRAME`, `LISTENER_ERROR`, `TOKEN_ERROR`, or a
    * server's own code (`UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`,
    * `FORBIDDEN`, `RATE_LIMITED`, `TOO_LARGE`) with `fromServer: true`. */
   code: string;
@@ -88,6 +88,9 @@ export interface WsLifecycleEvents {
   error: (error: WsError) => void;
   state: (change: { from: WsState; to: WsState }) => void;
   reconnecting: (event: { attempt: number; delayMs: number }) => void;
+  /** Messages of `topic` from `expected` on were missed and cannot be replayed: refetch.
+   * `got` is the seq that arrived instead, or null when the server said so up front. */
+  gap: (event: { topic: string; expected: number; got: number | null }) => void;
 }
 
 export interface WsStats {
@@ -104,6 +107,10 @@ export interface WsStats {
   pendingRequests: number;
   /** Messages dropped or rejected by the queue's overflow policy. */
   dropped: number;
+  /** Topic pushes dropped because they had been delivered already. */
+  duplicates: number;
+  /** `gap` events emitted. */
+  gaps: number;
   malformed: number;
   listenerErrors: number;
 }
@@ -132,10 +139,13 @@ export class WsClient {
   /** Removes `listener`, or every listener of `event` when omitted. */
   off(event: string, listener?: (...args: any[]) => void): void;
   /** Sends an object as JSON (with an `id` added when missing), a string or binary.
-   * Queued while not open. Returns the message's id (undefined for strings and binary). */
-  send(message: object | string | ArrayBuffer | ArrayBufferView): string | undefined;
-  /** Sends `{type, id, data}` and resolves with the reply carrying the same id. */
-  request<T = unknown>(type: string, data?: unknown, options?: { timeoutMs?: number }): Promise<WsMessage<T>>;
+   * Queued while not open. With `{reliable: true}` (objects only) it is kept until the
+   * server replies with its id, and sent again after every reconnect until then.
+   * Returns the message's id (undefined for strings and binary). */
+  send(message: object | string | ArrayBuffer | ArrayBufferView, options?: { reliable?: boolean }): string | undefined;
+  /** Sends `{type, id, data}` and resolves with the reply carrying the same id. With
+   * `retry: true` it is sent again after every reconnect until answered or timed out. */
+  request<T = unknown>(type: string, data?: unknown, options?: { timeoutMs?: number; retry?: boolean }): Promise<WsMessage<T>>;
   /** Subscribes to topics (reference counted; resubscribed on every open). */
   subscribe(topics: string | string[]): void;
   /** Drops one reference to each topic. */

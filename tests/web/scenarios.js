@@ -609,6 +609,64 @@ const scenarios = {
     p.dispose();
   },
 
+  async randomFramesNeverEscapeTheClient(make) {
+    // The real onmessage path, fed 20,000 mutated frames through a fake socket.
+    class FakeSocket {
+      static last = null;
+      constructor(url) { this.url = url; this.readyState = 0; FakeSocket.last = this; }
+      send() {}
+      close() { this.readyState = 3; }
+    }
+    const real = globalThis.WebSocket;
+    globalThis.WebSocket = FakeSocket;
+    let client;
+    try {
+      client = make("ws://fuzz.invalid/", { heartbeatIntervalMs: 0, connectTimeoutMs: 0, topics: ["t"] });
+      client.connect();
+    } finally {
+      globalThis.WebSocket = real;
+    }
+    const errors = [];
+    client.on("error", (e) => errors.push(e.code));
+    const good = [];
+    client.on("ok", (data) => good.push(data));
+    const ws = FakeSocket.last;
+    ws.readyState = 1;
+    ws.onopen({});
+    const seeds = [
+      '{"type":"ok","data":1}', '{"type":"batch","messages":[{"type":"ok"},{"type":"x","topic":"t","seq":1,"epoch":"e"}]}',
+      '{"type":"subscribed","data":{"topics":["t"],"recovered":{"t":false},"positions":{"t":{"seq":3,"epoch":"e"}}}}',
+      '{"type":"x","topic":"t","seq":4,"epoch":"e","data":{}}', '{"type":"error","error":{"code":"BAD_REQUEST","message":"m"}}',
+      '{"type":"pong","id":"z"}', '{"type":"ok","id":"nope","data":[1,{"a":null}]}',
+    ];
+    const chars = '{}[]":,\\0123456789abcdeftypsqn .-é\u0000';
+    let seed = 12345;
+    const rand = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    let thrown = 0;
+    for (let i = 0; i < 20000; i++) {
+      let f = seeds[rand(seeds.length)].split("");
+      for (let k = 0, n = 1 + rand(4); k < n; k++) {
+        const at = rand(f.length + 1);
+        const op = rand(3);
+        if (op === 0) f.splice(at, 1);
+        else if (op === 1) f.splice(at, 0, chars[rand(chars.length)]);
+        else f = f.slice(0, at);
+      }
+      try {
+        ws.onmessage({ data: f.join("") });
+      } catch (e) {
+        thrown++;
+      }
+    }
+    eq(thrown, 0, "nothing thrown out of onmessage");
+    const before = good.length;
+    ws.onmessage({ data: '{"type":"ok","data":"after"}' });
+    eq(good.length, before + 1, "still delivering after 20,000 random frames");
+    ok(errors.every((c) => typeof c === "string"), "every problem reported with a code");
+    console.log(`browser fuzz: 20000 frames, ${errors.length} reported, ${good.length} delivered, 0 thrown`);
+    client.free();
+  },
+
   async legacyBug1SecondOnDoesNotReplaceFirst(make, server) {
     const [p] = await open(make, server);
     const a = p.record("echo");
