@@ -97,6 +97,10 @@ impl Default for Options {
     }
 }
 
+/// Fields every frame may carry besides the event name; `eventKey` must be none of them.
+pub const RESERVED_FIELDS: [&str; 9] =
+    ["id", "data", "topic", "seq", "epoch", "timestamp", "error", "messages", "since"];
+
 /// The largest delay or timeout accepted: one day, far past any sane setting, and
 /// small enough for `setTimeout` (which overflows past 2^31-1 ms).
 pub const MAX_MS: f64 = 86_400_000.0;
@@ -113,6 +117,12 @@ impl Options {
     pub fn validate(&self) -> Result<(), Error> {
         if self.event_key.is_empty() {
             return Err(Error::option("eventKey", "must not be empty"));
+        }
+        if RESERVED_FIELDS.contains(&self.event_key.as_str()) {
+            return Err(Error::option(
+                "eventKey",
+                "must not be a protocol field (id, data, topic, ...)",
+            ));
         }
         if self.topics.iter().any(|t| t.is_empty()) {
             return Err(Error::option("topics", "topics must be non-empty strings"));

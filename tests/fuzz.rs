@@ -105,7 +105,8 @@ fn the_encoder_always_writes_json_that_decodes_to_its_inputs() {
             random_string(&mut rng),
             random_string(&mut rng),
         );
-        let key = if key.is_empty() { "type".to_owned() } else { key };
+        let reserved = key.is_empty() || wsocket::options::RESERVED_FIELDS.contains(&key.as_str());
+        let key = if reserved { "type".to_owned() } else { key };
         let e = Encoder::new(&key);
         let seq = (rng.next_f64() * 1e15) as u64;
         let frame = e.subscribe_since(

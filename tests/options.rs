@@ -19,6 +19,7 @@ fn defaults_are_valid() {
 fn each_bad_value_names_its_field() {
     let d = Options::default;
     assert_eq!(field_of(Options { event_key: String::new(), ..d() }), "eventKey");
+    assert_eq!(field_of(Options { event_key: "id".into(), ..d() }), "eventKey", "a protocol field");
     assert_eq!(field_of(Options { topics: vec![String::new()], ..d() }), "topics");
     assert_eq!(field_of(Options { min_delay_ms: -1.0, ..d() }), "minDelayMs");
     assert_eq!(field_of(Options { max_delay_ms: f64::NAN, ..d() }), "maxDelayMs");
