@@ -20,6 +20,9 @@ pub enum Control {
     Raw(String),
     /// Send this binary frame.
     Binary(Vec<u8>),
+    /// Send `count` small frames `{"type":"tick","data":{"n":1..}}` as fast as the socket
+    /// takes them, pre-encoded (the inbound benchmark).
+    Flood(u32),
 }
 
 struct Entry {

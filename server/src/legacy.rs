@@ -71,6 +71,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, cid: Option<String>)
                 Some(Control::Binary(bytes)) => {
                     let _ = sink.send(WsMessage::Binary(bytes.into())).await;
                 }
+                Some(Control::Flood(_)) => {}
             },
         }
         // Stalled: half-open. What arrives is still processed, nothing gets back.

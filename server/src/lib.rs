@@ -105,6 +105,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/control/epoch", post(restart_epoch))
         .route("/control/connections", get(connections))
         .route("/control/burst", post(burst))
+        .route("/control/flood", post(flood))
         .route("/publish", post(publish))
         // Bad-input tests send 16 MiB frames through `/control/send`.
         .layer(DefaultBodyLimit::max(32 << 20))
@@ -216,6 +217,17 @@ async fn connections(State(s): State<Arc<AppState>>, Query(t): Query<Target>) ->
         "processed": processed,
         "repeated": repeated,
     }))
+}
+
+/// Query of `POST /control/flood`: `count` pre-encoded frames to the connection `cid`.
+#[derive(Debug, Deserialize)]
+struct Flood {
+    cid: String,
+    count: u32,
+}
+
+async fn flood(State(s): State<Arc<AppState>>, Query(f): Query<Flood>) -> Json<Value> {
+    applied(s.conns.command(Some(&f.cid), &Control::Flood(f.count.min(10_000_000))))
 }
 
 /// Query of `POST /control/burst`: publish `count` messages on `topic`, `per_ms` each

@@ -140,6 +140,11 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params) {
                         return finish(&state, conn);
                     }
                 }
+                Some(Control::Flood(count)) => {
+                    if flood(&mut sink, count).await.is_err() {
+                        return finish(&state, conn);
+                    }
+                }
             },
         }
     }
@@ -159,6 +164,24 @@ pub async fn refuse_busy(mut socket: WebSocket) {
     let reason = Utf8Bytes::from_static("too many connections");
     let frame = CloseFrame { code: wsocket::close::TRY_AGAIN_LATER, reason };
     let _ = socket.send(WsMessage::Close(Some(frame))).await;
+}
+
+/// Writes `count` pre-encoded frames, flushing once per 1,000, so the sender is never
+/// what limits an inbound benchmark.
+async fn flood<S>(sink: &mut S, count: u32) -> Result<(), S::Error>
+where
+    S: futures_util::Sink<WsMessage> + Unpin,
+{
+    let frames: Vec<Utf8Bytes> = (1..=count)
+        .map(|n| Utf8Bytes::from(format!(r#"{{"type":"tick","data":{{"n":{n}}}}}"#)))
+        .collect();
+    for chunk in frames.chunks(1_000) {
+        for frame in chunk {
+            sink.feed(WsMessage::Text(frame.clone())).await?;
+        }
+        sink.flush().await?;
+    }
+    Ok(())
 }
 
 async fn sleep_until(at: Option<tokio::time::Instant>) {
@@ -306,6 +329,8 @@ impl Session {
                 data: Some(json!({ "count": 3 })),
                 ..Message::default()
             }),
+            // Discarded without a reply: the outbound benchmark's sink.
+            "bench_sink" => {}
             "custom_action" => {
                 self.first_time(m.id.as_deref());
                 if m.id.is_some() {

@@ -5,6 +5,7 @@
 //! - `cargo xtask test`: installs what is missing and runs every tier: format and lint,
 //!   native core tests, server tests, the wasm package build, and the browser tests in
 //!   headless Chromium against a freshly started server.
+//! - `cargo xtask bench`: every benchmark at full size, written to `BENCHMARKS.md`.
 //! - `cargo xtask setup`: only the installation step.
 //! - `cargo xtask build`: setup, then the package build and its size.
 //!
@@ -30,8 +31,9 @@ fn main() -> ExitCode {
         Some("build") => setup().and_then(|_| build_pkg().map(|_| ())),
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
+        Some("bench") => bench(),
         _ => {
-            eprintln!("usage: cargo xtask <demo [--port N] | test | setup | build>");
+            eprintln!("usage: cargo xtask <demo [--port N] | test | bench | setup | build>");
             return ExitCode::from(2);
         }
     };
@@ -219,6 +221,58 @@ fn demo(args: &[String]) -> Result {
     run(cmd("cargo").args(["run", "--release", "-p", "wsocket-server", "--", "--port", &port]))
 }
 
+// ---- bench ---------------------------------------------------------------------------
+
+/// Builds the load generator, installs the benchmark's npm packages, starts a release
+/// companion server (benchmark limits) and runs `bench/run.mjs` with `args`.
+fn run_benchmarks(args: &[&str]) -> Result {
+    // The smoke run only proves the benchmarks still work: debug builds will do.
+    let profile = if args.contains(&"--smoke") { "debug" } else { "release" };
+    let mut build = cmd("cargo");
+    build.args(["build", "-p", "wsocket-loadgen"]);
+    if profile == "release" {
+        build.arg("--release");
+    }
+    run(&mut build)?;
+    if !root().join("bench/node_modules/ws").exists() {
+        run(cmd("npm").args(["ci", "--prefix", "bench", "--no-audit", "--no-fund"]))?;
+    }
+    let srv = Server::start_profile(
+        profile,
+        &["--rate-limit", "1000000000", "--max-connections", "20000"],
+    )?;
+    let loadgen = root().join("target").join(profile).join("wsocket-loadgen");
+    let loadgen = loadgen.to_string_lossy();
+    run(cmd("node")
+        .args(["bench/run.mjs", "--server", &srv.addr, "--loadgen", &loadgen])
+        .args(args))
+}
+
+fn bench() -> Result {
+    setup()?;
+    build_pkg()?;
+    step("size profile: twiggy top of the release wasm");
+    if output(cmd("twiggy").arg("--version")).is_none() {
+        cargo_install("twiggy", None)?;
+    }
+    run(cmd("cargo").args(["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"]))?;
+    let wasm = root().join("target/wasm32-unknown-unknown/release/wsocket.wasm");
+    let top = output(cmd("twiggy").args(["top", "-n", "25"]).arg(&wasm)).unwrap_or_default();
+    let profile = root().join("target/size-profile.md");
+    let rows: String = top
+        .lines()
+        .filter(|l| !l.contains("custom section") && !l.contains("function names"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = format!(
+        "## Size profile\n\n`twiggy top -n 25` of `target/wasm32-unknown-unknown/release/wsocket.wasm` (before wasm-bindgen and wasm-opt; debug-name sections left out):\n\n```\n{rows}\n```\n"
+    );
+    std::fs::write(&profile, text).map_err(|e| format!("{}: {e}", profile.display()))?;
+    step("benchmarks (about five minutes)");
+    let profile = profile.to_string_lossy();
+    run_benchmarks(&["--write", "BENCHMARKS.md", "--append", &profile])
+}
+
 // ---- test ----------------------------------------------------------------------------
 
 /// The companion server, killed on drop.
@@ -229,8 +283,17 @@ struct Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Result<Server> {
-        run(cmd("cargo").args(["build", "-p", "wsocket-server"]))?;
-        let bin = root().join("target/debug/wsocket-server");
+        Server::start_profile("debug", extra)
+    }
+
+    fn start_profile(profile: &str, extra: &[&str]) -> Result<Server> {
+        let mut build = cmd("cargo");
+        build.args(["build", "-p", "wsocket-server"]);
+        if profile == "release" {
+            build.arg("--release");
+        }
+        run(&mut build)?;
+        let bin = root().join("target").join(profile).join("wsocket-server");
         let mut child = Command::new(&bin)
             .args(["--port", "0", "--no-feeds"])
             .args(extra)
@@ -340,6 +403,8 @@ fn test() -> Result {
             .env("WSOCKET_TEST_AUTH_SERVER", &auth.addr),
     )?;
     drop((srv, auth));
+    step("benchmarks, once at tiny sizes (no figures kept; `cargo xtask bench` for those)");
+    run_benchmarks(&["--smoke"])?;
     step("summary");
     println!("native core tests: {} passed", native.0);
     println!("server tests:      {} passed", server.0);
