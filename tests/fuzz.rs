@@ -6,8 +6,11 @@
 
 use wsocket::backoff::Rng;
 use wsocket::codec::{decode_event, decode_typed, Encoder};
-use wsocket::machine::{Effect, Input, Machine, Timer};
+use wsocket::machine::Machine;
 use wsocket::Options;
+
+#[path = "common/ops.rs"]
+mod ops;
 
 fn runs() -> usize {
     std::env::var("WSOCKET_FUZZ_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000)
@@ -143,54 +146,10 @@ fn the_machine_never_panics_and_never_asks_for_two_sockets_at_once() {
         let mut now = 0.0;
         for _ in 0..200 {
             steps += 1;
-            now += (rng.next_f64() * 500.0).floor();
-            let gen = pick(&mut rng, 4) as u32;
-            let a = pick(&mut rng, 256) as u8;
-            match pick(&mut rng, 14) {
-                0 => m.handle(now, Input::Connect),
-                1 => m.handle(now, Input::SocketOpened { gen, auth: None }),
-                2 => {
-                    let code = [1000, 1001, 1006, 1008, 1009, 1011, 1012, 4000, 4001, 4008, 4321]
-                        [pick(&mut rng, 11)];
-                    m.handle(
-                        now,
-                        Input::SocketClosed { gen, code, reason: String::new(), was_clean: false },
-                    )
-                }
-                3 => m.handle(now, Input::Timer(Timer::ALL[pick(&mut rng, 6)])),
-                4 => m.handle(now, Input::Pong { gen }),
-                5 => m.handle(now, Input::Activity { frames_in: u64::from(a) }),
-                6 => m.handle(now, Input::Online),
-                7 => m.handle(now, Input::Wake),
-                8 => {
-                    let _ = m.send(a);
-                }
-                9 => {
-                    let id = m.next_id();
-                    let _ = m.send_reliable(
-                        now,
-                        id,
-                        a,
-                        if a % 2 == 0 { None } else { Some(f64::from(a)) },
-                    );
-                }
-                10 => m.subscribe([["a", "b", "c"][pick(&mut rng, 3)]]),
-                11 => m.unsubscribe([["a", "b", "c"][pick(&mut rng, 3)]]),
-                12 => {
-                    let _ = m.close([1000, 1005, 3000, 4999, 5000][pick(&mut rng, 5)], "");
-                }
-                _ => {
-                    let _ = m.observe(
-                        ["a", "b"][pick(&mut rng, 2)],
-                        u64::from(a % 8),
-                        ["e1", "e2"][pick(&mut rng, 2)],
-                    );
-                }
-            }
-            let opens = std::iter::from_fn(|| m.poll())
-                .filter(|e| matches!(e, Effect::OpenSocket { .. }))
-                .count();
-            assert!(opens <= 1, "one input asked for {opens} sockets");
+            let [op, a, b] = [0; 3].map(|_| pick(&mut rng, 256) as u8);
+            now += f64::from(a) * 2.0;
+            let opens = ops::step(&mut m, now, op, a, b);
+            assert!(opens <= 1, "one call asked for {opens} sockets");
         }
     }
     println!("fuzz machine: {steps} random steps");

@@ -6,17 +6,13 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as Frame;
 use wsocket::protocol::{EventMessage, Message};
-use wsocket_server::{app, AppState, Config};
+use wsocket_server::Config;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+mod common;
+use common::Socket;
 
 async fn start() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = app(AppState::new(Config::default()));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("127.0.0.1:{}", addr.port())
+    common::start(Config::default()).await
 }
 
 async fn connect(addr: &str, path: &str) -> Socket {

@@ -8,18 +8,10 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use wsocket_server::auth::{sign_jwt, verify_jwt, JwtError};
-use wsocket_server::{app, AppState, Config};
+use wsocket_server::Config;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn start(config: Config) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = app(AppState::new(config));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("127.0.0.1:{}", addr.port())
-}
+mod common;
+use common::{start, Socket};
 
 async fn connect_from(addr: &str, path: &str, origin: Option<&str>) -> Result<Socket, String> {
     let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();

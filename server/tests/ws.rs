@@ -7,18 +7,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as Frame;
 use wsocket::protocol::{ErrorCode, Message};
-use wsocket_server::{app, AppState, Config};
+use wsocket_server::Config;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn start(config: Config) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = app(AppState::new(config));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("127.0.0.1:{}", addr.port())
-}
+mod common;
+use common::{start, Socket};
 
 async fn connect(addr: &str, query: &str) -> Socket {
     let (socket, _) =
