@@ -72,9 +72,16 @@ function cid(name) {
 
 async function post(server, path, body) {
   const headers = { "Content-Type": path === "/publish" ? "application/json" : "text/plain" };
-  const response = await fetch(`http://${server}${path}`, { method: "POST", body, headers });
-  if (!response.ok) fail(`POST ${path}: HTTP ${response.status} ${await response.text()}`);
-  return response.json();
+  // The browser can see `open` a moment before the server's connection task has
+  // registered the cid: a command for a cid retries (bounded) until it reaches one.
+  const targeted = path.startsWith("/control/") && path.includes("cid=");
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(`http://${server}${path}`, { method: "POST", body, headers });
+    if (!response.ok) fail(`POST ${path}: HTTP ${response.status} ${await response.text()}`);
+    const result = await response.json();
+    if (!targeted || result.connections > 0 || attempt >= 100) return result;
+    await sleep(20);
+  }
 }
 
 const publish = (server, topic, event, data) =>
@@ -89,12 +96,13 @@ async function open(make, server, options = {}, path = "/ws", query = "") {
   return [probe, id];
 }
 
-/** Subscribes and waits for the server's `subscribed`, so pushes cannot race it. */
+/** Subscribes and waits for the server's `subscribed` of those topics, so pushes
+ * cannot race it. */
 async function subscribed(probe, topics) {
+  const wanted = [topics].flat();
   const acks = probe.record("subscribed");
-  const before = acks.length;
   probe.client.subscribe(topics);
-  await until(() => acks.length > before, `subscribed ${topics}`);
+  await until(() => acks.some((a) => wanted.every((t) => a.data.topics.includes(t))), `subscribed ${topics}`);
 }
 
 const scenarios = {
