@@ -570,7 +570,7 @@ impl<P: Clone> Machine<P> {
                     self.on_close(close::UNAUTHORIZED, "unauthorized".to_owned(), false);
                 }
             }
-            Input::SocketOpened { gen, auth } => self.on_open(now, gen, auth),
+            Input::SocketOpened { gen, auth } => self.on_open(gen, auth),
             Input::SocketClosed { gen, code, reason, was_clean } => {
                 let live = matches!(self.state, State::Connecting | State::Open | State::Closing);
                 if gen == self.gen && live {
@@ -625,11 +625,10 @@ impl<P: Clone> Machine<P> {
         }
     }
 
-    fn on_open(&mut self, now: f64, gen: u32, auth: Option<String>) {
+    fn on_open(&mut self, gen: u32, auth: Option<String>) {
         if gen != self.gen || self.state != State::Connecting {
             return;
         }
-        let _ = now;
         self.disarm(Timer::Connect);
         self.opens += 1;
         self.ping = None;

@@ -58,8 +58,8 @@ extern "C" {
     ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method)]
     pub fn track(this: &Hub, n: f64) -> Promise;
-    #[wasm_bindgen(method)]
-    pub fn expect(this: &Hub, id: &JsValue, n: f64);
+    #[wasm_bindgen(method, js_name = expectAck)]
+    pub fn expect_ack(this: &Hub, id: &JsValue, n: f64);
     #[wasm_bindgen(method)]
     pub fn positions(this: &Hub) -> js_sys::Array;
     #[wasm_bindgen(method)]

@@ -400,7 +400,7 @@ export class Hub {
   }
 
   // A reliable send: its acknowledgement settles it in the core, nothing else.
-  expect(id, n) {
+  expectAck(id, n) {
     this.pending.set(id, { n, resolve: () => {}, reject: (e) => this.emitError(e) });
   }
 

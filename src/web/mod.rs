@@ -564,7 +564,7 @@ impl WsClient {
                     "a reliable send takes an object (it needs an id)",
                 ));
             }
-            self.inner.hub.expect(&id, n as f64);
+            self.inner.hub.expect_ack(&id, n as f64);
             self.inner.core.borrow_mut().machine.send_reliable(now(), n, frame, None)
         } else {
             self.inner.core.borrow_mut().machine.send(frame)
@@ -581,19 +581,12 @@ impl WsClient {
     /// rejects on an `error` reply, on timeout (`timeoutMs`, default `requestTimeoutMs`)
     /// or when the client closes for good.
     pub fn request(&self, kind: &str, data: JsValue, options: JsValue) -> Result<Promise, JsValue> {
-        let timeout = match js_sys::Reflect::get(&options, &"timeoutMs".into()) {
-            Ok(v) if !v.is_undefined() => match v.as_f64() {
-                Some(t) if t.is_finite() && (0.0..=crate::options::MAX_MS).contains(&t) => Some(t),
-                _ => return Err(Error::option("timeoutMs", "expected a number of ms").into()),
-            },
-            _ => None,
-        };
-        let n = {
+        let timeout = option_ms(&options, "timeoutMs")?;
+        let (n, timeout) = {
             let mut core = self.inner.core.borrow_mut();
-            let t = timeout.unwrap_or(core.machine.options().request_timeout_ms);
-            (core.machine.next_id(), t)
+            let timeout = timeout.unwrap_or(core.machine.options().request_timeout_ms);
+            (core.machine.next_id(), timeout)
         };
-        let (n, timeout) = n;
         let retry = flag(&options, "retry")?;
         let frame = self.inner.hub.request_frame(kind, &data, n as f64)?;
         let promise = self.inner.hub.track(n as f64);
@@ -664,16 +657,33 @@ impl WsClient {
     }
 }
 
+/// A field of a method's options object (undefined when there is no object).
+fn field(options: &JsValue, name: &str) -> JsValue {
+    if !options.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    js_sys::Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
 /// A boolean option of a method's options object (absent: false).
 fn flag(options: &JsValue, name: &str) -> Result<bool, JsValue> {
-    if !options.is_object() {
-        return Ok(false);
-    }
-    let v = js_sys::Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    let v = field(options, name);
     match v.as_bool() {
         Some(b) => Ok(b),
         None if v.is_undefined() => Ok(false),
         None => Err(Error::option(name, "expected a boolean").into()),
+    }
+}
+
+/// A duration option of a method's options object, in ms (absent: `None`).
+fn option_ms(options: &JsValue, name: &str) -> Result<Option<f64>, JsValue> {
+    let v = field(options, name);
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        Some(t) if t.is_finite() && (0.0..=crate::options::MAX_MS).contains(&t) => Ok(Some(t)),
+        _ => Err(Error::option(name, "expected a number of ms from 0 to 86400000").into()),
     }
 }
 
