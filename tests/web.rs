@@ -92,6 +92,7 @@ scenarios! {
     bad_input_is_reported_and_nothing_is_lost => "badInputIsReportedAndNothingIsLost",
     chaos_loses_nothing_and_duplicates_nothing => "chaosLosesNothingAndDuplicatesNothing",
     random_frames_never_escape_the_client => "randomFramesNeverEscapeTheClient",
+    packaged_client_sends_fast_and_keeps_order => "packagedClientSendsFastAndKeepsOrder",
     legacy_bug_1_second_on_does_not_replace_first => "legacyBug1SecondOnDoesNotReplaceFirst",
     legacy_bug_2_no_duplicate_heartbeat_after_reconnects => "legacyBug2NoDuplicateHeartbeatAfterReconnects",
     legacy_bug_3_reconnect_works_repeatedly_with_jitter_for_every_code => "legacyBug3ReconnectWorksRepeatedlyWithJitterForEveryCode",

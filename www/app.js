@@ -1,6 +1,6 @@
 // The demo: one WsClient on /ws, the demo feeds of the companion server, and buttons
 // that break the connection through the test-control API.
-import init, { WsClient } from "/pkg/wsocket.js";
+import init, { WsClient } from "/pkg/index.js";
 
 await init();
 

@@ -114,7 +114,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/ws", any(ws_upgrade))
         .route("/legacy", any(legacy_upgrade))
         .merge(control)
-        .nest_service("/pkg", ServeDir::new(root.join("pkg")))
+        // CORS, so test pages on another origin can import the built package.
+        .nest_service(
+            "/pkg",
+            tower::Layer::layer(&CorsLayer::permissive(), ServeDir::new(root.join("pkg"))),
+        )
         .nest_service("/bench", ServeDir::new(root.join("bench")))
         .fallback_service(ServeDir::new(root.join("www")).append_index_html_on_directories(true))
         .with_state(state)

@@ -83,6 +83,8 @@ extern "C" {
     pub fn frames_in(this: &Hub) -> f64;
     #[wasm_bindgen(method, setter)]
     pub fn set_debug(this: &Hub, on: bool);
+    #[wasm_bindgen(method, setter)]
+    pub fn set_writable(this: &Hub, on: bool);
 
     /// Builds the JS `Error` with a `code` that every wsocket error is.
     #[wasm_bindgen(js_name = makeError)]

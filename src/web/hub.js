@@ -60,6 +60,10 @@ export class Hub {
     this.listenerErrors = 0;
     this.debug = false;
     this.id = undefined;
+    // Mirrors the core's "a send may go out now" (open, nothing queued, no effect
+    // pending); false while the driver executes effects. Read by `sendFast`.
+    this.writable = false;
+    this.fastIds = 0;
   }
 
   // ---- listeners -------------------------------------------------------------------
@@ -368,6 +372,16 @@ export class Hub {
   sendNow(msg, n) {
     this.write(this.frame(msg, n));
     return this.id;
+  }
+
+  // The package entry's `send` fast path (js/index.js): no wasm call at all. Returns
+  // undefined, without sending, when the core must decide (not writable, socket gone).
+  // Ids of this path are `<prefix>f<n>`, apart from the core's `<prefix><n>`.
+  sendFast(msg) {
+    if (!this.writable || this.ws === null) return undefined;
+    const frame = this.frame(msg, `f${++this.fastIds}`);
+    this.write(frame);
+    return this.id ?? null;
   }
 
   takeId() {

@@ -133,15 +133,26 @@ impl Inner {
         self.run();
     }
 
-    /// Executes effects one at a time with no borrow held across user code.
+    /// Executes effects one at a time with no borrow held across user code. The hub's
+    /// send fast path is on only where the machine would send at once: after the run,
+    /// and inside a listener when no effect is left to overtake.
     fn run(self: &Rc<Self>) {
+        self.hub.set_writable(false);
         loop {
             let effect = self.core.borrow_mut().machine.poll();
             match effect {
+                // Listeners run here: they may take the fast path exactly when the
+                // machine would send at once (nothing left to overtake).
+                Some(effect @ Effect::Emit(_)) => {
+                    self.hub.set_writable(self.core.borrow().machine.writable());
+                    self.execute(effect);
+                    self.hub.set_writable(false);
+                }
                 Some(effect) => self.execute(effect),
                 None => break,
             }
         }
+        self.hub.set_writable(self.core.borrow().machine.writable());
     }
 
     fn execute(self: &Rc<Self>, effect: Effect<JsValue>) {
@@ -641,6 +652,13 @@ impl WsClient {
             s.duplicates as f64,
             s.gaps as f64,
         )
+    }
+
+    /// The per-message half of this client, for the package entry's `send` fast path
+    /// (`js/index.js`). Not part of the documented API.
+    #[wasm_bindgen(getter, js_name = __hub)]
+    pub fn hub(&self) -> JsValue {
+        self.inner.hub.clone().into()
     }
 
     /// Debug logging to the console, switchable at run time.

@@ -675,6 +675,40 @@ const scenarios = {
     client.free();
   },
 
+  async packagedClientSendsFastAndKeepsOrder(make, server) {
+    // The npm package as an app imports it: js/index.js over the wasm-bindgen module.
+    const pkg = await import(`http://${server}/pkg/index.js`);
+    await pkg.default();
+    const id = cid("pkg");
+    const topic = `pkg:${id}`;
+    const client = new pkg.WsClient(`ws://${server}/ws?cid=${id}`, { minDelayMs: 50, maxDelayMs: 50 });
+    const got = [];
+    const ids = [];
+    let opens = 0;
+    client.on(topic, (data) => got.push(data));
+    client.on("open", () => {
+      opens++;
+      ids.push(client.send({ type: "publish", topic, data: opens === 1 ? 1 : 12 }));
+    });
+    client.on("close", () => ids.push(client.send({ type: "publish", topic, data: 11 })));
+    client.subscribe(topic);
+    ids.push(client.send({ type: "publish", topic, data: 0 })); // offline: queued by the core
+    client.connect();
+    await until(() => got.length >= 2, "queued and open-listener sends");
+    for (let i = 2; i <= 10; i++) ids.push(client.send({ type: "publish", topic, data: i }));
+    await until(() => got.length >= 11, "fast sends");
+    await post(server, `/control/drop?cid=${id}`);
+    await until(() => got.length >= 13, "sends around the reconnect");
+    await sleep(100);
+    eq(got, Array.from({ length: 13 }, (_, i) => i), "every send once, in order, across both paths");
+    ok(ids.some((x) => /f\d+$/.test(x)), "the fast path was taken");
+    ok(ids.some((x) => !/f\d+$/.test(x)), "and the core's path too");
+    eq(new Set(ids).size, ids.length, "ids are distinct across both paths");
+    ok(client.stats().messagesOut >= 13, "counted");
+    client.close();
+    client.free();
+  },
+
   async legacyBug1SecondOnDoesNotReplaceFirst(make, server) {
     const [p] = await open(make, server);
     const a = p.record("echo");

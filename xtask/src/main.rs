@@ -196,6 +196,7 @@ fn setup() -> Result {
 fn build_pkg() -> Result<(u64, u64)> {
     step("build: wasm-pack build --target web --release (wasm-opt -Oz)");
     run(cmd("wasm-pack").args(["build", "--target", "web", "--release"]))?;
+    run(cmd("node").arg("js/finish-package.mjs"))?;
     let wasm = root().join("pkg/wsocket_bg.wasm");
     let raw = std::fs::metadata(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?.len();
     let gz =

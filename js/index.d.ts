@@ -1,0 +1,2 @@
+export * from "./wsocket.js";
+export { default } from "./wsocket.js";
