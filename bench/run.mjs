@@ -120,25 +120,35 @@ async function alternate(variants, run) {
 }
 
 const cdp = await launch();
-const page = await openPage(cdp, `http://${server}/bench/bench.html`);
+// Each section gets a fresh page, so no section runs in the heap, sockets or JIT state
+// another one left behind.
+let page = null;
+async function freshPage() {
+  if (page) await page.close();
+  page = await openPage(cdp, `http://${server}/bench/bench.html`);
+}
 const ev = (f, ...a) => page.evaluate(`${f}(${a.map((x) => JSON.stringify(x)).join(",")})`);
 
 // ---- 1. inbound dispatch --------------------------------------------------------------
-if (wanted(1)) for (const key of ["type", "event"]) {
-  const ns = await alternate(["raw", "legacy", "wsocket"], async (v) => {
-    // A collection before each run, so no variant pays for another's garbage.
-    await page.call("HeapProfiler.collectGarbage");
-    return ev("dispatch", N.dispatch, key, v);
-  });
-  const raw = stat(ns.raw);
-  report(`1. Inbound dispatch in the page, ${key === "type" ? "typed JSON" : "event JSON"} (${N.dispatch} frames, ns per message)`,
-    [["variant", "median", "min", "max", "throughput vs raw"],
-      ...["raw", "legacy", "wsocket"].map((v) => { const s = stat(ns[v]); return [v, fmt(s.median), fmt(s.min), fmt(s.max), `${fmt(raw.median / s.median, 2)}×`]; })],
-    "Target: wsocket ≥ 0.90× raw.");
+if (wanted(1)) {
+  await freshPage();
+  for (const key of ["type", "event"]) {
+    const ns = await alternate(["raw", "legacy", "wsocket"], async (v) => {
+      // A collection before each run, so no variant pays for another's garbage.
+      await page.call("HeapProfiler.collectGarbage");
+      return ev("dispatch", N.dispatch, key, v);
+    });
+    const raw = stat(ns.raw);
+    report(`1. Inbound dispatch in the page, ${key === "type" ? "typed JSON" : "event JSON"} (${N.dispatch} frames, ns per message)`,
+      [["variant", "median", "min", "max", "throughput vs raw"],
+        ...["raw", "legacy", "wsocket"].map((v) => { const s = stat(ns[v]); return [v, fmt(s.median), fmt(s.min), fmt(s.max), `${fmt(raw.median / s.median, 2)}×`]; })],
+      "Target: wsocket ≥ 0.90× raw.");
+  }
 }
 
 // ---- 2. inbound end to end --------------------------------------------------------------
 if (wanted(2)) {
+  await freshPage();
   const ms = await alternate(["raw", "wsocket"], async (v) => {
     const r = await ev("e2e", v, server, N.e2e);
     if (r.count !== N.e2e || r.bad !== 0) throw new Error(`e2e ${v}: ${r.count} frames, ${r.bad} out of order`);
@@ -154,6 +164,7 @@ if (wanted(2)) {
 
 // ---- 3. outbound -------------------------------------------------------------------------
 if (wanted(3)) {
+  await freshPage();
   const ns = await alternate(["raw", "wsocket", "wsocket-text"], (v) => ev("outbound", v, server, N.outbound));
   const raw = stat(ns.raw);
   report(`3. Outbound: send of ${N.outbound} small objects (ns per send)`,
@@ -164,6 +175,7 @@ if (wanted(3)) {
 
 // ---- 6. reconnect latency ----------------------------------------------------------------
 if (wanted(6)) {
+  await freshPage();
   const all = await alternate(["raw", "wsocket"], (v) => ev("reconnect", v, server, N.reconnect));
   const med = Object.fromEntries(Object.entries(all).map(([v, runs]) => [v, runs.map(median)]));
   const raw = stat(med.raw);
@@ -175,6 +187,7 @@ if (wanted(6)) {
 
 // ---- 5. memory ----------------------------------------------------------------------------
 if (wanted(5)) {
+  await freshPage();
   const measure = async () => {
     await page.call("HeapProfiler.collectGarbage");
     await page.call("HeapProfiler.collectGarbage");
@@ -203,6 +216,7 @@ if (wanted(5)) {
 
 // ---- 7. allocation -------------------------------------------------------------------------
 if (wanted(7)) {
+  await freshPage();
   const bytes = await alternate(["raw", "wsocket"], async (v) => {
     await ev("allocPrepare", N.alloc);
     await page.call("HeapProfiler.collectGarbage");
@@ -220,7 +234,7 @@ if (wanted(7)) {
       ...["raw", "wsocket"].map((v) => { const s = stat(bytes[v]); return [v, fmt(s.median), fmt(s.min), fmt(s.max), `${fmt(s.median / raw.median, 2)}×`]; })],
     "Target: ≤ 1.2× raw.");
 }
-await page.close();
+if (page) await page.close();
 await cdp.close();
 
 // ---- 4. size -------------------------------------------------------------------------------

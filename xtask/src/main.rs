@@ -268,7 +268,9 @@ fn bench() -> Result {
     let text = format!(
         "## Size profile\n\n`twiggy top -n 25` of `target/wasm32-unknown-unknown/release/wsocket.wasm` (before wasm-bindgen and wasm-opt; debug-name sections left out):\n\n```\n{rows}\n```\n"
     );
-    std::fs::write(&profile, text).map_err(|e| format!("{}: {e}", profile.display()))?;
+    let notes = std::fs::read_to_string(root().join("bench/notes.md")).unwrap_or_default();
+    std::fs::write(&profile, format!("{text}\n{notes}"))
+        .map_err(|e| format!("{}: {e}", profile.display()))?;
     step("benchmarks (about five minutes)");
     let profile = profile.to_string_lossy();
     run_benchmarks(&["--write", "BENCHMARKS.md", "--append", &profile])
