@@ -124,14 +124,25 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Refuses an upgrade from an Origin that is not allowed.
-fn origin_refused(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+/// The admission checks every WebSocket endpoint shares: an Origin on the allow-list
+/// (else 403), and room under `max_connections` (else the socket is closed with 1013).
+/// `accept` upgrades an admitted request.
+fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    upgrade: WebSocketUpgrade,
+    accept: impl FnOnce(WebSocketUpgrade) -> Response,
+) -> Response {
     let allowed = &state.config.allowed_origins;
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
-    if allowed.is_empty() || origin.is_some_and(|o| allowed.iter().any(|a| a == o)) {
-        return None;
+    if !allowed.is_empty() && !origin.is_some_and(|o| allowed.iter().any(|a| a == o)) {
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    Some((StatusCode::FORBIDDEN, "origin not allowed").into_response())
+    let upgrade = upgrade.max_message_size(state.config.max_frame_bytes.max(1 << 20) * 2);
+    if state.conns.count(None) >= state.config.max_connections {
+        return upgrade.on_upgrade(ws::refuse_busy);
+    }
+    accept(upgrade)
 }
 
 async fn ws_upgrade(
@@ -140,15 +151,10 @@ async fn ws_upgrade(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refused) = origin_refused(&state, &headers) {
-        return refused;
-    }
     let params = ws::Params::from_query(&q);
-    let upgrade = upgrade.max_message_size(state.config.max_frame_bytes.max(1 << 20) * 2);
-    if state.conns.count(None) >= state.config.max_connections {
-        return upgrade.on_upgrade(ws::refuse_busy);
-    }
-    upgrade.on_upgrade(move |socket| ws::serve(socket, state, params))
+    admit(&state.clone(), &headers, upgrade, |u| {
+        u.on_upgrade(move |socket| ws::serve(socket, state, params))
+    })
 }
 
 async fn legacy_upgrade(
@@ -157,11 +163,10 @@ async fn legacy_upgrade(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refused) = origin_refused(&state, &headers) {
-        return refused;
-    }
     let cid = q.get("cid").cloned();
-    upgrade.on_upgrade(move |socket| legacy::serve(socket, state, cid))
+    admit(&state.clone(), &headers, upgrade, |u| {
+        u.on_upgrade(move |socket| legacy::serve(socket, state, cid))
+    })
 }
 
 /// Query of the control endpoints: which connections (`cid`), and command arguments.
