@@ -44,8 +44,6 @@ pub enum Error {
     Unauthorized(u16),
     /// Server's fault: a frame that is not what the protocol allows. It was skipped.
     MalformedFrame(String),
-    /// The caller used the client in a state that cannot do it (`request` after `close`).
-    NotConnected,
 }
 
 impl Error {
@@ -66,7 +64,6 @@ impl Error {
             Error::ClosedByServer(_) => "CLOSED_BY_SERVER",
             Error::Unauthorized(_) => "AUTH_FAILED",
             Error::MalformedFrame(_) => "MALFORMED_FRAME",
-            Error::NotConnected => "NOT_CONNECTED",
         }
     }
 
@@ -101,7 +98,6 @@ impl fmt::Display for Error {
                 write!(f, "server closed with code {code}; not reconnecting")
             }
             Error::MalformedFrame(why) => write!(f, "malformed frame skipped: {why}"),
-            Error::NotConnected => write!(f, "the client is closed; call connect() first"),
             Error::Unauthorized(code) => {
                 write!(f, "the server refused the credentials (close {code}); not reconnecting")
             }

@@ -137,11 +137,6 @@ impl Hub {
         (t.seq, t.subscribers.len())
     }
 
-    /// How many connections are subscribed to `topic`.
-    pub fn subscriber_count(&self, topic: &str) -> usize {
-        self.lock().topics.get(topic).map_or(0, |t| t.subscribers.len())
-    }
-
     /// Current positions of every topic, for tests and the demo.
     pub fn positions(&self) -> BTreeMap<String, u64> {
         self.lock().topics.iter().map(|(k, t)| (k.clone(), t.seq)).collect()

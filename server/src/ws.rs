@@ -1,6 +1,6 @@
 //! `/ws`: the reference protocol (DESIGN §3), one task per connection.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,7 +55,6 @@ struct Session {
     cid: Option<String>,
     push_tx: mpsc::UnboundedSender<Utf8Bytes>,
     authed: bool,
-    topics: HashSet<String>,
     window_start: Instant,
     window_count: u32,
     out: Vec<Utf8Bytes>,
@@ -72,7 +71,6 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params) {
         conn,
         cid: params.cid.clone(),
         push_tx,
-        topics: HashSet::new(),
         window_start: Instant::now(),
         window_count: 0,
         out: Vec::new(),
@@ -304,7 +302,6 @@ impl Session {
             types::UNSUBSCRIBE => match data::<TopicsData>(&m) {
                 Ok(d) => {
                     for topic in &d.topics {
-                        self.topics.remove(topic);
                         self.state.hub.unsubscribe(self.conn, topic);
                     }
                     self.reply(&Message {
@@ -380,7 +377,6 @@ impl Session {
         let mut positions = BTreeMap::new();
         let mut replay = Vec::new();
         for topic in &d.topics {
-            self.topics.insert(topic.clone());
             let tx = self.push_tx.clone();
             let joined = self.state.hub.subscribe(self.conn, topic, tx, since.get(topic));
             recovered.insert(topic.clone(), joined.recovered);
