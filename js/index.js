@@ -2,10 +2,31 @@
 // plain `send(message)` stays in JS while the core says the socket is writable. Every
 // other case (offline, reliable, options) is the core's, as before. Measured in
 // BENCHMARKS.md, "Outbound": the wasm boundary cost more than the send itself.
-import init, { WsClient as CoreClient } from "./wsocket.js";
+//
+// Nothing here touches `window` or fetches anything at import time, so the module can be
+// imported during server-side rendering; the wasm loads on the first `init()`/`ready()`.
+import load, { WsClient as CoreClient } from "./wsocket.js";
 
 export * from "./wsocket.js";
-export default init;
+
+let loading;
+let loaded = false;
+
+/** Loads the wasm once. Every call (and every entry: compat, react, vue) shares one load. */
+export function ready(input) {
+  loading ??= load(input).then((exports) => {
+    loaded = true;
+    return exports;
+  });
+  return loading;
+}
+
+/** Whether the wasm is loaded, so a `WsClient` can be created synchronously. */
+export function isReady() {
+  return loaded;
+}
+
+export default ready;
 
 export class WsClient extends CoreClient {
   send(message, options) {

@@ -33,6 +33,8 @@ ws.on("close", ({ code, reason, wasClean }) => log(`close ${code}${reason ? ` ($
 ws.on("reconnecting", ({ attempt, delayMs }) => log(`reconnecting: attempt ${attempt} in ${Math.round(delayMs)} ms`));
 ws.on("error", (e) => log(`error ${e.code}: ${e.message}`, "error"));
 ws.on("subscribed", (data) => log(`subscribed ${data.topics.join(", ")}`));
+ws.on("gap", ({ topic, expected, got }) => log(`gap on ${topic}: expected seq ${expected}${got === null ? "" : `, got ${got}`}`, "error"));
+ws.on("user_message", (data, msg) => log(`${msg.topic}: ${JSON.stringify(data)}`));
 
 const prices = new Map();
 ws.on("market_data", ({ symbol, price }) => {
@@ -70,17 +72,57 @@ const control = (path) => fetch(`${path}${path.includes("?") ? "&" : "?"}cid=${c
 $("drop").onclick = () => control("/control/drop");
 $("restart").onclick = () => control("/control/close?code=1012&reason=restart");
 $("stall").onclick = () => control("/control/stall");
+$("epoch").onclick = () => fetch("/control/epoch", { method: "POST" });
 $("malformed").onclick = () => control("/control/malformed");
 $("toggle").onclick = () => (ws.state === "closed" ? ws.connect() : ws.close(1000, "user"));
+
+// Topics: the two feeds are subscribed by the `topics` option; others are added here.
+const topics = new Map([["market:ticker", true], ["task:progress", true]]);
+const renderTopics = () => {
+  $("topics").replaceChildren(...[...topics].map(([topic, on]) => {
+    const li = document.createElement("li");
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = on;
+    box.onchange = () => {
+      if (box.checked) ws.subscribe(topic);
+      else ws.unsubscribe(topic);
+      topics.set(topic, box.checked);
+      log(`${box.checked ? "subscribe" : "unsubscribe"} ${topic}`);
+    };
+    label.append(box, ` ${topic}`);
+    li.append(label);
+    return li;
+  }));
+};
+$("topic-form").onsubmit = (e) => {
+  e.preventDefault();
+  const topic = $("topic-name").value.trim();
+  if (topic && !topics.get(topic)) {
+    ws.subscribe(topic);
+    topics.set(topic, true);
+    log(`subscribe ${topic}`);
+    renderTopics();
+  }
+  $("topic-name").value = "";
+};
+$("publish-form").onsubmit = (e) => {
+  e.preventDefault();
+  const body = { topic: $("publish-topic").value.trim(), event: "user_message", data: { text: $("publish-text").value } };
+  fetch("/publish", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+};
+renderTopics();
 
 setInterval(() => {
   const s = ws.stats();
   const rows = [
-    ["messages in", s.messagesIn], ["messages out", s.messagesOut], ["reconnects", s.reconnects],
-    ["RTT", s.rttMs === null ? "–" : `${Math.round(s.rttMs)} ms`], ["queue", s.queueLength],
-    ["malformed", s.malformed],
+    ["messagesIn", "messages in", s.messagesIn], ["messagesOut", "messages out", s.messagesOut],
+    ["reconnects", "reconnects", s.reconnects],
+    ["rttMs", "RTT", s.rttMs === null ? "–" : `${Math.round(s.rttMs)} ms`],
+    ["queueLength", "queue", s.queueLength], ["gaps", "gaps", s.gaps], ["malformed", "malformed", s.malformed],
   ];
-  $("stats").innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
+  $("stats").innerHTML = rows.map(([id, k, v]) => `<dt>${k}</dt><dd data-stat="${id}">${v}</dd>`).join("");
 }, 500);
 
 ws.connect();

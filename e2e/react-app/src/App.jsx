@@ -1,0 +1,47 @@
+import { useState } from "react";
+import { useWsocket, useWsocketEvent, useWsocketMessages, useWsocketTopic } from "wsocket/react";
+
+// `?ws=` picks the server (the e2e test serves the built app from another origin).
+const url = new URLSearchParams(location.search).get("ws") ?? "/ws";
+
+function Ticker({ client }) {
+  const [prices, setPrices] = useState({});
+  useWsocketTopic(client, "market:ticker", ({ symbol, price }) =>
+    setPrices((p) => ({ ...p, [symbol]: price })),
+  );
+  return (
+    <table>
+      <tbody>
+        {Object.entries(prices).map(([symbol, price]) => (
+          <tr key={symbol} data-testid="ticker-row">
+            <td>{symbol}</td>
+            <td>{price.toFixed(2)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Burst({ client }) {
+  // Every message of a burst, even when React renders the burst once.
+  const messages = useWsocketMessages(client, "e2e:burst", { topic: true, limit: 10000 });
+  return <p data-testid="burst">{messages.length}</p>;
+}
+
+export function App() {
+  const { client, state, error } = useWsocket(url, { minDelayMs: 100, maxDelayMs: 1000 });
+  const [opens, setOpens] = useState(0);
+  useWsocketEvent(client, "open", () => setOpens((n) => n + 1));
+  return (
+    <main>
+      <h1>wsocket + React</h1>
+      <p>
+        state: <b data-testid="state">{state}</b>, opens: <b data-testid="opens">{opens}</b>
+      </p>
+      {error && <p data-testid="error">{error.message}</p>}
+      <Ticker client={client} />
+      <Burst client={client} />
+    </main>
+  );
+}

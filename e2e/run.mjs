@@ -1,0 +1,252 @@
+// Package-level tests, run by `cargo xtask test` after the browser tier, against a running
+// companion server: `node e2e/run.mjs --server http://127.0.0.1:PORT`.
+//
+// 1. `npm pack` of pkg/, installed (the tarball, not a path alias) here and into the two
+//    Vite apps; each app is built with Vite.
+// 2. `tsc --strict` on types/usage.ts (every option and event, plus must-fail lines).
+// 3. Server-side rendering: every entry point imports in Node, and React and Vue render
+//    a component using the hooks without touching `window`.
+// 4. In Debian's Chromium (playwright-core): each app shows live data, reconnects after a
+//    forced drop, gets every message of a 500-message burst, and logs no console error;
+//    the legacy page runs on wsocket/compat; the demo page is screenshotted after it got
+//    data (target/e2e/demo.png).
+import { execFileSync } from "node:child_process";
+import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import { dirname, extname, join, normalize } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const args = process.argv.slice(2);
+const arg = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const server = arg("--server");
+if (!server) throw new Error("usage: node e2e/run.mjs --server http://127.0.0.1:PORT");
+const wsBase = server.replace(/^http/, "ws");
+const artifacts = join(root, "target", "e2e");
+mkdirSync(artifacts, { recursive: true });
+
+const started = Date.now();
+const step = (what) => console.log(`e2e [${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);
+const run = (cmd, argv, cwd) => execFileSync(cmd, argv, { cwd, stdio: ["ignore", "inherit", "inherit"] });
+const quiet = (cmd, argv, cwd) => execFileSync(cmd, argv, { cwd, encoding: "utf8" });
+
+// --- 1. pack, install, build -----------------------------------------------------------
+const work = join(here, ".work");
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work);
+const packed = JSON.parse(quiet("npm", ["pack", join(root, "pkg"), "--pack-destination", work, "--json"]))[0];
+const tarball = join(work, packed.filename);
+step(`packed ${packed.filename}: ${packed.files.length} files, ${packed.size} bytes`);
+
+function install(dir) {
+  const stamp = join(dir, "node_modules", ".package-lock.json");
+  const lock = join(dir, "package-lock.json");
+  if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(lock).mtimeMs) {
+    run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], dir);
+  }
+  run("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", tarball], dir);
+}
+const apps = ["react-app", "vue-app"];
+for (const dir of [here, ...apps.map((a) => join(here, a))]) install(dir);
+step("installed the tarball into e2e/, react-app/, vue-app/");
+for (const app of apps) {
+  run(join(here, app, "node_modules", ".bin", "vite"), ["build", "--logLevel", "warn"], join(here, app));
+  const assets = readdirSync(join(here, app, "dist", "assets"));
+  if (!assets.some((f) => f.endsWith(".wasm"))) throw new Error(`${app}: Vite did not emit the .wasm`);
+}
+step("built both apps with Vite (each emitted the .wasm as an asset)");
+
+// --- 2. types -----------------------------------------------------------------------------
+run(join(here, "node_modules", ".bin", "tsc"), ["-p", join(here, "types", "tsconfig.json")], here);
+step("tsc --strict: types/usage.ts type-checks");
+
+// --- 3. server-side rendering -----------------------------------------------------------
+{
+  const load = (spec) => import(pathToFileURL(join(here, "node_modules", spec)).href);
+  const pkgDir = "wsocket";
+  const entries = { ".": "index.js", compat: "compat.js", react: "react.js", vue: "vue.js" };
+  const loaded = {};
+  for (const [name, file] of Object.entries(entries)) loaded[name] = await load(join(pkgDir, file));
+  assert(typeof loaded["."].WsClient === "function", "wsocket exports WsClient");
+  assert(typeof loaded.compat.Wsocket === "function", "wsocket/compat exports Wsocket");
+  assert(typeof globalThis.window === "undefined", "no window in Node");
+
+  const React = await load("react/index.js");
+  const { renderToString } = await load("react-dom/server.node.js");
+  const { useWsocket } = loaded.react;
+  const Status = () => React.createElement("p", null, `state ${useWsocket("ws://x/ws").state}`);
+  const html = renderToString(React.createElement(Status));
+  assert(html.includes("state closed"), `React SSR renders the hook: ${html}`);
+
+  const vue = await load("vue/index.mjs");
+  const { renderToString: vueRender } = await load("vue/server-renderer/index.mjs");
+  const app = vue.createSSRApp({
+    setup() {
+      const { state } = loaded.vue.useWsocket("ws://x/ws");
+      return () => vue.h("p", `state ${state.value}`);
+    },
+  });
+  const vueHtml = await vueRender(app);
+  assert(vueHtml.includes("state closed"), `Vue SSR renders the composable: ${vueHtml}`);
+  step("SSR: the four entry points import in Node; React and Vue render the hooks");
+}
+
+// --- 4. in Chromium ----------------------------------------------------------------------
+const { chromium } = await import(pathToFileURL(join(here, "node_modules", "playwright-core", "index.mjs")).href);
+const statics = await serve({
+  "/react/": join(here, "react-app", "dist"),
+  "/vue/": join(here, "vue-app", "dist"),
+  "/legacy/": join(here, "legacy"),
+  "/pkg/": join(here, "node_modules", "wsocket"),
+});
+const browser = await chromium.launch({
+  executablePath: process.env.CHROME_BIN ?? "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+let failed = false;
+try {
+  for (const app of ["react", "vue"]) await check(`${app} app`, (page) => appTest(page, app));
+  await check("legacy page on wsocket/compat", legacyTest);
+  await check("demo page screenshot", demoTest);
+} finally {
+  await browser.close();
+  statics.close();
+}
+if (failed) process.exit(1);
+step("all e2e checks passed");
+
+// --- the checks ---------------------------------------------------------------------------
+
+async function check(name, body) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  try {
+    await body(page);
+    if (problems.length) throw new Error(problems.join("\n"));
+    step(`ok: ${name}`);
+  } catch (e) {
+    failed = true;
+    console.error(`e2e FAILED: ${name}\n${e.stack ?? e}`);
+    await page.screenshot({ path: join(artifacts, `${name.replace(/\W+/g, "-")}-failed.png`) }).catch(() => {});
+  } finally {
+    await page.close();
+  }
+}
+
+async function control(path) {
+  const res = await fetch(`${server}${path}`, { method: "POST" });
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+}
+
+const text = (page, id) => page.locator(`[data-testid="${id}"]`).first().textContent({ timeout: 1000 }).catch(() => "");
+
+async function until(what, probe, ms = 10000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function appTest(page, app) {
+  const cid = `e2e-${app}-${Date.now()}`;
+  const ws = `${wsBase}/ws?cid=${cid}`;
+  await page.goto(`${statics.url}/${app}/?ws=${encodeURIComponent(ws)}`);
+  await until("open", async () => (await text(page, "state")) === "open");
+  await until("live ticker rows", async () => (await page.locator('[data-testid="ticker-row"]').count()) > 0);
+  // A forced drop: the server cuts the TCP connection, the app must come back by itself.
+  const dropped = await control(`/control/drop?cid=${cid}`);
+  assert(dropped.connections >= 1, `drop applied to the app's connection: ${JSON.stringify(dropped)}`);
+  await until("a second open after the drop", async () => Number(await text(page, "opens")) >= 2);
+  await until("open again", async () => (await text(page, "state")) === "open");
+  const before = await page.locator('[data-testid="ticker-row"] td:nth-child(2)').first().textContent();
+  await until("the ticker moving after the reconnect", async () =>
+    (await page.locator('[data-testid="ticker-row"] td:nth-child(2)').first().textContent()) !== before);
+  // 500 messages published in one millisecond: every one must reach the list.
+  await control(`/control/burst?topic=e2e:burst&count=500&per_ms=500`);
+  await until("all 500 burst messages", async () => (await text(page, "burst")) === "500", 5000);
+  await page.screenshot({ path: join(artifacts, `${app}-app.png`) });
+}
+
+async function legacyTest(page) {
+  const cid = `e2e-legacy-${Date.now()}`;
+  const ws = `${wsBase}/legacy?cid=${cid}`;
+  const pongs = [];
+  page.on("websocket", (socket) => {
+    const sent = { url: socket.url(), pongs: 0 };
+    pongs.push(sent);
+    socket.on("framesent", (f) => f.payload === "PONG" && (sent.pongs += 1));
+  });
+  await page.goto(`${statics.url}/legacy/?ws=${encodeURIComponent(ws)}`);
+  const legacy = () => page.evaluate(() => JSON.parse(JSON.stringify(window.legacy)));
+  await until("ticks through on()", async () => (await legacy()).ticks >= 2);
+  let l = await legacy();
+  assert(l.second === l.ticks || l.second === l.ticks - 1, `both on() callbacks run: ${JSON.stringify(l)}`);
+  assert(l.unread.length === 1 && l.unread[0].count === 3 && l.unread[0].message === "ok",
+    `a send() before connection() is delivered once, callback(message, data): ${JSON.stringify(l.unread)}`);
+  // A frame that is not JSON: reported, nothing thrown, ticks keep coming.
+  await control(`/control/malformed?cid=${cid}`);
+  const ticks = l.ticks;
+  await until("ticks after a malformed frame", async () => (await legacy()).ticks > ticks + 1);
+  // Drops, twice: the reconnect works every time (the old one worked once, on 1006 only).
+  for (const [i, path] of [`/control/drop?cid=${cid}`, `/control/close?cid=${cid}&code=1012&reason=restart`].entries()) {
+    await control(path);
+    await until(`open number ${i + 2}`, async () => (await legacy()).opens >= i + 2);
+  }
+  const after = (await legacy()).ticks;
+  await until("ticks after the reconnects (onOpen resubscribed)", async () => (await legacy()).ticks > after + 1);
+  // The PONG heartbeat: every 10 s, on the live socket only, never two timers.
+  await until("a PONG heartbeat on the current socket", async () => pongs.at(-1)?.pongs >= 1, 12000);
+  l = await legacy();
+  assert(l.errors.includes("MALFORMED_FRAME"), `the malformed frame went to onError: ${l.errors}`);
+  assert(l.closes >= 2, `onClose per close: ${l.closes}`);
+  const total = pongs.reduce((n, s) => n + s.pongs, 0);
+  assert(total <= 2, `no duplicate heartbeat timers: ${JSON.stringify(pongs)}`);
+  await page.evaluate(() => window.socket.close());
+  await until("closed", () => page.evaluate(() => window.socket.state === "closed"));
+}
+
+async function demoTest(page) {
+  await page.goto(`${server}/`);
+  await until("demo open", async () => (await page.textContent("#state")) === "open");
+  await until("ticker rows and task bars", async () =>
+    (await page.locator("#ticker tbody tr").count()) >= 2 && (await page.locator(".task").count()) >= 1);
+  await until("stats", async () => Number(await page.locator('#stats [data-stat="messagesIn"]').textContent()) > 5);
+  const path = join(artifacts, "demo.png");
+  await page.screenshot({ path, fullPage: true });
+  assert(statSync(path).size > 20000, "the screenshot has content");
+  step(`demo screenshot: ${path}`);
+}
+
+function assert(ok, what) {
+  if (!ok) throw new Error(`assertion failed: ${what}`);
+}
+
+/** A static file server for the built apps, the legacy page and the installed package. */
+function serve(mounts) {
+  const types = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".png": "image/png", ".svg": "image/svg+xml" };
+  const http = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const mount = Object.keys(mounts).find((m) => path.startsWith(m));
+    if (!mount) return res.writeHead(404).end();
+    let file = normalize(join(mounts[mount], path.slice(mount.length)));
+    if (!file.startsWith(mounts[mount])) return res.writeHead(403).end();
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, "index.html");
+    if (!existsSync(file)) return res.writeHead(404).end();
+    res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) =>
+    http.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${http.address().port}`, close: () => http.close() })));
+}

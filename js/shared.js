@@ -1,0 +1,53 @@
+// One client per URL for the whole page, shared by every React hook and Vue composable
+// that asks for that URL, reference counted. The last release closes the client, but one
+// task later: a component that unmounts and mounts again at once (React StrictMode, a
+// keyed re-render, a route change that keeps the same socket) keeps the connection.
+import { ready, WsClient } from "./index.js";
+
+const clients = new Map();
+
+/** Takes a reference to the client of `url`, creating and connecting it on first use
+ * (the first caller's `options` win). `entry.promise` resolves with the client. */
+export function acquire(url, options) {
+  let entry = clients.get(url);
+  if (entry) {
+    entry.refs += 1;
+    clearTimeout(entry.closing);
+    entry.closing = undefined;
+    return entry;
+  }
+  entry = { url, refs: 1, client: null, closing: undefined, promise: null };
+  entry.promise = ready().then(() => {
+    const client = new WsClient(url, options);
+    if (entry.refs === 0) {
+      client.free(); // nobody saw it
+      throw new Error("released before the wasm loaded");
+    }
+    entry.client = client;
+    client.connect();
+    return client;
+  });
+  // A failed entry (bad options) is not reused: the next acquire tries again.
+  entry.promise.catch(() => clients.get(url) === entry && clients.delete(url));
+  clients.set(url, entry);
+  return entry;
+}
+
+/** Gives back a reference taken by `acquire`. */
+export function release(entry) {
+  entry.refs -= 1;
+  if (entry.refs > 0) return;
+  entry.closing = setTimeout(() => {
+    if (entry.refs > 0) return;
+    if (clients.get(entry.url) === entry) clients.delete(entry.url);
+    // close(), not free(): a hook that still holds the client (passed down as a prop)
+    // may call it once more; a closed client ignores that, and the GC frees it.
+    entry.client?.close();
+    entry.client = null;
+  }, 0);
+}
+
+/** How many URLs have a live shared client (for tests). */
+export function sharedCount() {
+  return clients.size;
+}
