@@ -2,12 +2,13 @@
 // companion server: `node e2e/run.mjs --server http://127.0.0.1:PORT`.
 //
 // 1. `npm pack` of pkg/, installed (the tarball, not a path alias) here and into the two
-//    Vite apps; each app is built with Vite.
+//    Vite apps; each app is built with Vite, and a plain app with webpack 5.
 // 2. `tsc --strict` on types/usage.ts (every option and event, plus must-fail lines).
 // 3. Server-side rendering: every entry point imports in Node, and React and Vue render
 //    a component using the hooks without touching `window`.
-// 4. In Debian's Chromium (playwright-core): each app shows live data, reconnects after a
-//    forced drop, gets every message of a 500-message burst, and logs no console error;
+// 4. In Debian's Chromium (playwright-core): each Vite app shows live data, reconnects after
+//    a forced drop, gets every message of a 500-message burst, and logs no console error;
+//    the webpack app connects and gets data;
 //    the legacy page runs on wsocket/compat; the demo page is screenshotted after it got
 //    data (target/e2e/demo.png).
 import { execFileSync } from "node:child_process";
@@ -59,6 +60,17 @@ for (const app of apps) {
   if (!assets.some((f) => f.endsWith(".wasm"))) throw new Error(`${app}: Vite did not emit the .wasm`);
 }
 step("built both apps with Vite (each emitted the .wasm as an asset)");
+{
+  const { default: webpack } = await import(pathToFileURL(join(here, "node_modules", "webpack", "lib", "index.js")).href);
+  const { default: config } = await import(pathToFileURL(join(here, "webpack-app", "webpack.config.mjs")).href);
+  const stats = await new Promise((resolve, reject) =>
+    webpack(config, (err, result) => (err ? reject(err) : resolve(result))));
+  if (stats.hasErrors()) throw new Error(`webpack: ${stats.toString("errors-only")}`);
+  if (!readdirSync(join(here, "webpack-app", "dist")).some((f) => f.endsWith(".wasm"))) {
+    throw new Error("webpack did not emit the .wasm");
+  }
+}
+step("built the webpack app (no loader or plugin; it emitted the .wasm as an asset)");
 
 // --- 2. types -----------------------------------------------------------------------------
 run(join(here, "node_modules", ".bin", "tsc"), ["-p", join(here, "types", "tsconfig.json")], here);
@@ -101,6 +113,7 @@ const statics = await serve({
   "/react/": join(here, "react-app", "dist"),
   "/vue/": join(here, "vue-app", "dist"),
   "/legacy/": join(here, "legacy"),
+  "/webpack/": join(here, "webpack-app"),
   "/pkg/": join(here, "node_modules", "wsocket"),
 });
 const browser = await chromium.launch({
@@ -113,6 +126,7 @@ const browser = await chromium.launch({
 let failed = false;
 try {
   for (const app of ["react", "vue"]) await check(`${app} app`, (page) => appTest(page, app));
+  await check("webpack app", webpackTest);
   await check("legacy page on wsocket/compat", legacyTest);
   await check("demo page screenshot", demoTest);
 } finally {
@@ -148,7 +162,9 @@ async function control(path) {
   return res.json();
 }
 
-const text = (page, id) => page.locator(`[data-testid="${id}"]`).first().textContent({ timeout: 1000 }).catch(() => "");
+function text(page, id) {
+  return page.locator(`[data-testid="${id}"]`).first().textContent({ timeout: 1000 }).catch(() => "");
+}
 
 async function until(what, probe, ms = 10000) {
   const deadline = Date.now() + ms;
@@ -177,6 +193,12 @@ async function appTest(page, app) {
   await control(`/control/burst?topic=e2e:burst&count=500&per_ms=500`);
   await until("all 500 burst messages", async () => (await text(page, "burst")) === "500", 5000);
   await page.screenshot({ path: join(artifacts, `${app}-app.png`) });
+}
+
+async function webpackTest(page) {
+  await page.goto(`${statics.url}/webpack/?ws=${encodeURIComponent(`${wsBase}/ws`)}`);
+  await until("open", () => page.evaluate(() => document.body.dataset.state === "open"));
+  await until("a ticker message", () => page.evaluate(() => Boolean(document.body.dataset.symbol)));
 }
 
 async function legacyTest(page) {
@@ -222,7 +244,17 @@ async function demoTest(page) {
   await until("demo open", async () => (await page.textContent("#state")) === "open");
   await until("ticker rows and task bars", async () =>
     (await page.locator("#ticker tbody tr").count()) >= 2 && (await page.locator(".task").count()) >= 1);
-  await until("stats", async () => Number(await page.locator('#stats [data-stat="messagesIn"]').textContent()) > 5);
+  // The topic controls: subscribe to a new topic, publish to it, see it in the log.
+  await page.fill("#topic-name", "user:42");
+  await page.click("#topic-form button");
+  await until("the subscription", async () => (await page.textContent("#log")).includes("subscribed user:42"));
+  await page.click("#publish-form button");
+  await until("the published message in the log", async () => (await page.textContent("#log")).includes('user:42: {"text":"hello"}'));
+  // A forced drop from the page's own button, and the reconnect.
+  await page.click("#drop");
+  await until("a reconnect in the stats", async () => Number(await page.textContent('#stats [data-stat="reconnects"]')) >= 1);
+  await until("open again", async () => (await page.textContent("#state")) === "open");
+  await until("an RTT from the heartbeat", async () => (await page.textContent('#stats [data-stat="rttMs"]')).endsWith("ms"), 6000);
   const path = join(artifacts, "demo.png");
   await page.screenshot({ path, fullPage: true });
   assert(statSync(path).size > 20000, "the screenshot has content");

@@ -69,8 +69,8 @@ export async function main(): Promise<void> {
   ws.on("*", (data, message) => {
     const t: string | undefined = message.type;
   });
-  // @ts-expect-error: `close` gives an object, not a number
-  ws.on("close", (code: number) => {});
+  // @ts-expect-error: `reconnecting` has no `code`
+  ws.on("reconnecting", ({ code }) => {});
   ws.once("open", () => {});
   ws.off("open");
   ws.connect();

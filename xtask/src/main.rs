@@ -240,7 +240,7 @@ fn run_benchmarks(args: &[&str]) -> Result {
     }
     let srv = Server::start_profile(
         profile,
-        &["--rate-limit", "1000000000", "--max-connections", "20000"],
+        &["--no-feeds", "--rate-limit", "1000000000", "--max-connections", "20000"],
     )?;
     let loadgen = root().join("target").join(profile).join("wsocket-loadgen");
     let loadgen = loadgen.to_string_lossy();
@@ -298,7 +298,7 @@ impl Server {
         run(&mut build)?;
         let bin = root().join("target").join(profile).join("wsocket-server");
         let mut child = Command::new(&bin)
-            .args(["--port", "0", "--no-feeds"])
+            .args(["--port", "0"])
             .args(extra)
             .stdout(Stdio::piped())
             .spawn()
@@ -383,8 +383,8 @@ fn test() -> Result {
     // The chaos test needs a history window longer than its outages, and more than the
     // default 100 messages/s per connection; the auth tests need a server that requires
     // a token.
-    let srv = Server::start(&["--history", "20000", "--rate-limit", "1000"])?;
-    let auth = Server::start(&["--token", "good-token"])?;
+    let srv = Server::start(&["--no-feeds", "--history", "20000", "--rate-limit", "1000"])?;
+    let auth = Server::start(&["--no-feeds", "--token", "good-token"])?;
     // What `wasm-pack test --headless --chrome` runs, spelled out so that `--nocapture`
     // reaches the runner and the chaos figures are printed.
     let browser = run_counted(
@@ -406,6 +406,11 @@ fn test() -> Result {
             .env("WSOCKET_TEST_AUTH_SERVER", &auth.addr),
     )?;
     drop((srv, auth));
+    step("tier 4: the npm package (tsc, SSR, Vite React and Vue apps, legacy page, demo screenshot)");
+    // With the demo feeds: the apps and the demo page show live data.
+    let demo = Server::start(&[])?;
+    run(cmd("node").args(["e2e/run.mjs", "--server", &format!("http://{}", demo.addr)]))?;
+    drop(demo);
     step("benchmarks, once at tiny sizes (no figures kept; `cargo xtask bench` for those)");
     run_benchmarks(&["--smoke"])?;
     step("summary");
