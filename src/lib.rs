@@ -7,7 +7,10 @@
 //!   [`requests`], [`recovery`], [`codec`], [`protocol`], [`options`], [`error`]): pure Rust, no
 //!   browser APIs, no clock, tested natively;
 //! - the **driver** (`web`, wasm32 only): the `WsClient` class JS uses, and the only code
-//!   that touches `web-sys`.
+//!   that touches `web-sys`;
+//! - the **Rust API** (wasm32 only): [`Client`], the same client for Rust/wasm frontends
+//!   (Leptos, Yew), with Rust closures ([`Client::on`]) or a `Stream` of [`ClientEvent`]s
+//!   ([`Client::events`]). See `examples/rust_client.rs`.
 
 #![warn(missing_docs, missing_debug_implementations)]
 
@@ -30,5 +33,7 @@ pub use error::Error;
 pub use machine::{Effect, Event, Input, Machine, State, Timer};
 pub use options::Options;
 
+#[cfg(target_arch = "wasm32")]
+pub use web::rust::{Client, ClientEvent, Events, Listener, Message, WsError};
 #[cfg(target_arch = "wasm32")]
 pub use web::WsClient;

@@ -101,3 +101,186 @@ scenarios! {
     legacy_bug_6_close_before_connect_does_not_throw => "legacyBug6CloseBeforeConnectDoesNotThrow",
     legacy_bug_7_half_open_connection_is_detected => "legacyBug7HalfOpenConnectionIsDetected",
 }
+
+// ---- The Rust API (`wsocket::Client`), driven from Rust ------------------------------
+
+mod rust_api {
+    use std::cell::RefCell;
+    use std::future::Future;
+    use std::rc::Rc;
+
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen_futures::JsFuture;
+    use wasm_bindgen_test::*;
+    use wsocket::{Client, ClientEvent, Options, State};
+
+    use super::SERVER;
+
+    #[wasm_bindgen(module = "/tests/web/scenarios.js")]
+    extern "C" {
+        #[wasm_bindgen(catch)]
+        async fn control(server: &str, path: &str, body: JsValue) -> Result<JsValue, JsValue>;
+    }
+
+    async fn post(path: &str, body: &str) {
+        let body = if body.is_empty() { JsValue::UNDEFINED } else { JsValue::from_str(body) };
+        control(SERVER, path, body).await.expect(path);
+    }
+
+    fn sleep(ms: i32) -> JsFuture {
+        JsFuture::from(js_sys::Promise::new(&mut |resolve, _| {
+            let global = js_sys::global();
+            let set = js_sys::Reflect::get(&global, &"setTimeout".into()).unwrap();
+            let set: js_sys::Function = set.into();
+            set.call2(&global, &resolve, &JsValue::from(ms)).unwrap();
+        }))
+    }
+
+    /// Awaits `fut`, failing the test after `ms`.
+    async fn within<T>(ms: i32, what: &str, fut: impl Future<Output = T>) -> T {
+        let fut = std::pin::pin!(fut);
+        let timer = std::pin::pin!(sleep(ms));
+        let mut both = (fut, timer);
+        std::future::poll_fn(|cx| {
+            if let std::task::Poll::Ready(v) = both.0.as_mut().poll(cx) {
+                return std::task::Poll::Ready(v);
+            }
+            if both.1.as_mut().poll(cx).is_ready() {
+                panic!("timed out after {ms} ms waiting for {what}");
+            }
+            std::task::Poll::Pending
+        })
+        .await
+    }
+
+    /// The next event matching `want`, skipping others.
+    async fn until(
+        events: &mut wsocket::Events,
+        what: &str,
+        want: impl Fn(&ClientEvent) -> bool,
+    ) -> ClientEvent {
+        within(5000, what, async {
+            loop {
+                let event =
+                    events.recv().await.unwrap_or_else(|| panic!("stream ended before {what}"));
+                if want(&event) {
+                    return event;
+                }
+            }
+        })
+        .await
+    }
+
+    fn options() -> Options {
+        Options { min_delay_ms: 20.0, max_delay_ms: 200.0, ..Options::default() }
+    }
+
+    fn url(cid: &str) -> String {
+        format!("ws://{SERVER}/ws?cid={cid}")
+    }
+
+    #[wasm_bindgen_test]
+    async fn rust_api_stream_sees_messages_a_drop_and_the_reconnect() {
+        let cid = format!("rust-stream-{}", js_sys::Date::now());
+        let client = Client::new(&url(&cid), options()).unwrap();
+        let mut events = client.events(&["rust_tick", "subscribed"]).unwrap();
+        client.connect();
+        until(&mut events, "open", |e| matches!(e, ClientEvent::Open)).await;
+        client.subscribe(&["rust:topic"]).unwrap();
+        until(&mut events, "subscribed", |e| matches!(e, ClientEvent::Message(_))).await;
+        post("/publish", r#"{"topic":"rust:topic","event":"rust_tick","data":{"n":7}}"#).await;
+        let tick = until(&mut events, "the published message", |e| {
+            matches!(e, ClientEvent::Message(m) if m.field("type").as_deref() == Some("rust_tick"))
+        })
+        .await;
+        let ClientEvent::Message(m) = tick else { unreachable!() };
+        assert_eq!(m.data_json(), r#"{"n":7}"#);
+        assert_eq!(m.topic().as_deref(), Some("rust:topic"));
+
+        post(&format!("/control/drop?cid={cid}"), "").await;
+        let close = until(&mut events, "close", |e| matches!(e, ClientEvent::Close { .. })).await;
+        assert!(
+            matches!(close, ClientEvent::Close { code: 1006, was_clean: false, .. }),
+            "{close:?}"
+        );
+        until(&mut events, "reconnecting", |e| {
+            matches!(e, ClientEvent::Reconnecting { attempt: 1, .. })
+        })
+        .await;
+        until(&mut events, "open again", |e| matches!(e, ClientEvent::Open)).await;
+        assert_eq!(client.state(), State::Open);
+
+        client.close(1000, "done").unwrap();
+        until(&mut events, "closed", |e| matches!(e, ClientEvent::State { to: State::Closed, .. }))
+            .await;
+        assert!(within(1000, "the end of the stream", events.recv()).await.is_none());
+    }
+
+    #[wasm_bindgen_test]
+    async fn rust_api_closures_request_and_listener_removal() {
+        let cid = format!("rust-closures-{}", js_sys::Date::now());
+        let client = Client::new(&url(&cid), options()).unwrap();
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let log = seen.clone();
+        let listener = client.on("ack", move |m| log.borrow_mut().push(m.field("id"))).unwrap();
+        let states = Rc::new(RefCell::new(Vec::new()));
+        let log = states.clone();
+        let errors = Rc::new(RefCell::new(Vec::new()));
+        let log_error = errors.clone();
+        let _lifecycle = client
+            .on_event(move |e| match e {
+                ClientEvent::State { to, .. } => log.borrow_mut().push(to),
+                ClientEvent::Error(e) => log_error.borrow_mut().push(e.code()),
+                _ => {}
+            })
+            .unwrap();
+
+        // Queued before connect, sent on open, acknowledged by the server.
+        let id = client.send_json(r#"{"type":"custom_action","data":{}}"#).unwrap();
+        assert!(id.is_some());
+        client.connect();
+        let reply = within(5000, "echo", client.request("echo", &JsValue::from_str("hi"), None))
+            .await
+            .unwrap();
+        assert_eq!(reply.data().as_string().as_deref(), Some("hi"));
+        within(5000, "the ack", async {
+            while seen.borrow().is_empty() {
+                sleep(10).await.unwrap();
+            }
+        })
+        .await;
+        assert_eq!(seen.borrow()[0], id);
+        assert_eq!(*states.borrow(), [State::Connecting, State::Open]);
+
+        // A dropped Listener is removed from the client: no more calls.
+        drop(listener);
+        client.send_json(r#"{"type":"custom_action"}"#).unwrap();
+        within(5000, "a second echo", client.request("echo", &JsValue::NULL, None)).await.unwrap();
+        assert_eq!(seen.borrow().len(), 1);
+        // Removed, not merely freed: a freed closure still listed would throw (LISTENER_ERROR).
+        assert_eq!(*errors.borrow(), Vec::<String>::new());
+
+        // A server error reply fails the request with the server's code.
+        let refused =
+            within(5000, "the error reply", client.request("no_such_type", &JsValue::NULL, None));
+        assert_eq!(refused.await.unwrap_err().code(), "UNKNOWN_MESSAGE_TYPE");
+        // A stalled server: the request times out.
+        post(&format!("/control/stall?cid={cid}"), "").await;
+        let late =
+            within(5000, "the timeout", client.request("echo", &JsValue::NULL, Some(50.0))).await;
+        assert_eq!(late.unwrap_err().code(), "REQUEST_TIMEOUT");
+    }
+
+    #[wasm_bindgen_test]
+    fn rust_api_invalid_options_name_the_field() {
+        let bad = Options { max_delay_ms: -1.0, ..Options::default() };
+        let e = Client::new("ws://127.0.0.1:1/ws", bad).unwrap_err();
+        assert_eq!(e.code(), "INVALID_OPTION");
+        assert_eq!(e.field().as_deref(), Some("maxDelayMs"));
+        let e = Client::new("http://x/ws", Options::default()).unwrap_err();
+        assert_eq!(e.code(), "INVALID_URL");
+        let client = Client::new("ws://127.0.0.1:1/ws", Options::default()).unwrap();
+        assert_eq!(client.on("state", |_| {}).unwrap_err().field().as_deref(), Some("event"));
+        assert_eq!(client.close(999, "").unwrap_err().code(), "INVALID_CLOSE_CODE");
+    }
+}

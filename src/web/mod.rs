@@ -14,6 +14,7 @@
 
 mod bindings;
 mod options;
+pub mod rust;
 mod ts;
 
 use std::cell::RefCell;
@@ -27,7 +28,7 @@ use web_sys::{CloseEvent, EventTarget, WebSocket};
 use self::bindings::{
     clear_timeout, console_debug, date_now, make_error, math_random, set_timeout, Hub,
 };
-use self::options::Token;
+pub(crate) use self::options::Token;
 use crate::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
 use crate::options::{Protocol, TokenIn};
 use crate::recovery::Verdict;
@@ -433,8 +434,16 @@ impl WsClient {
     /// when an option is invalid.
     #[wasm_bindgen(constructor)]
     pub fn new(url: &str, options: JsValue) -> Result<WsClient, JsValue> {
-        let url = options::resolve_url(url)?;
         let (opts, token) = options::read(&options)?;
+        Ok(WsClient::build(url, opts, token)?)
+    }
+}
+
+impl WsClient {
+    /// The constructor behind `new WsClient(url, options)` and the Rust API's
+    /// [`Client::new`](crate::Client::new): options already read, not yet validated.
+    pub(crate) fn build(url: &str, opts: crate::Options, token: Token) -> Result<WsClient, Error> {
+        let url = options::resolve_url(url)?;
         let seed = (math_random() * 9_007_199_254_740_991.0) as u64;
         let prefix = id_prefix();
         let raw = opts.protocol == Protocol::Raw;
@@ -507,7 +516,10 @@ impl WsClient {
         });
         Ok(WsClient { inner })
     }
+}
 
+#[wasm_bindgen]
+impl WsClient {
     /// Opens the connection (no-op when already connecting or open).
     pub fn connect(&self) {
         self.inner.input(Input::Connect);

@@ -804,3 +804,8 @@ export async function run(name, server, authServer, make) {
 export function names() {
   return Object.keys(scenarios);
 }
+
+/** For the Rust API tests in web.rs: a POST to the server (control API or /publish). */
+export async function control(server, path, body) {
+  return post(server, path, body);
+}

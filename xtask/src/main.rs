@@ -370,9 +370,18 @@ fn test() -> Result {
         "wasm32-unknown-unknown",
         "--lib",
         "--tests",
+        "--examples",
         "--",
         "-D",
         "warnings",
+    ]))?;
+    // The README's Rust API example, compiled (and linked) for the browser.
+    run(cmd("cargo").args([
+        "build",
+        "--example",
+        "rust_client",
+        "--target",
+        "wasm32-unknown-unknown",
     ]))?;
     step("tier 1: native core tests (fake clock)");
     let native = run_counted(cmd("cargo").args(["test", "-p", "wsocket", "--", "--show-output"]))?;
@@ -406,7 +415,9 @@ fn test() -> Result {
             .env("WSOCKET_TEST_AUTH_SERVER", &auth.addr),
     )?;
     drop((srv, auth));
-    step("tier 4: the npm package (tsc, SSR, Vite React and Vue apps, legacy page, demo screenshot)");
+    step(
+        "tier 4: the npm package (tsc, SSR, Vite React and Vue apps, legacy page, demo screenshot)",
+    );
     // With the demo feeds: the apps and the demo page show live data.
     let demo = Server::start(&[])?;
     run(cmd("node").args(["e2e/run.mjs", "--server", &format!("http://{}", demo.addr)]))?;

@@ -1,0 +1,521 @@
+//! The Rust API, for Rust/wasm frontends (Leptos, Yew, or none): the same client as JS's
+//! `WsClient` (same core, same driver, same message path), with Rust closures and a
+//! [`Stream`](futures_core::Stream) of events instead of JS callbacks.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wsocket::WsError> {
+//! use wsocket::{Client, ClientEvent, Options};
+//!
+//! let client = Client::new("/ws", Options { topics: vec!["task:progress".into()], ..Options::default() })?;
+//! let mut events = client.events(&["task_progress"])?;
+//! client.connect();
+//! while let Some(event) = events.recv().await {
+//!     match event {
+//!         ClientEvent::Message(m) => web_sys::console::log_1(m.data()),
+//!         ClientEvent::State { to, .. } => web_sys::console::log_1(&to.as_str().into()),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Ownership follows the rest of the driver: a [`Listener`] or an [`Events`] stream owns
+//! its closures and removes them from the client when dropped; the client itself closes
+//! its socket and clears its timers when the [`Client`] is dropped.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use js_sys::{Function, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::{Token, WsClient};
+use crate::{Options, State};
+
+/// An error from the client: the same `WsError` JS sees, with its stable `code`
+/// (`INVALID_OPTION`, `REQUEST_TIMEOUT`, `QUEUE_FULL`, a server's code, ...).
+#[derive(Clone)]
+pub struct WsError(JsValue);
+
+impl WsError {
+    fn text(&self, field: &str) -> Option<String> {
+        Reflect::get(&self.0, &JsValue::from_str(field)).ok().and_then(|v| v.as_string())
+    }
+
+    /// The stable error code, e.g. `"INVALID_OPTION"`.
+    pub fn code(&self) -> String {
+        self.text("code").unwrap_or_else(|| "UNKNOWN".to_owned())
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> String {
+        self.text("message").unwrap_or_else(|| format!("{:?}", self.0))
+    }
+
+    /// For `INVALID_OPTION`: the option's name (the JS name, e.g. `"maxDelayMs"`).
+    pub fn field(&self) -> Option<String> {
+        self.text("field")
+    }
+
+    /// The JS `WsError` object.
+    pub fn as_js(&self) -> &JsValue {
+        &self.0
+    }
+}
+
+impl From<JsValue> for WsError {
+    fn from(value: JsValue) -> Self {
+        WsError(value)
+    }
+}
+
+impl From<crate::Error> for WsError {
+    fn from(e: crate::Error) -> Self {
+        WsError(e.into())
+    }
+}
+
+impl fmt::Debug for WsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WsError({}: {})", self.code(), self.message())
+    }
+}
+
+impl fmt::Display for WsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message())
+    }
+}
+
+impl std::error::Error for WsError {}
+
+/// An inbound message: the frame as `JSON.parse` gave it, and its `data` field.
+#[derive(Clone)]
+pub struct Message {
+    data: JsValue,
+    frame: JsValue,
+}
+
+impl Message {
+    /// The frame's `data` field (for `raw` clients: the frame itself).
+    pub fn data(&self) -> &JsValue {
+        &self.data
+    }
+
+    /// The whole frame.
+    pub fn frame(&self) -> &JsValue {
+        &self.frame
+    }
+
+    /// A string field of the frame, e.g. `"type"`, `"id"` or `"topic"`.
+    pub fn field(&self, name: &str) -> Option<String> {
+        if !self.frame.is_object() {
+            return None;
+        }
+        Reflect::get(&self.frame, &JsValue::from_str(name)).ok().and_then(|v| v.as_string())
+    }
+
+    /// The frame's `topic`, when it is a topic push.
+    pub fn topic(&self) -> Option<String> {
+        self.field("topic")
+    }
+
+    /// `data` as JSON text (`"null"` when there is none).
+    pub fn data_json(&self) -> String {
+        js_sys::JSON::stringify(&self.data)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_else(|| "null".to_owned())
+    }
+
+    /// `data` decoded into a Rust type (needs the crate's `serde` feature).
+    #[cfg(feature = "serde")]
+    pub fn data_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.data_json())
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message").field("data", &self.data_json()).finish()
+    }
+}
+
+/// Everything a client reports: its lifecycle, and the messages asked for.
+#[derive(Debug, Clone)]
+pub enum ClientEvent {
+    /// The socket opened (the first time and after every reconnect).
+    Open,
+    /// The socket closed.
+    Close {
+        /// The close code (1006 for a drop).
+        code: u16,
+        /// The close reason.
+        reason: String,
+        /// Whether the closing handshake completed.
+        was_clean: bool,
+    },
+    /// The client changed state.
+    State {
+        /// The state left.
+        from: State,
+        /// The state entered.
+        to: State,
+    },
+    /// A reconnect is scheduled.
+    Reconnecting {
+        /// Which attempt (1 is the first after a drop).
+        attempt: u32,
+        /// The delay before it.
+        delay_ms: f64,
+    },
+    /// Messages of `topic` from seq `expected` on were missed and cannot be replayed.
+    Gap {
+        /// The topic.
+        topic: String,
+        /// The first missing seq.
+        expected: f64,
+        /// The seq that arrived instead, if any.
+        got: Option<f64>,
+    },
+    /// An error the client reported (and survived).
+    Error(WsError),
+    /// A message of one of the names passed to [`Client::events`].
+    Message(Message),
+}
+
+const LIFECYCLE: [&str; 6] = ["open", "close", "error", "state", "reconnecting", "gap"];
+
+fn get(value: &JsValue, field: &str) -> JsValue {
+    Reflect::get(value, &JsValue::from_str(field)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn state(value: JsValue) -> State {
+    match value.as_string().as_deref() {
+        Some("connecting") => State::Connecting,
+        Some("open") => State::Open,
+        Some("reconnecting") => State::Reconnecting,
+        Some("closing") => State::Closing,
+        _ => State::Closed,
+    }
+}
+
+impl ClientEvent {
+    fn lifecycle(name: &str, payload: JsValue) -> ClientEvent {
+        let number = |field| get(&payload, field).as_f64().unwrap_or(0.0);
+        match name {
+            "open" => ClientEvent::Open,
+            "close" => ClientEvent::Close {
+                code: number("code") as u16,
+                reason: get(&payload, "reason").as_string().unwrap_or_default(),
+                was_clean: get(&payload, "wasClean").as_bool().unwrap_or(false),
+            },
+            "state" => ClientEvent::State {
+                from: state(get(&payload, "from")),
+                to: state(get(&payload, "to")),
+            },
+            "reconnecting" => ClientEvent::Reconnecting {
+                attempt: number("attempt") as u32,
+                delay_ms: number("delayMs"),
+            },
+            "gap" => ClientEvent::Gap {
+                topic: get(&payload, "topic").as_string().unwrap_or_default(),
+                expected: number("expected"),
+                got: get(&payload, "got").as_f64(),
+            },
+            _ => ClientEvent::Error(WsError(payload)),
+        }
+    }
+}
+
+type Callback = Closure<dyn FnMut(JsValue, JsValue)>;
+
+/// Listeners added by [`Client::on`] or [`Client::on_event`]: removed from the client
+/// when this is dropped (keep it as long as you want the calls).
+#[must_use = "dropping a Listener removes it"]
+pub struct Listener {
+    // Removers first: they run before the closures they call are freed.
+    offs: Vec<Function>,
+    _callbacks: Vec<Callback>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        for off in &self.offs {
+            let _ = off.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Listener({})", self.offs.len())
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<ClientEvent>,
+    waker: Option<Waker>,
+    /// The last state yielded was `closed` (closed for good: by `close`, or given up).
+    ended: bool,
+}
+
+/// The stream returned by [`Client::events`]. It ends (yields `None`) when the client
+/// is closed for good (by `close`, or after giving up) and nothing else is buffered.
+/// Events are buffered until polled.
+pub struct Events {
+    queue: Rc<RefCell<Queue>>,
+    _listener: Listener,
+}
+
+impl Events {
+    /// The next event (the same as `StreamExt::next`, without needing `futures`); `None` once the client is closed for good and the buffer is empty.
+    pub fn recv(&mut self) -> impl Future<Output = Option<ClientEvent>> + '_ {
+        std::future::poll_fn(move |cx| self.poll(cx))
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<ClientEvent>> {
+        let mut q = self.queue.borrow_mut();
+        match q.events.pop_front() {
+            Some(event) => {
+                if let ClientEvent::State { to, .. } = &event {
+                    q.ended = *to == State::Closed;
+                }
+                Poll::Ready(Some(event))
+            }
+            None if q.ended => Poll::Ready(None),
+            None => {
+                q.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl futures_core::Stream for Events {
+    type Item = ClientEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ClientEvent>> {
+        self.get_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for Events {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Events({} buffered)", self.queue.borrow().events.len())
+    }
+}
+
+/// A WebSocket client for Rust/wasm code: reconnect with backoff and jitter, heartbeat
+/// watchdog, bounded send queue, topics resubscribed on every open, requests with
+/// timeouts. See the module docs for an example.
+pub struct Client {
+    // Declared first, so it is dropped (socket closed) before the token closure it calls.
+    js: WsClient,
+    _token: Option<Closure<dyn Fn() -> JsValue>>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").field("state", &self.state()).finish()
+    }
+}
+
+impl Client {
+    /// A client for `url` (`ws://`, `wss://`, or a path on the page's host); it does not
+    /// connect until [`connect`](Self::connect). Invalid options are an `INVALID_OPTION`
+    /// error naming the field.
+    pub fn new(url: &str, options: Options) -> Result<Client, WsError> {
+        Ok(Client { js: WsClient::build(url, options, Token::None)?, _token: None })
+    }
+
+    /// The same, with a fixed token (sent as `?token=` or an `auth` message, per
+    /// `options.token_in`).
+    pub fn with_token(url: &str, options: Options, token: &str) -> Result<Client, WsError> {
+        let token = Token::Fixed(token.to_owned());
+        Ok(Client { js: WsClient::build(url, options, token)?, _token: None })
+    }
+
+    /// The same, with a token provider called before every connect; a connection
+    /// refused for its token is retried once with a fresh one.
+    pub fn with_token_provider(
+        url: &str,
+        mut options: Options,
+        provider: impl Fn() -> String + 'static,
+    ) -> Result<Client, WsError> {
+        let closure = Closure::<dyn Fn() -> JsValue>::new(move || JsValue::from(provider()));
+        let function: Function = closure.as_ref().unchecked_ref::<Function>().clone();
+        options.refresh_token = true;
+        let js = WsClient::build(url, options, Token::Provider(function))?;
+        Ok(Client { js, _token: Some(closure) })
+    }
+
+    /// Opens the connection (no-op when connecting or open).
+    pub fn connect(&self) {
+        self.js.connect();
+    }
+
+    /// Closes for good: `code` 1000 or 3000–4999, `reason` at most 123 UTF-8 bytes.
+    pub fn close(&self, code: u16, reason: &str) -> Result<(), WsError> {
+        Ok(self.js.close(JsValue::from(code), JsValue::from_str(reason))?)
+    }
+
+    /// Calls `f` for every message of `event`: a server event (the frame's `type`, or
+    /// the `event_key` field), a topic, or `"*"` for every message.
+    pub fn on(
+        &self,
+        event: &str,
+        mut f: impl FnMut(Message) + 'static,
+    ) -> Result<Listener, WsError> {
+        if LIFECYCLE.contains(&event) {
+            return Err(WsError::from(crate::Error::option(
+                "event",
+                "a message name; lifecycle events go through on_event or events",
+            )));
+        }
+        let callback = Callback::new(move |data, frame| f(Message { data, frame }));
+        let off = self.js.on(JsValue::from_str(event), callback.as_ref().clone())?;
+        Ok(Listener { offs: vec![off], _callbacks: vec![callback] })
+    }
+
+    /// Calls `f` with every lifecycle event: open, close, state, reconnecting, gap, error.
+    pub fn on_event(&self, f: impl FnMut(ClientEvent) + 'static) -> Result<Listener, WsError> {
+        let f = Rc::new(RefCell::new(f));
+        let mut listener = Listener { offs: Vec::new(), _callbacks: Vec::new() };
+        for name in LIFECYCLE {
+            let f = f.clone();
+            let callback = Callback::new(move |payload, _| {
+                // A listener that re-enters the client and causes another event of this
+                // listener would borrow twice: that event is skipped, not a panic.
+                if let Ok(mut f) = f.try_borrow_mut() {
+                    f(ClientEvent::lifecycle(name, payload));
+                }
+            });
+            listener.offs.push(self.js.on(JsValue::from_str(name), callback.as_ref().clone())?);
+            listener._callbacks.push(callback);
+        }
+        Ok(listener)
+    }
+
+    /// A stream of every lifecycle event and of the messages named in `messages`
+    /// (server events, topics, or `"*"`), in the order they happened.
+    pub fn events(&self, messages: &[&str]) -> Result<Events, WsError> {
+        let queue = Rc::new(RefCell::new(Queue::default()));
+        let push = {
+            let queue = queue.clone();
+            move |event: ClientEvent| {
+                let waker = {
+                    let mut q = queue.borrow_mut();
+                    q.events.push_back(event);
+                    q.waker.take()
+                };
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            }
+        };
+        let mut listener = self.on_event(push.clone())?;
+        for name in messages {
+            let push = push.clone();
+            let mut one = self.on(name, move |m| push(ClientEvent::Message(m)))?;
+            listener.offs.append(&mut one.offs);
+            listener._callbacks.append(&mut one._callbacks);
+        }
+        Ok(Events { queue, _listener: listener })
+    }
+
+    /// Sends a JS value: an object as JSON (an `id` added when missing), a string or
+    /// binary as it is. Queued while not open. Returns the message's id for objects.
+    pub fn send(&self, message: &JsValue) -> Result<Option<String>, WsError> {
+        Ok(self.js.send(message.clone(), JsValue::UNDEFINED)?.as_string())
+    }
+
+    /// Sends a text frame as it is.
+    pub fn send_text(&self, text: &str) -> Result<(), WsError> {
+        self.send(&JsValue::from_str(text)).map(drop)
+    }
+
+    /// Sends a binary frame.
+    pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), WsError> {
+        self.send(&js_sys::Uint8Array::from(bytes).into()).map(drop)
+    }
+
+    /// Sends JSON text as an object (parsed first, so it gets an `id` like any object).
+    pub fn send_json(&self, json: &str) -> Result<Option<String>, WsError> {
+        let value = js_sys::JSON::parse(json).map_err(|_| {
+            WsError(super::bindings::make_error("INVALID_ARGUMENT", "send_json: not valid JSON"))
+        })?;
+        self.send(&value)
+    }
+
+    /// Sends an object that is kept until the server replies with its id, and sent
+    /// again after every reconnect until then. Returns its id.
+    pub fn send_reliable(&self, message: &JsValue) -> Result<String, WsError> {
+        let options = js_sys::Object::new();
+        let _ = Reflect::set(&options, &"reliable".into(), &JsValue::TRUE);
+        let id = self.js.send(message.clone(), options.into())?;
+        Ok(id.as_string().unwrap_or_default())
+    }
+
+    /// Sends `{type: kind, id, data}` and resolves with the reply carrying the same id;
+    /// fails with the server's error code, `REQUEST_TIMEOUT` after `timeout_ms` (default:
+    /// the `request_timeout_ms` option) or `REQUEST_ABORTED` when the client closes.
+    pub fn request(
+        &self,
+        kind: &str,
+        data: &JsValue,
+        timeout_ms: Option<f64>,
+    ) -> impl Future<Output = Result<Message, WsError>> {
+        let options = js_sys::Object::new();
+        if let Some(ms) = timeout_ms {
+            let _ = Reflect::set(&options, &"timeoutMs".into(), &JsValue::from(ms));
+        }
+        let promise = self.js.request(kind, data.clone(), options.into());
+        async move {
+            let frame = JsFuture::from(promise?).await?;
+            Ok(Message { data: get(&frame, "data"), frame })
+        }
+    }
+
+    /// Subscribes to topics (reference counted; resubscribed on every open).
+    pub fn subscribe(&self, topics: &[&str]) -> Result<(), WsError> {
+        Ok(self.js.subscribe(topic_array(topics))?)
+    }
+
+    /// Drops one reference to each topic.
+    pub fn unsubscribe(&self, topics: &[&str]) -> Result<(), WsError> {
+        Ok(self.js.unsubscribe(topic_array(topics))?)
+    }
+
+    /// The connection state.
+    pub fn state(&self) -> State {
+        state(JsValue::from(self.js.state()))
+    }
+
+    /// The counters of `stats()` in JS (`messagesIn`, `reconnects`, `rttMs`, ...).
+    pub fn stats(&self) -> JsValue {
+        self.js.stats()
+    }
+
+    /// Console logging, switchable at run time.
+    pub fn set_debug(&self, on: bool) {
+        self.js.set_debug(on);
+    }
+
+    /// The JS-facing client underneath, e.g. to hand it to JS code.
+    pub fn as_js(&self) -> &WsClient {
+        &self.js
+    }
+}
+
+fn topic_array(topics: &[&str]) -> JsValue {
+    topics.iter().map(|t| JsValue::from_str(t)).collect::<js_sys::Array>().into()
+}
