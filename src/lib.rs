@@ -3,7 +3,7 @@
 //! topics resubscribed on every open, and requests with timeouts.
 //!
 //! The crate has two halves (see ARCHITECTURE.md):
-//! - the **core** ([`machine`], [`backoff`], [`close`], [`queue`], [`topics`],
+//! - the **core** ([`machine`], [`backoff`], [`close`], [`queue`], [`topics`], [`socketio`],
 //!   [`requests`], [`recovery`], [`codec`], [`protocol`], [`options`], [`error`]): pure Rust, no
 //!   browser APIs, no clock, tested natively;
 //! - the **driver** (`web`, wasm32 only): the `WsClient` class JS uses, and the only code
@@ -24,6 +24,7 @@ pub mod protocol;
 pub mod queue;
 pub mod recovery;
 pub mod requests;
+pub mod socketio;
 pub mod topics;
 
 #[cfg(target_arch = "wasm32")]
