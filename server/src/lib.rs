@@ -22,6 +22,8 @@ pub mod dedupe;
 pub mod feeds;
 pub mod hub;
 pub mod legacy;
+pub mod relay;
+pub mod sio;
 pub mod ws;
 
 use conns::{Conns, Control};
@@ -47,6 +49,13 @@ pub struct Config {
     pub max_frame_bytes: usize,
     /// Messages kept per topic for recovery.
     pub history: usize,
+    /// Where `/socket.io/` relays to (`host:port` of a Socket.IO server); `None`: the
+    /// internal socketioxide gateway, once `sio::start` has run.
+    pub socketio_upstream: Option<String>,
+    /// Engine.IO ping interval of the internal gateway, ms.
+    pub sio_ping_interval_ms: u64,
+    /// Engine.IO ping timeout of the internal gateway, ms.
+    pub sio_ping_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -60,6 +69,9 @@ impl Default for Config {
             rate_limit_per_sec: 100,
             max_frame_bytes: 64 * 1024,
             history: 1_000,
+            socketio_upstream: None,
+            sio_ping_interval_ms: 25_000,
+            sio_ping_timeout_ms: 20_000,
         }
     }
 }
@@ -74,6 +86,8 @@ pub struct AppState {
     pub conns: Conns,
     /// Message ids already processed, so a resent message takes effect once.
     pub processed: dedupe::Processed,
+    /// The internal Socket.IO gateway: its address and handle (set by `start_socketio`).
+    pub sio: std::sync::OnceLock<(String, socketioxide::SocketIo)>,
 }
 
 impl AppState {
@@ -83,9 +97,20 @@ impl AppState {
             hub: Hub::new(config.history),
             conns: Conns::default(),
             processed: dedupe::Processed::new(100_000),
+            sio: std::sync::OnceLock::new(),
             config,
         })
     }
+}
+
+/// Starts the internal Socket.IO gateway that `/socket.io/` relays to (unless the
+/// config names another upstream).
+pub async fn start_socketio(state: &Arc<AppState>) -> std::io::Result<()> {
+    if state.config.socketio_upstream.is_none() && state.sio.get().is_none() {
+        let (addr, io) = sio::start(state.clone()).await?;
+        let _ = state.sio.set((addr.to_string(), io));
+    }
+    Ok(())
 }
 
 /// Encodes a protocol message; the types cannot fail to serialize.
@@ -107,12 +132,14 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/control/burst", post(burst))
         .route("/control/flood", post(flood))
         .route("/publish", post(publish))
+        .route("/socketio/broadcast", post(sio_broadcast))
         // Bad-input tests send 16 MiB frames through `/control/send`.
         .layer(DefaultBodyLimit::max(32 << 20))
         .layer(CorsLayer::permissive());
     Router::new()
         .route("/ws", any(ws_upgrade))
         .route("/legacy", any(legacy_upgrade))
+        .route("/socket.io/", any(socketio_upgrade))
         .merge(control)
         // CORS, so test pages on another origin can import the built package.
         .nest_service(
@@ -167,6 +194,44 @@ async fn legacy_upgrade(
     admit(&state.clone(), &headers, upgrade, |u| {
         u.on_upgrade(move |socket| legacy::serve(socket, state, cid))
     })
+}
+
+async fn socketio_upgrade(
+    upgrade: WebSocketUpgrade,
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let upstream = match (&state.config.socketio_upstream, state.sio.get()) {
+        (Some(up), _) => up.clone(),
+        (None, Some((addr, _))) => addr.clone(),
+        (None, None) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "no Socket.IO gateway").into_response()
+        }
+    };
+    let url = format!("ws://{upstream}/socket.io/?{}", uri.query().unwrap_or(""));
+    let cid = q.get("cid").cloned();
+    admit(&state.clone(), &headers, upgrade, |u| {
+        u.on_upgrade(move |socket| relay::serve(socket, state, url, cid))
+    })
+}
+
+/// Body of `POST /socketio/broadcast`.
+#[derive(Debug, Deserialize)]
+struct SioBroadcast {
+    event: String,
+    #[serde(default)]
+    data: Value,
+    room: Option<String>,
+}
+
+async fn sio_broadcast(State(s): State<Arc<AppState>>, Json(b): Json<SioBroadcast>) -> Response {
+    let Some((_, io)) = s.sio.get() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no internal Socket.IO gateway").into_response();
+    };
+    let sent = sio::broadcast(io, &b.event, &b.data, b.room).await;
+    Json(json!({ "sent": sent })).into_response()
 }
 
 /// Query of the control endpoints: which connections (`cid`), and command arguments.

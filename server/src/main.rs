@@ -4,10 +4,10 @@
 
 use std::net::SocketAddr;
 
-use wsocket_server::{app, feeds, AppState, Config};
+use wsocket_server::{app, feeds, start_socketio, AppState, Config};
 
 fn usage() -> ! {
-    eprintln!("usage: wsocket-server [--host 127.0.0.1] [--port 8080] [--root DIR] [--token TOKEN] [--jwt-secret S] [--allow-origin URL]... [--max-connections N] [--history N] [--rate-limit N] [--no-feeds]");
+    eprintln!("usage: wsocket-server [--host 127.0.0.1] [--port 8080] [--root DIR] [--token TOKEN] [--jwt-secret S] [--allow-origin URL]... [--max-connections N] [--history N] [--rate-limit N] [--socketio-upstream HOST:PORT] [--sio-ping-ms INTERVAL,TIMEOUT] [--no-feeds]");
     std::process::exit(2)
 }
 
@@ -31,12 +31,21 @@ async fn main() {
                 config.max_connections = value().parse().unwrap_or_else(|_| usage())
             }
             "--history" => config.history = value().parse().unwrap_or_else(|_| usage()),
+            "--socketio-upstream" => config.socketio_upstream = Some(value()),
+            "--sio-ping-ms" => {
+                let (interval, timeout) = value()
+                    .split_once(',')
+                    .and_then(|(i, t)| Some((i.parse().ok()?, t.parse().ok()?)))
+                    .unwrap_or_else(|| usage());
+                config.sio_ping_interval_ms = interval;
+                config.sio_ping_timeout_ms = timeout;
+            }
             "--rate-limit" => {
                 config.rate_limit_per_sec = value().parse().unwrap_or_else(|_| usage())
             }
             "--no-feeds" => feeds_on = false,
             "--help" | "-h" => {
-                println!("usage: wsocket-server [--host 127.0.0.1] [--port 8080] [--root DIR] [--token TOKEN] [--jwt-secret S] [--allow-origin URL]... [--max-connections N] [--history N] [--rate-limit N] [--no-feeds]");
+                println!("usage: wsocket-server [--host 127.0.0.1] [--port 8080] [--root DIR] [--token TOKEN] [--jwt-secret S] [--allow-origin URL]... [--max-connections N] [--history N] [--rate-limit N] [--socketio-upstream HOST:PORT] [--sio-ping-ms INTERVAL,TIMEOUT] [--no-feeds]");
                 return;
             }
             _ => usage(),
@@ -57,6 +66,10 @@ async fn main() {
         }
     };
     let state = AppState::new(config);
+    if let Err(e) = start_socketio(&state).await {
+        eprintln!("cannot start the Socket.IO gateway: {e}");
+        std::process::exit(1)
+    }
     if feeds_on {
         tokio::spawn(feeds::run(state.clone()));
     }

@@ -1,0 +1,94 @@
+//! `/socket.io/`: a frame-for-frame WebSocket relay to the Socket.IO server (the internal
+//! socketioxide gateway, or `--socketio-upstream`, e.g. the reference `socket.io` server
+//! from npm in the test tier). It changes nothing on the wire; it is where the test-control
+//! API acts on Socket.IO connections (by the `cid` query parameter): drop the connection
+//! abruptly, close with a code, stall (nothing reaches the client, not even pings: a dead
+//! server), or send a raw frame.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message as AxMessage, Utf8Bytes, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as TMessage;
+
+use crate::conns::Control;
+use crate::AppState;
+
+/// Relays one browser connection to `upstream_url`.
+pub async fn serve(
+    client: WebSocket,
+    state: Arc<AppState>,
+    upstream_url: String,
+    cid: Option<String>,
+) {
+    let Ok((upstream, _)) = tokio_tungstenite::connect_async(&upstream_url).await else {
+        let (mut sink, _) = client.split();
+        let frame = CloseFrame {
+            code: 1011,
+            reason: Utf8Bytes::from_static("socket.io upstream unreachable"),
+        };
+        let _ = sink.send(AxMessage::Close(Some(frame))).await;
+        return;
+    };
+    let (mut up_tx, mut up_rx) = upstream.split();
+    let (mut tx, mut rx) = client.split();
+    let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
+    let conn = state.conns.add(cid, ctl_tx);
+    let mut stalled = false;
+    loop {
+        tokio::select! {
+            from_client = rx.next() => match from_client {
+                Some(Ok(AxMessage::Text(t))) => {
+                    if up_tx.send(TMessage::text(t.as_str())).await.is_err() { break; }
+                }
+                Some(Ok(AxMessage::Binary(b))) => {
+                    if up_tx.send(TMessage::binary(b)).await.is_err() { break; }
+                }
+                Some(Ok(AxMessage::Close(frame))) => {
+                    let _ = tx.send(AxMessage::Close(frame)).await;
+                    let _ = up_tx.close().await;
+                    break;
+                }
+                None | Some(Err(_)) => {
+                    let _ = up_tx.close().await;
+                    break;
+                }
+                Some(Ok(_)) => {}
+            },
+            from_upstream = up_rx.next() => match from_upstream {
+                Some(Ok(TMessage::Text(t))) => {
+                    if !stalled && tx.send(AxMessage::Text(Utf8Bytes::from(t.as_str()))).await.is_err() { break; }
+                }
+                Some(Ok(TMessage::Binary(b))) => {
+                    if !stalled && tx.send(AxMessage::Binary(b)).await.is_err() { break; }
+                }
+                Some(Ok(TMessage::Close(frame))) => {
+                    let frame = frame.map(|f| CloseFrame { code: f.code.into(), reason: Utf8Bytes::from(f.reason.as_str()) });
+                    let _ = tx.send(AxMessage::Close(frame)).await;
+                    break;
+                }
+                None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            control = ctl_rx.recv() => match control {
+                // Both ends dropped without a close frame: the browser sees 1006, the
+                // Socket.IO server a transport error.
+                Some(Control::Drop) | None => break,
+                Some(Control::Close(code, reason)) => {
+                    let _ = tx.send(AxMessage::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))).await;
+                    break;
+                }
+                Some(Control::Stall(on)) => stalled = on,
+                Some(Control::Raw(text)) => {
+                    let _ = tx.send(AxMessage::Text(Utf8Bytes::from(text))).await;
+                }
+                Some(Control::Binary(bytes)) => {
+                    let _ = tx.send(AxMessage::Binary(bytes.into())).await;
+                }
+                Some(Control::Flood(_)) => {}
+            },
+        }
+    }
+    state.conns.remove(conn);
+}

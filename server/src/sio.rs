@@ -1,0 +1,180 @@
+//! The Socket.IO gateway (socketioxide): namespace `/events`, behaving like a NestJS
+//! `EventsGateway`. It listens on an internal loopback port; browsers reach it through
+//! the `/socket.io/` relay (`relay.rs`), which is where the test-control API acts.
+//!
+//! - connect: a token in `auth: {token}` or `?token=` is checked like `/ws` tokens (the
+//!   fixed `--token` or a JWT with `--jwt-secret`; its `sub` is the user id). Refused:
+//!   `connect_error` with `{message}`. Without `--token`/`--jwt-secret` anyone may connect.
+//! - `message` `{content, room?}`: to the room, or to everyone but the sender, as
+//!   `{senderId, content, timestamp}`; ack `{success: true}`, or `{success: false,
+//!   message}` for content over 1,000 characters.
+//! - `join` / `leave` `{room}`: `user:joined` / `user:left` `{userId, room}` to the room;
+//!   ack `{success, room}`. Rooms `private:<user>` are for that user only.
+//! - `POST /socketio/broadcast` `{event, data, room?}` (lib.rs): a server-initiated push.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use socketioxide::extract::{AckSender, Data, Extension, SocketRef, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::SocketIo;
+
+use crate::AppState;
+
+/// The gateway's namespace.
+pub const NAMESPACE: &str = "/events";
+/// The longest `content` a `message` may have.
+pub const MAX_CONTENT: usize = 1_000;
+
+/// Who a socket is, set on connect.
+#[derive(Debug, Clone)]
+struct User(String);
+
+#[derive(Debug, Deserialize)]
+struct Auth {
+    token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageIn {
+    content: Option<String>,
+    room: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RoomIn {
+    room: Option<String>,
+}
+
+fn query_token(s: &SocketRef) -> Option<String> {
+    let query = s.req_parts().uri.query()?;
+    query.split('&').find_map(|pair| pair.strip_prefix("token=").map(str::to_owned))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Starts the gateway on an internal loopback port and returns its address.
+pub async fn start(state: Arc<AppState>) -> std::io::Result<(SocketAddr, SocketIo)> {
+    let (layer, io) = SocketIo::builder()
+        .ping_interval(std::time::Duration::from_millis(state.config.sio_ping_interval_ms))
+        .ping_timeout(std::time::Duration::from_millis(state.config.sio_ping_timeout_ms))
+        .max_payload(state.config.max_frame_bytes as u64)
+        .build_layer();
+    let st = state.clone();
+    io.ns(
+        NAMESPACE,
+        on_connect.with(move |s: SocketRef, auth: TryData<Auth>| authenticate(s, auth, st.clone())),
+    );
+    let app = axum::Router::new().layer(layer);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((addr, io))
+}
+
+async fn authenticate(
+    s: SocketRef,
+    TryData(auth): TryData<Auth>,
+    state: Arc<AppState>,
+) -> Result<(), String> {
+    let token = auth.ok().and_then(|a| a.token).or_else(|| query_token(&s));
+    let config = &state.config;
+    let user = if !crate::auth::required(config) {
+        s.id.to_string()
+    } else {
+        let token = token.ok_or("unauthorized: no token")?;
+        if !crate::auth::accepts(config, &token) {
+            return Err("unauthorized: invalid token".to_owned());
+        }
+        config
+            .jwt_secret
+            .as_deref()
+            .and_then(|secret| {
+                crate::auth::verify_jwt(&token, secret.as_bytes(), now_ms() / 1000).ok()
+            })
+            .and_then(|claims| claims.get("sub").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| s.id.to_string())
+    };
+    s.extensions.insert(User(user));
+    Ok(())
+}
+
+async fn on_connect(s: SocketRef) {
+    s.on("message", on_message);
+    s.on("join", on_join);
+    s.on("leave", on_leave);
+}
+
+fn refuse(ack: AckSender, message: &str) {
+    let _ = ack.send(&json!({ "success": false, "message": message }));
+}
+
+async fn on_message(
+    s: SocketRef,
+    Data(m): Data<MessageIn>,
+    Extension(User(user)): Extension<User>,
+    ack: AckSender,
+) {
+    let content = m.content.unwrap_or_default();
+    if content.chars().count() > MAX_CONTENT {
+        return refuse(ack, "content must be at most 1000 characters");
+    }
+    let payload = json!({ "senderId": user, "content": content, "timestamp": now_ms() });
+    let sent = match &m.room {
+        Some(room) => s.to(room.clone()).emit("message", &payload).await,
+        None => s.broadcast().emit("message", &payload).await,
+    };
+    let _ = ack.send(&json!({ "success": sent.is_ok() }));
+}
+
+fn may_enter(user: &str, room: &str) -> bool {
+    room.strip_prefix("private:").is_none_or(|owner| owner == user)
+}
+
+async fn on_join(
+    s: SocketRef,
+    Data(r): Data<RoomIn>,
+    Extension(User(user)): Extension<User>,
+    ack: AckSender,
+) {
+    let Some(room) = r.room.filter(|r| !r.is_empty()) else {
+        return refuse(ack, "room is required");
+    };
+    if !may_enter(&user, &room) {
+        return refuse(ack, "forbidden: you may not join this room");
+    }
+    s.join(room.clone());
+    let _ = s.to(room.clone()).emit("user:joined", &json!({ "userId": user, "room": room })).await;
+    let _ = ack.send(&json!({ "success": true, "room": room }));
+}
+
+async fn on_leave(
+    s: SocketRef,
+    Data(r): Data<RoomIn>,
+    Extension(User(user)): Extension<User>,
+    ack: AckSender,
+) {
+    let Some(room) = r.room.filter(|r| !r.is_empty()) else {
+        return refuse(ack, "room is required");
+    };
+    s.leave(room.clone());
+    let _ = s.to(room.clone()).emit("user:left", &json!({ "userId": user, "room": room })).await;
+    let _ = ack.send(&json!({ "success": true, "room": room }));
+}
+
+/// A server-initiated push to the namespace (or one room of it).
+pub async fn broadcast(io: &SocketIo, event: &str, data: &Value, room: Option<String>) -> bool {
+    let Some(ns) = io.of(NAMESPACE) else { return false };
+    match room {
+        Some(room) => ns.to(room).emit(event, data).await.is_ok(),
+        None => ns.emit(event, data).await.is_ok(),
+    }
+}
