@@ -97,6 +97,15 @@ pub enum Input {
         /// The token, resolved by the driver from a string or a provider.
         auth: Option<String>,
     },
+    /// The server of socket `gen` sends the pings (Socket.IO): it promised one at least
+    /// every `window_ms` (its `pingInterval + pingTimeout`). Fed before `SocketOpened`;
+    /// the watchdog then closes the socket (4000) when a window passes without a frame.
+    ServerHeartbeat {
+        /// The socket's generation.
+        gen: u32,
+        /// The longest silence allowed, ms.
+        window_ms: f64,
+    },
     /// Socket `gen` closed (the browser's `close` event).
     SocketClosed {
         /// The socket's generation.
@@ -286,6 +295,11 @@ pub struct Machine<P> {
     armed: [bool; 6],
     frames_in: u64,
     ping: Option<Ping>,
+    /// For this socket, the server pings within this window (Socket.IO); `None`: the
+    /// client pings (the heartbeat options).
+    server_window_ms: Option<f64>,
+    /// When the pending server-ping check is due (to tell a late timer).
+    server_check_due: f64,
     rtt_ms: Option<f64>,
     dropped: u64,
     duplicates: u64,
@@ -318,6 +332,8 @@ impl<P: Clone> Machine<P> {
             requests: Requests::default(),
             armed: [false; 6],
             frames_in: 0,
+            server_window_ms: None,
+            server_check_due: 0.0,
             ping: None,
             rtt_ms: None,
             dropped: 0,
@@ -570,7 +586,12 @@ impl<P: Clone> Machine<P> {
                     self.on_close(close::UNAUTHORIZED, "unauthorized".to_owned(), false);
                 }
             }
-            Input::SocketOpened { gen, auth } => self.on_open(gen, auth),
+            Input::ServerHeartbeat { gen, window_ms } => {
+                if gen == self.gen && self.state == State::Connecting && window_ms > 0.0 {
+                    self.server_window_ms = Some(window_ms.min(crate::options::MAX_MS));
+                }
+            }
+            Input::SocketOpened { gen, auth } => self.on_open(now, gen, auth),
             Input::SocketClosed { gen, code, reason, was_clean } => {
                 let live = matches!(self.state, State::Connecting | State::Open | State::Closing);
                 if gen == self.gen && live {
@@ -618,6 +639,7 @@ impl<P: Clone> Machine<P> {
 
     fn start_connecting(&mut self) {
         self.gen = self.gen.wrapping_add(1);
+        self.server_window_ms = None;
         self.set_state(State::Connecting);
         self.effects.push_back(Effect::OpenSocket { gen: self.gen });
         if self.opts.connect_timeout_ms > 0.0 {
@@ -625,7 +647,7 @@ impl<P: Clone> Machine<P> {
         }
     }
 
-    fn on_open(&mut self, gen: u32, auth: Option<String>) {
+    fn on_open(&mut self, now: f64, gen: u32, auth: Option<String>) {
         if gen != self.gen || self.state != State::Connecting {
             return;
         }
@@ -637,7 +659,12 @@ impl<P: Clone> Machine<P> {
         if self.opts.heartbeat_interval_ms > 0.0 {
             self.arm(Timer::Heartbeat, self.opts.heartbeat_interval_ms);
         }
-        if let (TokenIn::Message, Some(token)) = (self.opts.token_in, auth) {
+        if let Some(window) = self.server_window_ms {
+            self.expect_server_ping(now, window);
+        }
+        // Socket.IO carries the token in its CONNECT packet, sent by the driver.
+        let socketio = self.opts.protocol == crate::options::Protocol::SocketIo;
+        if let (TokenIn::Message, Some(token), false) = (self.opts.token_in, auth, socketio) {
             let id = self.next_wire_id();
             let frame = self.encoder.auth(&id, &token);
             self.send_text(frame);
@@ -775,8 +802,32 @@ impl<P: Clone> Machine<P> {
         }
     }
 
+    /// Server-pinged mode: a frame must arrive within `window` ms of the last one seen
+    /// (at `seen`). Checked every quarter window, so a dead server is found between 1
+    /// and 1.25 windows after its last frame, with no call per frame.
+    fn expect_server_ping(&mut self, seen: f64, window: f64) {
+        self.ping = Some(Ping { sent_at: seen, frames_at: self.frames_in });
+        self.server_check_due = seen + window / 4.0;
+        self.arm(Timer::PongDeadline, window / 4.0);
+    }
+
     fn check_pong(&mut self, now: f64) {
         let Some(ping) = self.ping else { return };
+        if let Some(window) = self.server_window_ms {
+            let step = window / 4.0;
+            // A frame since the last check; or this check ran far late (a throttled
+            // tab), and a frame may be queued behind it: count from now.
+            let late = now - self.server_check_due > LATE_TIMER_MS.max(step);
+            if self.frames_in > ping.frames_at || late {
+                return self.expect_server_ping(now, window);
+            }
+            if now - ping.sent_at >= window {
+                return self.heartbeat_timeout();
+            }
+            self.server_check_due = now + step;
+            self.arm(Timer::PongDeadline, step);
+            return;
+        }
         if self.frames_in > ping.frames_at {
             self.ping = None;
             return;
@@ -789,6 +840,10 @@ impl<P: Clone> Machine<P> {
             self.ping = None;
             return self.ping_now(now);
         }
+        self.heartbeat_timeout();
+    }
+
+    fn heartbeat_timeout(&mut self) {
         self.effects.push_back(Effect::CloseSocket {
             gen: self.gen,
             code: close::HEARTBEAT_TIMEOUT,

@@ -14,6 +14,8 @@ pub enum Protocol {
     Json,
     /// No envelope: every frame goes to `message` listeners as it arrived.
     Raw,
+    /// Socket.IO v5 over Engine.IO v4, WebSocket transport only ([`crate::socketio`]).
+    SocketIo,
 }
 
 /// Where a token goes.
@@ -67,6 +69,8 @@ pub struct Options {
     pub token_in: TokenIn,
     /// `debug`: log to the console. Default `false`; switchable at run time.
     pub debug: bool,
+    /// `namespace`: the Socket.IO namespace (`protocol: "socketio"`). Default `"/"`.
+    pub namespace: String,
     /// Whether a fresh token can be asked for (a token provider was given): then a
     /// 4001/1008 close or an `UNAUTHORIZED` error retries once with a new token.
     pub refresh_token: bool,
@@ -88,6 +92,7 @@ impl Default for Options {
             heartbeat_timeout_ms: 10_000.0,
             heartbeat_message: None,
             queue_max: 1_000,
+            namespace: "/".to_owned(),
             queue_overflow: Overflow::Reject,
             request_timeout_ms: 10_000.0,
             token_in: TokenIn::Query,
@@ -142,6 +147,23 @@ impl Options {
         }
         if matches!(&self.heartbeat_message, Some(m) if m.is_empty()) {
             return Err(Error::option("heartbeatMessage", "must not be empty"));
+        }
+        if !crate::socketio::valid_namespace(&self.namespace) {
+            return Err(Error::option("namespace", "must start with / and hold no , [ { or \""));
+        }
+        if self.protocol == Protocol::SocketIo {
+            if !self.topics.is_empty() {
+                return Err(Error::option(
+                    "topics",
+                    "Socket.IO has rooms, not topics: emit your gateway's join event instead",
+                ));
+            }
+            if self.heartbeat_message.is_some() || self.heartbeat_interval_ms > 0.0 {
+                return Err(Error::option(
+                    "heartbeatIntervalMs",
+                    "Socket.IO servers send the pings; the watchdog uses their pingInterval + pingTimeout",
+                ));
+            }
         }
         Ok(())
     }

@@ -128,3 +128,62 @@ fn exactly_one_heartbeat_timer_after_many_reconnects() {
     }
     assert_eq!(sim.pings_sent() - before, 10);
 }
+
+// ---- Socket.IO: the server pings, the client watches ---------------------------------
+
+fn socketio() -> Options {
+    Options {
+        protocol: wsocket::options::Protocol::SocketIo,
+        heartbeat_interval_ms: 0.0,
+        ..quiet()
+    }
+}
+
+fn open_with_server_window(sim: &mut Sim, window_ms: f64) {
+    sim.connect();
+    sim.input(Input::ServerHeartbeat { gen: 1, window_ms });
+    sim.open();
+}
+
+#[test]
+fn a_socketio_server_that_keeps_pinging_is_alive_and_the_client_never_pings() {
+    let mut sim = Sim::new(socketio());
+    open_with_server_window(&mut sim, 1_500.0);
+    for _ in 0..20 {
+        sim.advance(1_000.0);
+        sim.frame(); // the server's "2"
+    }
+    assert_eq!(sim.state(), State::Open);
+    assert!(sim.errors().is_empty());
+    assert_eq!(sim.pings_sent(), 0);
+    assert!(sim.sent_texts().is_empty());
+}
+
+#[test]
+fn a_socketio_server_silent_for_ping_interval_plus_timeout_is_dead() {
+    let mut sim = Sim::new(socketio());
+    open_with_server_window(&mut sim, 1_500.0);
+    sim.advance(1_000.0);
+    sim.frame(); // seen by the check at 1125 (checks every quarter window)
+    sim.advance(1_624.0);
+    assert_eq!(sim.state(), State::Open, "silent for less than a window since 1125");
+    sim.advance(1.0);
+    assert!(sim.now - 1_000.0 <= 1_500.0 * 1.25, "found within 1.25 windows of the last frame");
+    assert_eq!(sim.errors(), vec!["HEARTBEAT_TIMEOUT"]);
+    assert_eq!(sim.closed, vec![(1, 4000, true)]);
+    assert_eq!(sim.state(), State::Reconnecting);
+}
+
+#[test]
+fn the_server_window_is_per_socket_and_reset_on_reconnect() {
+    let mut sim = Sim::new(Options { min_delay_ms: 0.0, ..socketio() });
+    open_with_server_window(&mut sim, 1_000.0);
+    sim.server_close(1006);
+    sim.advance(0.0);
+    assert_eq!(sim.state(), State::Connecting);
+    // The new socket has not said how it pings (no open packet yet): no watchdog.
+    sim.input(Input::SocketOpened { gen: 2, auth: None });
+    sim.advance(60_000.0);
+    assert_eq!(sim.state(), State::Open);
+    assert!(sim.errors().is_empty());
+}

@@ -40,6 +40,7 @@ const KEYS: &[&str] = &[
     "queueOverflow",
     "requestTimeoutMs",
     "debug",
+    "namespace",
 ];
 
 fn bad(field: &str, expected: &str) -> Error {
@@ -101,14 +102,12 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), Error> {
                 Protocol::Raw
             }
             "socketio" => {
-                return Err(Error::InvalidOption {
-                    field: "protocol".to_owned(),
-                    reason:
-                        "\"socketio\" is not available in this version; use \"json\" or \"raw\""
-                            .to_owned(),
-                })
+                // The server pings; the token goes in the CONNECT packet's auth.
+                o.heartbeat_interval_ms = 0.0;
+                o.token_in = TokenIn::Message;
+                Protocol::SocketIo
             }
-            _ => return Err(bad("protocol", "\"json\" or \"raw\"")),
+            _ => return Err(bad("protocol", "\"json\", \"raw\" or \"socketio\"")),
         };
     }
     for &key in KEYS.iter().skip(1) {
@@ -166,6 +165,7 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), Error> {
             }
             "requestTimeoutMs" => o.request_timeout_ms = number(key, &v)?,
             "debug" => o.debug = v.as_bool().ok_or_else(|| bad(key, "a boolean"))?,
+            "namespace" => o.namespace = string(key, &v)?,
             _ => {}
         }
     }
