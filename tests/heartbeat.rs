@@ -187,3 +187,24 @@ fn the_server_window_is_per_socket_and_reset_on_reconnect() {
     assert_eq!(sim.state(), State::Open);
     assert!(sim.errors().is_empty());
 }
+
+#[test]
+fn the_watchdog_works_with_the_options_the_js_reader_sets_for_socketio() {
+    let opts = Options {
+        protocol: wsocket::options::Protocol::SocketIo,
+        heartbeat_interval_ms: 0.0,
+        token_in: wsocket::options::TokenIn::Message,
+        min_delay_ms: 20.0,
+        max_delay_ms: 200.0,
+        ..Options::default()
+    };
+    let mut sim = Sim::new(opts);
+    sim.connect();
+    sim.input(Input::ServerHeartbeat { gen: 1, window_ms: 500.0 });
+    sim.input(Input::SocketOpened { gen: 1, auth: Some("good-token".into()) });
+    sim.frame();
+    sim.advance(400.0);
+    sim.frame();
+    sim.advance(3000.0);
+    assert_eq!(sim.errors(), vec!["HEARTBEAT_TIMEOUT"]);
+}

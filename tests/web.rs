@@ -19,8 +19,20 @@ const AUTH_SERVER: &str = match option_env!("WSOCKET_TEST_AUTH_SERVER") {
     None => "127.0.0.1:8081",
 };
 
+/// A companion server whose `/socket.io/` relays to the reference `socket.io` server
+/// from npm (tests/socketio-reference/gateway.mjs).
+const SIO_REFERENCE_SERVER: &str = match option_env!("WSOCKET_TEST_SIO_REFERENCE_SERVER") {
+    Some(s) => s,
+    None => "127.0.0.1:8082",
+};
+
 #[wasm_bindgen(module = "/tests/web/scenarios.js")]
 extern "C" {
+    #[wasm_bindgen(catch, js_name = runSio)]
+    async fn run_sio(name: &str, server: &str, make: &js_sys::Function)
+        -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = sioNames)]
+    fn sio_names() -> Vec<String>;
     #[wasm_bindgen(catch)]
     async fn run(
         name: &str,
@@ -39,6 +51,53 @@ async fn scenario(name: &str) {
         let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string());
         panic!("{name}: {}", message.unwrap_or_else(|| format!("{e:?}")));
     }
+}
+
+async fn sio_scenario(name: &str, server: &str) {
+    let make = Closure::<dyn FnMut(String, JsValue) -> Result<JsValue, JsValue>>::new(
+        |url: String, options| WsClient::new(&url, options).map(JsValue::from),
+    );
+    if let Err(e) = run_sio(name, server, make.as_ref().unchecked_ref()).await {
+        let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string());
+        panic!("{name} against {server}: {}", message.unwrap_or_else(|| format!("{e:?}")));
+    }
+}
+
+/// Each Socket.IO scenario twice: against the companion server's socketioxide gateway,
+/// and against the reference `socket.io` server.
+macro_rules! sio_scenarios {
+    ($($name:literal => $ours:ident, $reference:ident;)*) => {
+        $(
+            #[wasm_bindgen_test]
+            async fn $ours() {
+                sio_scenario($name, AUTH_SERVER).await;
+            }
+
+            #[wasm_bindgen_test]
+            async fn $reference() {
+                sio_scenario($name, SIO_REFERENCE_SERVER).await;
+            }
+        )*
+
+        #[wasm_bindgen_test]
+        fn every_socketio_scenario_has_a_test() {
+            let mut listed = sio_names();
+            listed.sort();
+            let mut ours = vec![$($name.to_owned()),*];
+            ours.sort();
+            assert_eq!(listed, ours);
+        }
+    };
+}
+
+sio_scenarios! {
+    "sioEmitOnRoomsAndAcks" => socketio_emit_on_rooms_and_acks, socketio_reference_emit_on_rooms_and_acks;
+    "sioGatewayValidationAndAckTimeout" => socketio_gateway_validation_and_ack_timeout, socketio_reference_gateway_validation_and_ack_timeout;
+    "sioRejectedAuthIsConnectErrorWithoutALoop" => socketio_rejected_auth_is_connect_error_without_a_loop, socketio_reference_rejected_auth_is_connect_error_without_a_loop;
+    "sioReconnectAndRejoinAfterAbruptDrop" => socketio_reconnect_and_rejoin_after_abrupt_drop, socketio_reference_reconnect_and_rejoin_after_abrupt_drop;
+    "sioDeadServerFoundByThePingWatchdog" => socketio_dead_server_found_by_the_ping_watchdog, socketio_reference_dead_server_found_by_the_ping_watchdog;
+    "sioServerDisconnectDoesNotReconnect" => socketio_server_disconnect_does_not_reconnect, socketio_reference_server_disconnect_does_not_reconnect;
+    "sioMalformedAndBinaryPacketsAreReportedAndSkipped" => socketio_malformed_and_binary_packets_are_reported_and_skipped, socketio_reference_malformed_and_binary_packets_are_reported_and_skipped;
 }
 
 macro_rules! scenarios {

@@ -27,6 +27,7 @@ const options: WsClientOptions = {
   requestTimeoutMs: 10000,
   debug: false,
 };
+const socketio: WsClientOptions = { protocol: "socketio", namespace: "/events", token: "jwt" };
 // @ts-expect-error: an unknown option
 const typo: WsClientOptions = { maxDelay: 10 };
 // @ts-expect-error: not a protocol

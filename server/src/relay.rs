@@ -36,14 +36,17 @@ pub async fn serve(
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     let conn = state.conns.add(cid, ctl_tx);
     let mut stalled = false;
+    // Stalled and the upstream gave up on the silent client: the browser keeps a socket
+    // on which nothing ever arrives again (a dead server, as the watchdog must find it).
+    let mut upstream_gone = false;
     loop {
         tokio::select! {
             from_client = rx.next() => match from_client {
                 Some(Ok(AxMessage::Text(t))) => {
-                    if up_tx.send(TMessage::text(t.as_str())).await.is_err() { break; }
+                    if up_tx.send(TMessage::text(t.as_str())).await.is_err() && !upstream_gone { break; }
                 }
                 Some(Ok(AxMessage::Binary(b))) => {
-                    if up_tx.send(TMessage::binary(b)).await.is_err() { break; }
+                    if up_tx.send(TMessage::binary(b)).await.is_err() && !upstream_gone { break; }
                 }
                 Some(Ok(AxMessage::Close(frame))) => {
                     let _ = tx.send(AxMessage::Close(frame)).await;
@@ -56,13 +59,14 @@ pub async fn serve(
                 }
                 Some(Ok(_)) => {}
             },
-            from_upstream = up_rx.next() => match from_upstream {
+            from_upstream = up_rx.next(), if !upstream_gone => match from_upstream {
                 Some(Ok(TMessage::Text(t))) => {
                     if !stalled && tx.send(AxMessage::Text(Utf8Bytes::from(t.as_str()))).await.is_err() { break; }
                 }
                 Some(Ok(TMessage::Binary(b))) => {
                     if !stalled && tx.send(AxMessage::Binary(b)).await.is_err() { break; }
                 }
+                Some(Ok(TMessage::Close(_))) | None | Some(Err(_)) if stalled => upstream_gone = true,
                 Some(Ok(TMessage::Close(frame))) => {
                     let frame = frame.map(|f| CloseFrame { code: f.code.into(), reason: Utf8Bytes::from(f.reason.as_str()) });
                     let _ = tx.send(AxMessage::Close(frame)).await;

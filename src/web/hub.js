@@ -12,6 +12,7 @@ const K_REPLY = 3;
 const K_SEQ = 4;
 const K_SUBSCRIBED = 5;
 const K_UNAUTHORIZED = 6;
+const K_SIO_DISCONNECT = 7;
 
 const DUPLICATE = 1;
 
@@ -64,6 +65,17 @@ export class Hub {
     // pending); false while the driver executes effects. Read by `sendFast`.
     this.writable = false;
     this.fastIds = 0;
+    // Socket.IO mode (`useSocketIo`): the namespace, the header parser (Rust,
+    // src/socketio.rs), the CONNECT auth, and what the open packet said.
+    this.sio = null;
+  }
+
+  useSocketIo(nsp, parse) {
+    this.sio = { nsp, part: nsp === "/" ? "" : `${nsp},`, parse, auth: "", max: 1000000, window: 0 };
+  }
+
+  sioAuth(json) {
+    this.sio.auth = json ?? "";
   }
 
   // ---- listeners -------------------------------------------------------------------
@@ -168,7 +180,8 @@ export class Hub {
     ws.binaryType = "arraybuffer";
     ws.onopen = () => {
       this.ws = ws;
-      this.sink(K_OPEN, gen, undefined);
+      // Socket.IO: open once the namespace has accepted the CONNECT (receiveSio).
+      if (this.sio === null) this.sink(K_OPEN, gen, undefined);
     };
     ws.onclose = (e) => {
       if (this.ws === ws) this.ws = null;
@@ -190,10 +203,15 @@ export class Hub {
     if (typeof data !== "string") {
       this.bytesIn += data.byteLength;
       if (this.raw) this.dispatchRaw(data);
+      else if (this.sio !== null) this.bad("a binary attachment (not supported: send JSON data)", data);
       else this.bad("a binary frame where JSON text was expected", data);
       return;
     }
     this.bytesIn += data.length;
+    if (this.sio !== null) {
+      this.receiveSio(data);
+      return;
+    }
     if (this.raw) {
       this.dispatchRaw(data);
       return;
@@ -330,6 +348,114 @@ export class Hub {
     if (this.any.length !== 0) this.fire(this.any, data, data);
   }
 
+  // ---- Socket.IO ---------------------------------------------------------------------
+
+  receiveSio(text) {
+    const sio = this.sio;
+    const h = sio.parse(text);
+    if (typeof h === "string") {
+      this.bad(`not a Socket.IO packet (${h})`, text);
+      return;
+    }
+    const eio = h[0];
+    const start = h[4];
+    if (eio === 2) {
+      this.write("3");
+      return;
+    }
+    if (eio === 0) {
+      let info;
+      try {
+        info = JSON.parse(text.slice(start));
+      } catch {
+        this.bad("an Engine.IO open packet that is not JSON", text);
+        return;
+      }
+      const num = (v, d) => (Number.isFinite(v) && v > 0 ? v : d);
+      sio.max = num(info.maxPayload, 1000000);
+      sio.window = num(info.pingInterval, 25000) + num(info.pingTimeout, 20000);
+      this.write(`40${sio.part}${sio.auth}`);
+      return;
+    }
+    if (eio !== 4) return;
+    if ((h[5] < 0 ? "/" : text.slice(h[5], h[6])) !== sio.nsp) return;
+    let payload;
+    if (start < text.length) {
+      try {
+        payload = JSON.parse(text.slice(start));
+      } catch {
+        this.bad("a Socket.IO payload that is not JSON", text);
+        return;
+      }
+    }
+    const ack = h[3];
+    switch (h[1]) {
+      case 0:
+        this.sink(K_OPEN, this.gen, sio.window);
+        return;
+      case 1:
+        this.sink(K_SIO_DISCONNECT, this.gen, undefined);
+        return;
+      case 2: {
+        const name = payload[0];
+        if (typeof name !== "string") {
+          this.bad("an event without a name", text);
+          return;
+        }
+        const msg = { type: name, data: payload[1], args: payload.slice(1) };
+        if (ack >= 0) {
+          const part = sio.part;
+          msg.ack = (...args) => this.write(`43${part}${ack}${JSON.stringify(args)}`);
+        }
+        const list = this.events.get(name);
+        if (list !== undefined) this.fire(list, msg.data, msg);
+        if (this.any.length !== 0) this.fire(this.any, msg.data, msg);
+        return;
+      }
+      case 3: {
+        const id = String(ack);
+        const request = this.pending.get(id);
+        if (request === undefined) return;
+        this.pending.delete(id);
+        this.sink(K_REPLY, this.gen, request.n);
+        request.resolve({ type: "ack", id, data: payload[0], args: payload });
+        return;
+      }
+      case 4: {
+        const message = payload !== null && typeof payload === "object" ? payload.message : payload;
+        this.emitError(
+          makeError("CONNECT_ERROR", `the Socket.IO server refused the connection: ${message}`, {
+            frame: payload,
+            fromServer: true,
+          }),
+        );
+        this.sink(K_UNAUTHORIZED, this.gen, undefined);
+        return;
+      }
+      default:
+        this.bad("a binary attachment (not supported: send JSON data)", text);
+    }
+  }
+
+  // An EVENT packet: `42<nsp,>[ack]["name", ...args]`, refused over `maxPayload`.
+  sioEvent(name, args, ack) {
+    if (typeof name !== "string" || name === "") {
+      throw makeError("INVALID_ARGUMENT", `a Socket.IO event needs a string "${this.key}"`);
+    }
+    let text;
+    try {
+      text = JSON.stringify([name, ...args]);
+    } catch (cause) {
+      throw makeError("INVALID_ARGUMENT", `could not encode the event: ${cause}`, { cause });
+    }
+    text = `42${this.sio.part}${ack}${text}`;
+    const max = this.sio.max;
+    if (text.length > max || (text.length * 3 > max && new TextEncoder().encode(text).length > max)) {
+      throw makeError("PAYLOAD_TOO_LARGE", `the event is larger than the server's maxPayload (${max} bytes)`);
+    }
+    return text;
+  }
+
   serverError(msg) {
     const body = typeof msg.error === "object" && msg.error !== null ? msg.error : {};
     const code = typeof body.code === "string" ? body.code : "SERVER_ERROR";
@@ -347,6 +473,14 @@ export class Hub {
   // The wire form of a send: objects become JSON with an `id` (theirs, or prefix + n);
   // strings and binary go as they are. Leaves the id in `this.id`.
   frame(msg, n) {
+    if (this.sio !== null) {
+      if (typeof msg !== "object" || msg === null || Array.isArray(msg) || ArrayBuffer.isView(msg) || msg instanceof ArrayBuffer) {
+        throw makeError("INVALID_ARGUMENT", `with protocol "socketio", send() takes {${this.key}, data} or {${this.key}, args}`);
+      }
+      this.id = undefined;
+      const args = Array.isArray(msg.args) ? msg.args : msg.data === undefined ? [] : [msg.data];
+      return this.sioEvent(msg[this.key], args, "");
+    }
     if (typeof msg === "string" || msg instanceof ArrayBuffer || ArrayBuffer.isView(msg)) {
       this.id = undefined;
       return msg;
@@ -402,6 +536,7 @@ export class Hub {
   // ---- requests --------------------------------------------------------------------
 
   requestFrame(type, data, n) {
+    if (this.sio !== null) return this.sioEvent(type, data === undefined ? [] : [data], n);
     const msg = { [this.key]: type, id: this.prefix + n };
     if (data !== undefined) msg.data = data;
     return JSON.stringify(msg);
@@ -409,7 +544,8 @@ export class Hub {
 
   track(n) {
     return new Promise((resolve, reject) => {
-      this.pending.set(this.prefix + n, { n, resolve, reject });
+      // Socket.IO ack ids are numbers; the typed protocol's ids carry the prefix.
+      this.pending.set(this.sio !== null ? String(n) : this.prefix + n, { n, resolve, reject });
     });
   }
 

@@ -41,6 +41,7 @@ const K_REPLY: u32 = 3;
 const K_SEQ: u32 = 4;
 const K_SUBSCRIBED: u32 = 5;
 const K_UNAUTHORIZED: u32 = 6;
+const K_SIO_DISCONNECT: u32 = 7;
 
 /// What the sink answers for a push the core decided is a duplicate.
 const DUPLICATE: u32 = 1;
@@ -100,6 +101,8 @@ struct Inner {
     /// `resume` → `Input::Wake`. Each entry: where, which event, which closure.
     page: Vec<(EventTarget, &'static str, usize)>,
     page_fns: [Closure<dyn Fn()>; 2],
+    /// Socket.IO mode: the header parser the hub calls per frame.
+    _sio_parse: Option<Closure<dyn Fn(String) -> JsValue>>,
 }
 
 impl Drop for Inner {
@@ -282,6 +285,13 @@ impl Inner {
                 (_, token) => (core.url.clone(), token),
             }
         };
+        // Socket.IO: the token goes in the CONNECT packet the hub sends.
+        let auth = if core_is_socketio(&self.core.borrow()) {
+            self.hub.sio_auth(auth.as_deref().map(crate::socketio::auth_json));
+            None
+        } else {
+            auth
+        };
         match WebSocket::new(&url) {
             Ok(ws) => {
                 self.hub.attach(&ws, gen);
@@ -314,6 +324,10 @@ impl Inner {
                     core.machine.sync_position(&topic, seq, &epoch);
                 }
                 let auth = core.pending_auth.take();
+                if let Some(window_ms) = value.as_f64() {
+                    // Socket.IO: the server pings within its pingInterval + pingTimeout.
+                    core.machine.handle(now(), Input::ServerHeartbeat { gen, window_ms });
+                }
                 drop(core);
                 self.input(Input::SocketOpened { gen, auth });
             }
@@ -339,6 +353,16 @@ impl Inner {
             K_SEQ => return self.on_seq(&value),
             K_SUBSCRIBED => self.on_subscribed(&value),
             K_UNAUTHORIZED => self.input(Input::Unauthorized { gen }),
+            K_SIO_DISCONNECT => {
+                // The server disconnected this client from the namespace: as in
+                // socket.io, that is final (no reconnect until `connect()`).
+                let live = self.core.borrow().machine.gen() == gen;
+                if live {
+                    self.hub.emit_error(&Error::ClosedByServer(1000).into());
+                    let _ = self.core.borrow_mut().machine.close(1000, "io server disconnect");
+                    self.run();
+                }
+            }
             _ => {}
         }
         0
@@ -443,7 +467,12 @@ impl WsClient {
     /// The constructor behind `new WsClient(url, options)` and the Rust API's
     /// [`Client::new`](crate::Client::new): options already read, not yet validated.
     pub(crate) fn build(url: &str, opts: crate::Options, token: Token) -> Result<WsClient, Error> {
-        let url = options::resolve_url(url)?;
+        let mut url = options::resolve_url(url)?;
+        let socketio = opts.protocol == Protocol::SocketIo;
+        if socketio {
+            url = socketio_url(&url);
+        }
+        let namespace = opts.namespace.clone();
         let seed = (math_random() * 9_007_199_254_740_991.0) as u64;
         let prefix = id_prefix();
         let raw = opts.protocol == Protocol::Raw;
@@ -498,6 +527,12 @@ impl WsClient {
                 .collect();
             let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref());
             hub.set_debug(debug);
+            let sio_parse = socketio.then(|| {
+                let parse =
+                    Closure::<dyn Fn(String) -> JsValue>::new(|frame: String| sio_header(&frame));
+                hub.use_socket_io(&namespace, parse.as_ref().unchecked_ref());
+                parse
+            });
             Inner {
                 core: RefCell::new(Core {
                     machine,
@@ -512,6 +547,7 @@ impl WsClient {
                 timer_fns,
                 page,
                 page_fns,
+                _sio_parse: sio_parse,
             }
         });
         Ok(WsClient { inner })
@@ -571,6 +607,12 @@ impl WsClient {
     /// Returns the message's `id` (undefined for strings and binary).
     pub fn send(&self, message: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let reliable = flag(&options, "reliable")?;
+        if reliable && core_is_socketio(&self.inner.core.borrow()) {
+            return Err(make_error(
+                "INVALID_ARGUMENT",
+                "reliable sends need the typed-JSON protocol; with Socket.IO use request() (an ack)",
+            ));
+        }
         let (n, writable) = {
             let mut core = self.inner.core.borrow_mut();
             (core.machine.next_id(), core.machine.writable())
@@ -628,6 +670,7 @@ impl WsClient {
     /// Subscribes to one topic or an array of topics (reference counted; resubscribed
     /// on every open).
     pub fn subscribe(&self, topics: JsValue) -> Result<(), JsValue> {
+        no_topics_in_socketio(&self.inner.core.borrow())?;
         let topics = topic_list(&topics)?;
         self.inner.core.borrow_mut().machine.subscribe(topics.iter().map(String::as_str));
         self.inner.run();
@@ -636,6 +679,7 @@ impl WsClient {
 
     /// Drops one reference to each topic; unsubscribes those that reach zero.
     pub fn unsubscribe(&self, topics: JsValue) -> Result<(), JsValue> {
+        no_topics_in_socketio(&self.inner.core.borrow())?;
         let topics = topic_list(&topics)?;
         self.inner.core.borrow_mut().machine.unsubscribe(topics.iter().map(String::as_str));
         self.inner.run();
@@ -684,6 +728,80 @@ impl WsClient {
     pub fn set_debug(&self, on: bool) {
         self.inner.core.borrow_mut().machine.set_debug(on);
         self.inner.hub.set_debug(on);
+    }
+}
+
+fn core_is_socketio(core: &Core) -> bool {
+    core.machine.options().protocol == Protocol::SocketIo
+}
+
+fn no_topics_in_socketio(core: &Core) -> Result<(), JsValue> {
+    if core_is_socketio(core) {
+        return Err(make_error(
+            "INVALID_ARGUMENT",
+            "Socket.IO has rooms, not topics: request() your gateway's join event instead",
+        ));
+    }
+    Ok(())
+}
+
+/// `ws://host[:port]` or `ws://host/` → `ws://host/socket.io/`, then the Engine.IO v4
+/// WebSocket-transport query (other paths and query parameters are kept).
+fn socketio_url(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let (base, query) = match url.find('?') {
+        Some(q) => (&url[..q], Some(&url[q + 1..])),
+        None => (url, None),
+    };
+    let mut out = match base[after_scheme..].find('/') {
+        None => format!("{base}{}", crate::socketio::DEFAULT_PATH),
+        Some(p) if after_scheme + p == base.len() - 1 => {
+            format!("{}{}", &base[..base.len() - 1], crate::socketio::DEFAULT_PATH)
+        }
+        Some(_) => base.to_owned(),
+    };
+    out.push('?');
+    out.push_str(crate::socketio::TRANSPORT_QUERY);
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        out.push('&');
+        out.push_str(q);
+    }
+    out
+}
+
+/// The hub's view of one Socket.IO frame: `[eio, sio, attachments, ack, payloadStart,
+/// nspStart, nspEnd]` (-1 for what is absent), or the reason it is malformed.
+fn sio_header(frame: &str) -> JsValue {
+    match crate::socketio::parse(frame) {
+        Err(e) => JsValue::from_str(&e.to_string()),
+        Ok(f) => {
+            let (sio, attachments, ack, nsp) = match f.sio {
+                Some(p) => {
+                    // The namespace as offsets into the frame; absent (the default "/"),
+                    // the parser's own "/" is not inside the frame.
+                    let (base, at) = (frame.as_ptr() as usize, p.nsp.as_ptr() as usize);
+                    let nsp = if at >= base && at < base + frame.len() {
+                        ((at - base) as f64, (at - base + p.nsp.len()) as f64)
+                    } else {
+                        (-1.0, -1.0)
+                    };
+                    (
+                        p.kind as u8 as f64,
+                        f64::from(p.attachments),
+                        p.ack.map_or(-1.0, |a| a as f64),
+                        nsp,
+                    )
+                }
+                None => (-1.0, 0.0, -1.0, (-1.0, -1.0)),
+            };
+            let out = js_sys::Array::new();
+            for v in
+                [f.eio as u8 as f64, sio, attachments, ack, f.payload_start as f64, nsp.0, nsp.1]
+            {
+                out.push(&JsValue::from_f64(v));
+            }
+            out.into()
+        }
     }
 }
 

@@ -12,6 +12,7 @@ export interface WsError extends Error {
   /** `INVALID_OPTION`, `INVALID_URL`, `INVALID_CLOSE_CODE`, `INVALID_CLOSE_REASON`,
    * `INVALID_ARGUMENT`, `QUEUE_FULL`, `QUEUE_OVERFLOW`, `REQUEST_TIMEOUT`,
    * `REQUEST_ABORTED`, `CONNECT_TIMEOUT`, `HEARTBEAT_TIMEOUT`, `RECONNECT_FAILED`,
+   * `CONNECT_ERROR` and `PAYLOAD_TOO_LARGE` (Socket.IO),
    * `CLOSED_BY_SERVER`, `AUTH_FAILED`, `MALFORMED_FRAME`, `LISTENER_ERROR`, `TOKEN_ERROR`, or a
    * server's own code (`UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`,
    * `FORBIDDEN`, `RATE_LIMITED`, `TOO_LARGE`) with `fromServer: true`. */
@@ -29,8 +30,11 @@ export interface WsError extends Error {
 export type WsState = "connecting" | "open" | "reconnecting" | "closing" | "closed";
 
 export interface WsClientOptions {
-  /** `"json"` (default): one JSON object per frame; `"raw"`: frames as they are. */
-  protocol?: "json" | "raw";
+  /** `"json"` (default): one JSON object per frame; `"raw"`: frames as they are;
+   * `"socketio"`: Socket.IO v4 servers (WebSocket transport; see the README). */
+  protocol?: "json" | "raw" | "socketio";
+  /** The Socket.IO namespace, e.g. `"/events"` (`protocol: "socketio"`). Default `"/"`. */
+  namespace?: string;
   /** The field that names a JSON frame's event. Default `"type"`; `"event"` for legacy backends. */
   eventKey?: string;
   /** Topics subscribed at every open. */
@@ -78,6 +82,10 @@ export interface WsMessage<T = unknown> {
   error?: { code: string; message: string; details?: unknown };
   seq?: number;
   epoch?: string;
+  /** Socket.IO: every argument of the event (`data` is the first). */
+  args?: unknown[];
+  /** Socket.IO: present when the server asked for an acknowledgement; call it to answer. */
+  ack?: (...args: unknown[]) => void;
   [field: string]: unknown;
 }
 

@@ -809,3 +809,170 @@ export function names() {
 export async function control(server, path, body) {
   return post(server, path, body);
 }
+
+// ---- Socket.IO: run against the companion server's socketioxide gateway and against the
+// reference `socket.io` server from npm (tests/socketio-reference), both behind the
+// server's /socket.io/ relay (where the control API acts). Both require the token
+// `good-token` and ping every 300 ms with a 200 ms timeout.
+
+const SIO = { protocol: "socketio", namespace: "/events", minDelayMs: 20, maxDelayMs: 200 };
+
+async function sioOpen(make, server, options = {}) {
+  const id = cid("sio");
+  const probe = new Probe(make, `ws://${server}/?cid=${id}`, { ...SIO, token: "good-token", ...options });
+  probe.client.connect();
+  await probe.opened();
+  return [probe, id];
+}
+
+async function join(probe, room) {
+  const ack = await probe.client.request("join", { room }, { timeoutMs: 3000 });
+  eq([ack.data.success, ack.data.room], [true, room], `join ${room} ack`);
+}
+
+const sioScenarios = {
+  async sioEmitOnRoomsAndAcks(make, server) {
+    const [a] = await sioOpen(make, server);
+    const [b] = await sioOpen(make, server);
+    const [c] = await sioOpen(make, server);
+    const joined = a.record("user:joined");
+    const aGot = a.record("message");
+    const cGot = c.record("message");
+    await join(a, "room-1");
+    await join(c, "room-2");
+    await join(b, "room-1");
+    await until(() => joined.length === 1, "user:joined in room-1");
+    eq(joined[0].data.room, "room-1", "user:joined payload");
+    ok(typeof joined[0].data.userId === "string", "user:joined has a userId");
+    // An emit with an ack, to a room: only that room's members receive it.
+    const sent = await b.client.request("message", { room: "room-1", content: "hello room" }, { timeoutMs: 3000 });
+    eq(sent.data, { success: true }, "message ack");
+    await until(() => aGot.length === 1, "the room message");
+    eq(aGot[0].data.content, "hello room", "message content");
+    ok(typeof aGot[0].data.senderId === "string" && typeof aGot[0].data.timestamp === "number", "senderId and timestamp");
+    eq(aGot[0].msg.type, "message", "the event name is the message type");
+    // A plain send (no ack) to everyone but the sender.
+    eq(b.client.send({ type: "message", data: { content: "to all" } }), undefined, "Socket.IO sends have no id");
+    await until(() => cGot.length === 1 && aGot.length === 2, "the broadcast message");
+    eq(cGot.map((m) => m.data.content), ["to all"], "room-2 got only the broadcast");
+    for (const p of [a, b, c]) {
+      eq(p.errorCodes(), [], "no errors");
+      p.dispose();
+    }
+  },
+
+  async sioGatewayValidationAndAckTimeout(make, server) {
+    const [p] = await sioOpen(make, server);
+    const long = await p.client.request("message", { content: "x".repeat(1001) }, { timeoutMs: 3000 });
+    eq(long.data.success, false, "content over 1000 characters refused");
+    ok(/1000/.test(long.data.message), `a reason: ${long.data.message}`);
+    const denied = await p.client.request("join", { room: "private:someone-else" }, { timeoutMs: 3000 });
+    eq(denied.data.success, false, "room access rule");
+    // No handler for this event: no ack ever comes.
+    try {
+      await p.client.request("no_such_event", {}, { timeoutMs: 150 });
+      fail("an unanswered emit must time out");
+    } catch (e) {
+      eq(e.code, "REQUEST_TIMEOUT", "ack timeout code");
+    }
+    // Larger than the server's maxPayload (64 KiB): refused before sending.
+    try {
+      p.client.send({ type: "message", data: { content: "x".repeat(70000) } });
+      fail("an event over maxPayload must be refused");
+    } catch (e) {
+      eq(e.code, "PAYLOAD_TOO_LARGE", "maxPayload");
+    }
+    eq(p.client.state, "open", "still open");
+    p.dispose();
+  },
+
+  async sioRejectedAuthIsConnectErrorWithoutALoop(make, server) {
+    const id = cid("sio-bad");
+    const p = new Probe(make, `ws://${server}/?cid=${id}`, { ...SIO, token: "bad-token" });
+    p.client.connect();
+    await until(() => p.client.state === "closed", "closed after connect_error");
+    const connectError = p.errors.find((e) => e.code === "CONNECT_ERROR");
+    ok(connectError, `a CONNECT_ERROR: ${p.errorCodes()}`);
+    ok(/unauthorized|invalid|token/i.test(connectError.message), `the server's message: ${connectError.message}`);
+    ok(p.errorCodes().includes("AUTH_FAILED"), `AUTH_FAILED: ${p.errorCodes()}`);
+    await sleep(300);
+    eq(p.states.filter((s) => s === "connecting").length, 1, "one attempt, no reconnect loop");
+    eq(p.opens, 0, "never open");
+    p.dispose();
+  },
+
+  async sioReconnectAndRejoinAfterAbruptDrop(make, server) {
+    const [a, id] = await sioOpen(make, server);
+    // As with socket.io-client: rejoin rooms on every (re)connect.
+    a.client.on("open", () => a.client.request("join", { room: "rejoin" }).catch(() => {}));
+    await join(a, "rejoin");
+    const [b] = await sioOpen(make, server);
+    await join(b, "rejoin");
+    const got = a.record("message");
+    await post(server, `/control/drop?cid=${id}`);
+    await a.opened(2, "reopen after the drop");
+    eq(a.closes[0].code, 1006, "an abrupt drop");
+    // The rejoin is in flight; retry the room message until it lands.
+    await until(() => {
+      if (got.length === 0) b.client.send({ type: "message", data: { room: "rejoin", content: "after" } });
+      return got.length > 0;
+    }, "a room message after the rejoin", 5000);
+    eq(got[0].data.content, "after", "delivered to the rejoined room");
+    a.dispose();
+    b.dispose();
+  },
+
+  async sioDeadServerFoundByThePingWatchdog(make, server) {
+    const [p, id] = await sioOpen(make, server);
+    await sleep(400); // at least one server ping answered
+    eq(p.errorCodes(), [], "pings keep it alive");
+    const stalledAt = Date.now();
+    await post(server, `/control/stall?cid=${id}`);
+    await until(() => p.errorCodes().includes("HEARTBEAT_TIMEOUT"), "the watchdog", 3000).catch((e) => {
+      fail(`${e.message}: errors ${p.errorCodes()}, states ${p.states}, ${JSON.stringify(p.client.stats())}`);
+    });
+    const took = Date.now() - stalledAt;
+    // pingInterval 300 + pingTimeout 200 = 500 ms, checked every quarter.
+    ok(took >= 400 && took < 1500, `found dead after ${took} ms`);
+    eq(p.closes[0].code, 4000, "closed 4000");
+    await p.opened(2, "reconnected to a live server");
+    p.dispose();
+  },
+
+  async sioServerDisconnectDoesNotReconnect(make, server) {
+    const [p, id] = await sioOpen(make, server);
+    await post(server, `/control/send?cid=${id}`, "41/events,");
+    await until(() => p.client.state === "closed", "closed for good");
+    ok(p.errorCodes().includes("CLOSED_BY_SERVER"), `reported: ${p.errorCodes()}`);
+    await sleep(200);
+    eq(p.states.filter((s) => s === "connecting").length, 1, "no reconnect");
+    p.dispose();
+  },
+
+  async sioMalformedAndBinaryPacketsAreReportedAndSkipped(make, server) {
+    const [a, id] = await sioOpen(make, server);
+    const [b] = await sioOpen(make, server);
+    const got = a.record("message");
+    for (const bad of ["42/events,[\"message\",", "4x", "451-/events,[\"message\",{\"_placeholder\":true,\"num\":0}]"]) {
+      await post(server, `/control/send?cid=${id}`, bad);
+    }
+    await post(server, `/control/send?cid=${id}&binary=1`, "attachment");
+    await until(() => a.client.stats().malformed === 4, "four malformed frames counted");
+    ok(a.errorCodes().every((c) => c === "MALFORMED_FRAME"), `only MALFORMED_FRAME: ${a.errorCodes()}`);
+    b.client.send({ type: "message", data: { content: "still here" } });
+    await until(() => got.length === 1, "delivery goes on");
+    eq(a.client.state, "open", "still open");
+    a.dispose();
+    b.dispose();
+  },
+};
+
+export async function runSio(name, server, make) {
+  const scenario = sioScenarios[name];
+  if (scenario === undefined) fail(`no Socket.IO scenario named ${name}`);
+  await scenario(make, server);
+}
+
+export function sioNames() {
+  return Object.keys(sioScenarios);
+}

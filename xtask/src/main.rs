@@ -316,6 +316,46 @@ impl Server {
     }
 }
 
+/// The reference Socket.IO server (tests/socketio-reference), killed on drop.
+struct NodeGateway {
+    child: Child,
+    addr: String,
+}
+
+impl NodeGateway {
+    fn start() -> Result<NodeGateway> {
+        let dir = root().join("tests").join("socketio-reference");
+        if !dir.join("node_modules").join("socket.io").exists() {
+            run(cmd("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))?;
+        }
+        let mut child = Command::new("node")
+            .arg(dir.join("gateway.mjs"))
+            .args(["--port", "0", "--token", "good-token", "--ping-ms", "300,200"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("node gateway.mjs: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no gateway stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map_err(|e| format!("gateway stdout: {e}"))?;
+        let addr = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .filter(|a| a.contains(':'))
+            .ok_or_else(|| format!("unexpected gateway output: {line:?}"))?
+            .to_owned();
+        println!("reference socket.io server on {addr}");
+        Ok(NodeGateway { child, addr })
+    }
+}
+
+impl Drop for NodeGateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -393,7 +433,12 @@ fn test() -> Result {
     // default 100 messages/s per connection; the auth tests need a server that requires
     // a token.
     let srv = Server::start(&["--no-feeds", "--history", "20000", "--rate-limit", "1000"])?;
-    let auth = Server::start(&["--no-feeds", "--token", "good-token"])?;
+    // Also the Socket.IO gateway the Socket.IO tests use (fast pings, for the watchdog).
+    let auth = Server::start(&["--no-feeds", "--token", "good-token", "--sio-ping-ms", "300,200"])?;
+    // The reference `socket.io` server from npm, behind a relay of our own server (where
+    // the control API acts), for the same Socket.IO tests.
+    let reference = NodeGateway::start()?;
+    let relay = Server::start(&["--no-feeds", "--socketio-upstream", &reference.addr])?;
     // What `wasm-pack test --headless --chrome` runs, spelled out so that `--nocapture`
     // reaches the runner and the chaos figures are printed.
     let browser = run_counted(
@@ -412,9 +457,10 @@ fn test() -> Result {
             .env("WASM_BINDGEN_TEST_ONLY_WEB", "1")
             .env("WASM_BINDGEN_TEST_TIMEOUT", "600")
             .env("WSOCKET_TEST_SERVER", &srv.addr)
-            .env("WSOCKET_TEST_AUTH_SERVER", &auth.addr),
+            .env("WSOCKET_TEST_AUTH_SERVER", &auth.addr)
+            .env("WSOCKET_TEST_SIO_REFERENCE_SERVER", &relay.addr),
     )?;
-    drop((srv, auth));
+    drop((srv, auth, relay, reference));
     step(
         "tier 4: the npm package (tsc, SSR, Vite React and Vue apps, legacy page, demo screenshot)",
     );
