@@ -102,9 +102,10 @@ pub enum Malformed {
     Payload,
 }
 
-impl fmt::Display for Malformed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Malformed {
+    /// What is wrong, in words (no formatting machinery: the wasm build uses this).
+    pub fn reason(&self) -> &'static str {
+        match self {
             Malformed::Empty => "an empty frame",
             Malformed::EngineType => "an unknown Engine.IO packet type",
             Malformed::SocketType => "an unknown Socket.IO packet type",
@@ -112,8 +113,23 @@ impl fmt::Display for Malformed {
             Malformed::Namespace => "a namespace without a comma",
             Malformed::AckId => "an ack id too large",
             Malformed::Payload => "a payload of the wrong shape",
-        })
+        }
     }
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+/// The decimal number in `digits` (ASCII digits only), if it fits in `max`.
+fn number(digits: &[u8], max: u64) -> Option<u64> {
+    let mut n: u64 = 0;
+    for d in digits {
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    (n <= max).then_some(n)
 }
 
 /// The largest ack id: what a JS number holds exactly.
@@ -159,7 +175,8 @@ pub fn parse(frame: &str) -> Result<Frame<'_>, Malformed> {
         if i == start || i - start > 9 || bytes.get(i) != Some(&b'-') {
             return Err(Malformed::Attachments);
         }
-        attachments = frame[start..i].parse().map_err(|_| Malformed::Attachments)?;
+        attachments =
+            number(&bytes[start..i], u64::from(u32::MAX)).ok_or(Malformed::Attachments)? as u32;
         i += 1;
     }
     let mut nsp = "/";
@@ -185,11 +202,7 @@ pub fn parse(frame: &str) -> Result<Frame<'_>, Malformed> {
         i += 1;
     }
     if i > start {
-        let id: u64 = frame[start..i].parse().map_err(|_| Malformed::AckId)?;
-        if id > MAX_ACK_ID {
-            return Err(Malformed::AckId);
-        }
-        ack = Some(id);
+        ack = Some(number(&bytes[start..i], MAX_ACK_ID).ok_or(Malformed::AckId)?);
     }
     let payload = bytes.get(i).copied();
     let shape_ok = match kind {

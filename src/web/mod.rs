@@ -773,7 +773,7 @@ fn socketio_url(url: &str) -> String {
 /// nspStart, nspEnd]` (-1 for what is absent), or the reason it is malformed.
 fn sio_header(frame: &str) -> JsValue {
     match crate::socketio::parse(frame) {
-        Err(e) => JsValue::from_str(&e.to_string()),
+        Err(e) => JsValue::from_str(e.reason()),
         Ok(f) => {
             let (sio, attachments, ack, nsp) = match f.sio {
                 Some(p) => {
