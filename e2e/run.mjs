@@ -12,7 +12,7 @@
 //    the legacy page runs on wsocket/compat; the demo page is screenshotted after it got
 //    data (target/e2e/demo.png).
 import { execFileSync } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -44,12 +44,17 @@ const tarball = join(work, packed.filename);
 step(`packed ${packed.filename}: ${packed.files.length} files, ${packed.size} bytes`);
 
 function install(dir) {
-  const stamp = join(dir, "node_modules", ".package-lock.json");
+  // One `npm install`: the app's locked dependencies plus the tarball. Not `npm ci`: the
+  // registry mirror here leaves other platforms' optional packages (rollup's) out of a
+  // fresh lock file, which `npm ci` then refuses. `--no-save` still rewrites the lock
+  // file, so the committed one is put back.
   const lock = join(dir, "package-lock.json");
-  if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(lock).mtimeMs) {
-    run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], dir);
+  const locked = readFileSync(lock);
+  try {
+    run("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", tarball], dir);
+  } finally {
+    writeFileSync(lock, locked);
   }
-  run("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", tarball], dir);
 }
 const apps = ["react-app", "vue-app"];
 for (const dir of [here, ...apps.map((a) => join(here, a))]) install(dir);
