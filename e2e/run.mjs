@@ -200,6 +200,12 @@ async function appTest(page, app) {
   await control(`/control/burst?topic=e2e:burst&count=500&per_ms=500`);
   await until("all 500 burst messages", async () => (await text(page, "burst")) === "500", 5000);
   await page.screenshot({ path: join(artifacts, `${app}-app.png`) });
+  // Unmount: the shared client closes, the server sees the connection go.
+  await page.click('[data-testid="unmount"]');
+  await until("the connection closed after unmount", async () => {
+    const res = await fetch(`${server}/control/connections?cid=${cid}`);
+    return (await res.json()).connections === 0;
+  });
 }
 
 async function webpackTest(page) {

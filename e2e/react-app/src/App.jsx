@@ -30,6 +30,19 @@ function Burst({ client }) {
 }
 
 export function App() {
+  // Unmounting every user of the URL must close its connection.
+  const [mounted, setMounted] = useState(true);
+  return (
+    <>
+      <button data-testid="unmount" onClick={() => setMounted(false)}>
+        Unmount
+      </button>
+      {mounted && <Live />}
+    </>
+  );
+}
+
+function Live() {
   const { client, state, error } = useWsocket(url, { minDelayMs: 100, maxDelayMs: 1000 });
   const [opens, setOpens] = useState(0);
   useWsocketEvent(client, "open", () => setOpens((n) => n + 1));
