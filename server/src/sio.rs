@@ -152,8 +152,7 @@ async fn on_join(
         return refuse(ack, "forbidden: you may not join this room");
     }
     s.join(room.clone());
-    let _ = s.to(room.clone()).emit("user:joined", &json!({ "userId": user, "room": room })).await;
-    let _ = ack.send(&json!({ "success": true, "room": room }));
+    announce(&s, "user:joined", &user, &room, ack).await;
 }
 
 async fn on_leave(
@@ -166,7 +165,12 @@ async fn on_leave(
         return refuse(ack, "room is required");
     };
     s.leave(room.clone());
-    let _ = s.to(room.clone()).emit("user:left", &json!({ "userId": user, "room": room })).await;
+    announce(&s, "user:left", &user, &room, ack).await;
+}
+
+/// Tells the room's other members (`user:joined` / `user:left`) and acks `{success, room}`.
+async fn announce(s: &SocketRef, event: &str, user: &str, room: &str, ack: AckSender) {
+    let _ = s.to(room.to_owned()).emit(event, &json!({ "userId": user, "room": room })).await;
     let _ = ack.send(&json!({ "success": true, "room": room }));
 }
 

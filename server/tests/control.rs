@@ -9,7 +9,7 @@ use wsocket::protocol::{EventMessage, Message};
 use wsocket_server::Config;
 
 mod common;
-use common::Socket;
+use common::{post, Socket};
 
 async fn start() -> String {
     common::start(Config::default()).await
@@ -17,21 +17,6 @@ async fn start() -> String {
 
 async fn connect(addr: &str, path: &str) -> Socket {
     tokio_tungstenite::connect_async(format!("ws://{addr}{path}")).await.unwrap().0
-}
-
-/// A bare HTTP/1.1 POST, so the tests need no HTTP client crate.
-async fn post(addr: &str, path: &str, body: &str) -> Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(req.as_bytes()).await.unwrap();
-    let mut resp = String::new();
-    tcp.read_to_string(&mut resp).await.unwrap();
-    let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
-    serde_json::from_str(body).unwrap_or(Value::Null)
 }
 
 async fn next(s: &mut Socket) -> Option<Frame> {

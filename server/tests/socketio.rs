@@ -8,7 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use wsocket_server::Config;
 
-use common::Socket;
+use common::{post, Socket};
 
 async fn open(addr: &str, query: &str) -> Socket {
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket{query}");
@@ -119,28 +119,14 @@ async fn auth_is_checked_on_connect_from_the_payload_or_the_query() {
 async fn broadcast_endpoint_and_control_drop() {
     let addr = common::start(Config::default()).await;
     let mut a = connect(&addr, "", "&cid=sio-a").await;
-    let client = post(&addr, "/socketio/broadcast", r#"{"event":"notice","data":{"n":1}}"#).await;
-    assert!(client.contains("\"sent\":true"), "{client}");
+    let sent = post(&addr, "/socketio/broadcast", r#"{"event":"notice","data":{"n":1}}"#).await;
+    assert_eq!(sent["sent"], true, "{sent}");
     assert_eq!(next(&mut a).await, r#"42/events,["notice",{"n":1}]"#);
     let dropped = post(&addr, "/control/drop?cid=sio-a", "").await;
-    assert!(dropped.contains("\"connections\":1"), "{dropped}");
+    assert_eq!(dropped["connections"], 1, "{dropped}");
     let end = tokio::time::timeout(std::time::Duration::from_secs(5), a.next()).await.unwrap();
     assert!(
         !matches!(end, Some(Ok(Message::Close(_)))),
         "an abrupt drop, not a close frame: {end:?}"
     );
-}
-
-/// A bare HTTP/1.1 POST over TCP (the server tests carry no HTTP client).
-async fn post(addr: &str, path: &str, body: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(request.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    tcp.read_to_string(&mut out).await.unwrap();
-    out
 }
