@@ -64,7 +64,7 @@ impl Encoder {
             }
             push_str(&mut out, topic);
             out.push_str(":{\"seq\":");
-            out.push_str(&seq.to_string());
+            crate::text::push_u64(&mut out, *seq);
             out.push_str(",\"epoch\":");
             push_str(&mut out, epoch);
             out.push('}');
@@ -127,7 +127,7 @@ pub fn push_str(out: &mut String, s: &str) {
 /// formatting only: float formatting would cost the wasm build ~17 KB.
 fn push_millis(out: &mut String, ms: f64) {
     let ms = if ms.is_finite() { ms.floor().clamp(0.0, 9e15) } else { 0.0 };
-    out.push_str(&(ms as u64).to_string());
+    crate::text::push_u64(out, ms as u64);
 }
 
 #[cfg(feature = "serde")]

@@ -72,36 +72,51 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Error {
+    /// The human-readable message, built without `core::fmt` (which the wasm build must
+    /// not link); `Display` prints the same text.
+    pub fn message(&self) -> String {
+        use crate::text::{concat, with_number};
         match self {
             Error::InvalidOption { field, reason } => {
-                write!(f, "invalid option `{field}`: {reason}")
+                concat(&["invalid option `", field, "`: ", reason])
             }
-            Error::InvalidUrl(url) => {
-                write!(f, "invalid URL \"{url}\": expected ws://, wss:// or a path starting with /")
-            }
+            Error::InvalidUrl(url) => concat(&[
+                "invalid URL \"",
+                url,
+                "\": expected ws://, wss:// or a path starting with /",
+            ]),
             Error::InvalidCloseCode(code) => {
-                write!(f, "invalid close code {code}: use 1000 or 3000-4999")
+                with_number("invalid close code ", (*code).into(), ": use 1000 or 3000-4999")
             }
             Error::InvalidCloseReason(len) => {
-                write!(f, "close reason is {len} UTF-8 bytes; the limit is 123")
+                with_number("close reason is ", *len as u64, " UTF-8 bytes; the limit is 123")
             }
-            Error::QueueFull(max) => write!(f, "send queue is full ({max} messages)"),
-            Error::QueueOverflow => write!(f, "send queue overflowed; a message was dropped"),
-            Error::RequestTimeout(id) => write!(f, "request {id} timed out"),
-            Error::RequestAborted(id) => write!(f, "request {id} aborted: the client closed"),
-            Error::ConnectTimeout => write!(f, "connect timed out"),
-            Error::HeartbeatTimeout => write!(f, "heartbeat timed out: no frame since the ping"),
-            Error::ReconnectFailed(n) => write!(f, "gave up after {n} reconnect attempts"),
+            Error::QueueFull(max) => with_number("send queue is full (", *max as u64, " messages)"),
+            Error::QueueOverflow => "send queue overflowed; a message was dropped".into(),
+            Error::RequestTimeout(id) => with_number("request ", *id, " timed out"),
+            Error::RequestAborted(id) => with_number("request ", *id, " aborted: the client closed"),
+            Error::ConnectTimeout => "connect timed out".into(),
+            Error::HeartbeatTimeout => "heartbeat timed out: no frame since the ping".into(),
+            Error::ReconnectFailed(n) => {
+                with_number("gave up after ", (*n).into(), " reconnect attempts")
+            }
             Error::ClosedByServer(code) => {
-                write!(f, "server closed with code {code}; not reconnecting")
+                with_number("server closed with code ", (*code).into(), "; not reconnecting")
             }
-            Error::MalformedFrame(why) => write!(f, "malformed frame skipped: {why}"),
-            Error::Unauthorized(code) => {
-                write!(f, "the server refused the credentials (close {code}); not reconnecting")
-            }
+            Error::MalformedFrame(why) => concat(&["malformed frame skipped: ", why]),
+            Error::Unauthorized(code) => with_number(
+                "the server refused the credentials (close ",
+                (*code).into(),
+                "); not reconnecting",
+            ),
         }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }
 

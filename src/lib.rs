@@ -25,7 +25,9 @@ pub mod queue;
 pub mod recovery;
 pub mod requests;
 pub mod socketio;
+pub mod text;
 pub mod topics;
+mod vecmap;
 
 #[cfg(target_arch = "wasm32")]
 mod web;

@@ -403,7 +403,9 @@ impl<P: Clone> Machine<P> {
 
     /// The wire form of a numeric id.
     pub fn wire_id(&self, id: u64) -> String {
-        format!("{}{id}", self.id_prefix)
+        let mut out = self.id_prefix.clone();
+        crate::text::push_u64(&mut out, id);
+        out
     }
 
     /// The prefix of every wire id.

@@ -112,7 +112,19 @@ pub const MAX_MS: f64 = 86_400_000.0;
 
 fn check_ms(field: &str, value: f64) -> Result<(), Error> {
     if !value.is_finite() || !(0.0..=MAX_MS).contains(&value) {
-        return Err(Error::option(field, format!("expected 0..={MAX_MS} ms, got {value}")));
+        // The value, whole part only: float formatting would cost the wasm build ~20 KB.
+        let mut reason = String::from("expected 0..=86400000 ms, got ");
+        if value < 0.0 {
+            reason.push('-');
+        }
+        if value.is_nan() {
+            reason.push_str("NaN");
+        } else if value.abs() < 9e15 {
+            crate::text::push_u64(&mut reason, value.abs() as u64);
+        } else {
+            reason.push_str("Infinity");
+        }
+        return Err(Error::option(field, reason));
     }
     Ok(())
 }

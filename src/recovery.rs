@@ -10,7 +10,7 @@
 //! A `subscribed` answer with `recovered: false` for a topic with a position reports the
 //! gap at once (the app refetches) and forgets the position.
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 /// The last position delivered on one topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub struct Gap {
 /// Positions of every topic that has delivered a push.
 #[derive(Debug, Default, Clone)]
 pub struct Positions {
-    topics: BTreeMap<String, Position>,
+    topics: VecMap<String, Position>,
 }
 
 impl Positions {

@@ -1,7 +1,7 @@
 //! The request table: which ids wait for a reply, until when, and which must be sent
 //! again after a reconnect until the server acknowledges them.
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 #[derive(Debug)]
 struct Pending<P> {
@@ -12,12 +12,12 @@ struct Pending<P> {
 /// Pending requests and reliable sends by numeric id.
 #[derive(Debug)]
 pub struct Requests<P> {
-    pending: BTreeMap<u64, Pending<P>>,
+    pending: VecMap<u64, Pending<P>>,
 }
 
 impl<P> Default for Requests<P> {
     fn default() -> Self {
-        Requests { pending: BTreeMap::new() }
+        Requests { pending: VecMap::default() }
     }
 }
 
@@ -49,7 +49,7 @@ impl<P> Requests<P> {
 
     /// Removes and returns every pending id (the client is closing for good).
     pub fn abort_all(&mut self) -> Vec<u64> {
-        std::mem::take(&mut self.pending).into_keys().collect()
+        self.pending.take_keys()
     }
 
     /// The earliest deadline, if any request has one.

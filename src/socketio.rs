@@ -219,30 +219,39 @@ pub fn parse(frame: &str) -> Result<Frame<'_>, Malformed> {
     Ok(Frame { eio, sio: Some(Packet { kind, attachments, nsp, ack }), payload_start: i })
 }
 
-/// `<nsp>,` for a namespace other than `/`, else nothing: what goes between a packet's
-/// type and its ack id or payload.
-pub fn nsp_part(nsp: &str) -> String {
-    if nsp == "/" {
-        String::new()
-    } else {
-        format!("{nsp},")
+/// The packet `type` (two digits: Engine.IO message, Socket.IO kind), then `<nsp>,` for
+/// a namespace other than `/`, then the ack id if any.
+fn head(kind: &str, nsp: &str, ack: Option<u64>) -> String {
+    let mut out = String::from(kind);
+    if nsp != "/" {
+        out.push_str(nsp);
+        out.push(',');
     }
+    if let Some(ack) = ack {
+        crate::text::push_u64(&mut out, ack);
+    }
+    out
 }
 
 /// The CONNECT packet for `nsp`, with the auth payload (a JSON object) if any.
 pub fn connect(nsp: &str, auth_json: Option<&str>) -> String {
-    format!("40{}{}", nsp_part(nsp), auth_json.unwrap_or(""))
+    let mut out = head("40", nsp, None);
+    out.push_str(auth_json.unwrap_or(""));
+    out
 }
 
 /// An EVENT packet: `args_json` is the JSON array `["name", ...args]`.
 pub fn event(nsp: &str, ack: Option<u64>, args_json: &str) -> String {
-    let ack = ack.map(|a| a.to_string()).unwrap_or_default();
-    format!("42{}{ack}{args_json}", nsp_part(nsp))
+    let mut out = head("42", nsp, ack);
+    out.push_str(args_json);
+    out
 }
 
 /// An ACK packet answering the server's ack id `id`.
 pub fn ack(nsp: &str, id: u64, args_json: &str) -> String {
-    format!("43{}{id}{args_json}", nsp_part(nsp))
+    let mut out = head("43", nsp, Some(id));
+    out.push_str(args_json);
+    out
 }
 
 /// `{"token": <token>}`, the auth payload socket.io clients send for a token.

@@ -1,12 +1,12 @@
 //! The topic registry: reference-counted subscriptions that survive reconnects.
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 /// Desired subscriptions with a count per topic. A topic is on the wire while its count
 /// is above zero; every open resubscribes all of them.
 #[derive(Debug, Default)]
 pub struct Topics {
-    counts: BTreeMap<String, u32>,
+    counts: VecMap<String, u32>,
 }
 
 impl Topics {
@@ -15,10 +15,12 @@ impl Topics {
     pub fn add<'a>(&mut self, topics: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let mut fresh = Vec::new();
         for topic in topics {
-            let count = self.counts.entry(topic.to_owned()).or_insert(0);
-            *count += 1;
-            if *count == 1 && !fresh.iter().any(|t| t == topic) {
-                fresh.push(topic.to_owned());
+            match self.counts.get_mut(topic) {
+                Some(count) => *count += 1,
+                None => {
+                    self.counts.insert(topic.to_owned(), 1);
+                    fresh.push(topic.to_owned());
+                }
             }
         }
         fresh

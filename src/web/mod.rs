@@ -48,7 +48,7 @@ const DUPLICATE: u32 = 1;
 
 impl From<Error> for JsValue {
     fn from(e: Error) -> JsValue {
-        let value = make_error(e.code(), &e.to_string());
+        let value = make_error(e.code(), &e.message());
         if let Error::InvalidOption { field, .. } = &e {
             let _ = js_sys::Reflect::set(&value, &"field".into(), &JsValue::from_str(field));
         }
@@ -203,7 +203,7 @@ impl Inner {
             }
             Effect::Emit(event) => self.emit(event),
             Effect::RequestFailed { id, error } => {
-                self.hub.fail(id as f64, error.code(), &error.to_string())
+                self.hub.fail(id as f64, error.code(), &error.message())
             }
         }
     }
@@ -278,9 +278,9 @@ impl Inner {
             let core = self.core.borrow();
             match (core.machine.options().token_in, token) {
                 (TokenIn::Query, Some(t)) => {
-                    let sep = if core.url.contains('?') { '&' } else { '?' };
+                    let sep = if core.url.contains('?') { "&" } else { "?" };
                     let encoded = String::from(js_sys::encode_uri_component(&t));
-                    (format!("{}{sep}token={encoded}", core.url), None)
+                    (crate::text::concat(&[&core.url, sep, "token=", &encoded]), None)
                 }
                 (_, token) => (core.url.clone(), token),
             }
@@ -636,7 +636,7 @@ impl WsClient {
         };
         self.inner.run();
         if let Err(e) = sent {
-            self.inner.hub.fail(n as f64, e.code(), &e.to_string());
+            self.inner.hub.fail(n as f64, e.code(), &e.message());
             return Err(e.into());
         }
         Ok(id)
@@ -662,7 +662,7 @@ impl WsClient {
         };
         self.inner.run();
         if let Err(e) = sent {
-            self.inner.hub.fail(n as f64, e.code(), &e.to_string());
+            self.inner.hub.fail(n as f64, e.code(), &e.message());
         }
         Ok(promise)
     }
@@ -754,9 +754,9 @@ fn socketio_url(url: &str) -> String {
         None => (url, None),
     };
     let mut out = match base[after_scheme..].find('/') {
-        None => format!("{base}{}", crate::socketio::DEFAULT_PATH),
+        None => crate::text::concat(&[base, crate::socketio::DEFAULT_PATH]),
         Some(p) if after_scheme + p == base.len() - 1 => {
-            format!("{}{}", &base[..base.len() - 1], crate::socketio::DEFAULT_PATH)
+            crate::text::concat(&[&base[..base.len() - 1], crate::socketio::DEFAULT_PATH])
         }
         Some(_) => base.to_owned(),
     };

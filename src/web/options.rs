@@ -44,7 +44,7 @@ const KEYS: &[&str] = &[
 ];
 
 fn bad(field: &str, expected: &str) -> Error {
-    Error::InvalidOption { field: field.to_owned(), reason: format!("expected {expected}") }
+    Error::InvalidOption { field: field.to_owned(), reason: crate::text::concat(&["expected ", expected]) }
 }
 
 fn number(field: &str, v: &JsValue) -> Result<f64, Error> {
@@ -58,7 +58,7 @@ fn string(field: &str, v: &JsValue) -> Result<String, Error> {
 fn whole(field: &str, v: &JsValue, max: u32) -> Result<f64, Error> {
     let n = number(field, v)?;
     if n.fract() != 0.0 || !(0.0..=f64::from(max)).contains(&n) {
-        return Err(bad(field, &format!("a whole number from 0 to {max}")));
+        return Err(bad(field, &crate::text::with_number("a whole number from 0 to ", max.into(), "")));
     }
     Ok(n)
 }
@@ -190,7 +190,7 @@ pub fn resolve_url(url: &str) -> Result<String, Error> {
         };
         if let (Some(protocol), Some(host)) = (part("protocol"), part("host")) {
             let scheme = if protocol == "https:" { "wss" } else { "ws" };
-            return Ok(format!("{scheme}://{host}{url}"));
+            return Ok(crate::text::concat(&[scheme, "://", &host, url]));
         }
     }
     Err(Error::InvalidUrl(url.to_owned()))
