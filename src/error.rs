@@ -95,7 +95,9 @@ impl Error {
             Error::QueueFull(max) => with_number("send queue is full (", *max as u64, " messages)"),
             Error::QueueOverflow => "send queue overflowed; a message was dropped".into(),
             Error::RequestTimeout(id) => with_number("request ", *id, " timed out"),
-            Error::RequestAborted(id) => with_number("request ", *id, " aborted: the client closed"),
+            Error::RequestAborted(id) => {
+                with_number("request ", *id, " aborted: the client closed")
+            }
             Error::ConnectTimeout => "connect timed out".into(),
             Error::HeartbeatTimeout => "heartbeat timed out: no frame since the ping".into(),
             Error::ReconnectFailed(n) => {

@@ -40,3 +40,11 @@ pub use options::Options;
 pub use web::rust::{Client, ClientEvent, Events, Listener, Message, WsError};
 #[cfg(target_arch = "wasm32")]
 pub use web::WsClient;
+
+/// A free-list allocator: a client keeps a few dozen long-lived allocations (options,
+/// topics, the queue's and request table's buffers), so a list walk is short, and it is
+/// about 7 KB smaller than the default `dlmalloc` (BENCHMARKS.md, size).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());

@@ -39,10 +39,19 @@ extern "C" {
     #[wasm_bindgen(method, js_name = emitError)]
     pub fn emit_error(this: &Hub, error: &JsValue);
 
+    /// Opens socket `gen`; fails when the browser refuses the URL.
+    #[wasm_bindgen(method, catch)]
+    pub fn open(this: &Hub, url: &str, gen: u32) -> Result<(), JsValue>;
     #[wasm_bindgen(method)]
-    pub fn attach(this: &Hub, ws: &web_sys::WebSocket, gen: u32);
+    pub fn close(this: &Hub, gen: u32, code: u16, reason: &str, detach: bool);
     #[wasm_bindgen(method)]
-    pub fn detach(this: &Hub);
+    pub fn arm(this: &Hub, slot: u32, ms: f64);
+    #[wasm_bindgen(method)]
+    pub fn disarm(this: &Hub, slot: u32);
+    #[wasm_bindgen(method)]
+    pub fn dispose(this: &Hub);
+    #[wasm_bindgen(method, js_name = resolveToken)]
+    pub fn resolve_token(this: &Hub, provider: &Function, gen: u32);
 
     #[wasm_bindgen(method, catch)]
     pub fn frame(this: &Hub, msg: &JsValue, n: f64) -> Result<JsValue, JsValue>;
@@ -97,11 +106,6 @@ extern "C" {
 
 #[wasm_bindgen]
 extern "C" {
-    // The global timer functions, so the client also runs in workers.
-    #[wasm_bindgen(js_name = setTimeout)]
-    pub fn set_timeout(handler: &Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    pub fn clear_timeout(handle: &JsValue);
 
     #[wasm_bindgen(js_namespace = console, js_name = debug)]
     pub fn console_debug(a: &str, b: &JsValue);

@@ -1,9 +1,12 @@
 // The per-message path of one WsClient: socket handlers, JSON.parse, listener dispatch,
 // writes and counters. It lives in JS by measurement: every value crossing into wasm
 // costs about 80 ns against ~575 ns for a whole raw JSON.parse + dispatch
-// (ARCHITECTURE.md, "Inbound path"). It makes no decisions: the Rust core decides when
-// to connect, ping, queue, resubscribe, time out and reconnect; this file reports the
-// rare events it needs (open, close, pong, reply) through `sink` with numbers only.
+// (ARCHITECTURE.md, "Inbound path"). It also holds the browser objects the core's
+// effects act on: the WebSocket, the timers, the page listeners and the token
+// provider's promise; holding them here keeps web-sys and closures out of the wasm.
+// It makes no decisions: the Rust core decides when to connect, ping, queue,
+// resubscribe, time out and reconnect; this file reports the rare events it needs
+// (open, close, pong, reply, timer, page, token) through `sink`, mostly with numbers.
 
 const K_OPEN = 0;
 const K_CLOSE = 1;
@@ -13,6 +16,10 @@ const K_SEQ = 4;
 const K_SUBSCRIBED = 5;
 const K_UNAUTHORIZED = 6;
 const K_SIO_DISCONNECT = 7;
+const K_TIMER = 8;
+const K_ONLINE = 9;
+const K_WAKE = 10;
+const K_TOKEN = 11;
 
 const DUPLICATE = 1;
 
@@ -40,7 +47,13 @@ export class Hub {
     this.prefix = prefix;
     this.sink = sink;
     this.gen = 0;
+    // `socket` is the current WebSocket from its creation, `ws` the same once it opened
+    // (what writes go to).
+    this.socket = null;
     this.ws = null;
+    this.timers = [];
+    this.page = [];
+    this.watchPage();
     this.events = new Map();
     // A one-entry cache of the last topic's listeners: a topic arrives as a fresh string
     // per frame, and hashing it for a second Map lookup cost ~65 ns of ~700 (bench/).
@@ -175,7 +188,12 @@ export class Hub {
 
   // ---- socket ----------------------------------------------------------------------
 
-  attach(ws, gen) {
+  // Opens socket `gen`; throws (a SyntaxError) when the browser refuses the URL. A
+  // previous socket is released first, so at most one socket is ever attached.
+  open(url, gen) {
+    this.release();
+    const ws = new WebSocket(url);
+    this.socket = ws;
     this.gen = gen;
     ws.binaryType = "arraybuffer";
     ws.onopen = () => {
@@ -185,7 +203,8 @@ export class Hub {
     };
     ws.onclose = (e) => {
       if (this.ws === ws) this.ws = null;
-      this.sink(K_CLOSE, gen, e);
+      if (this.socket === ws) this.socket = null;
+      this.sink(K_CLOSE, gen, [e.code, e.reason, e.wasClean]);
     };
     // The close event that follows carries the code; an error event carries nothing.
     ws.onerror = () => {};
@@ -194,8 +213,77 @@ export class Hub {
     };
   }
 
-  detach() {
+  // Closes socket `gen` if it is still the current one. With `detach`, its handlers go
+  // first: nothing from it reaches the core again (the core already moved on).
+  close(gen, code, reason, detach) {
+    const ws = this.socket;
+    if (ws === null || this.gen !== gen) return;
+    if (detach) this.release(code, reason);
+    else ws.close(code, reason);
+  }
+
+  // Detaches the current socket's handlers and closes it if it is still connecting or open.
+  release(code = 1000, reason = "client dropped the socket") {
+    const ws = this.socket;
+    this.socket = null;
     this.ws = null;
+    if (ws === null) return;
+    ws.onopen = ws.onclose = ws.onerror = ws.onmessage = null;
+    if (ws.readyState <= 1) ws.close(code, reason);
+  }
+
+  // ---- timers, page lifecycle, token ---------------------------------------------------
+
+  // One timer per slot (the core's `Timer` index): arming replaces the previous one.
+  arm(slot, ms) {
+    clearTimeout(this.timers[slot]);
+    this.timers[slot] = setTimeout(() => {
+      this.timers[slot] = undefined;
+      this.sink(K_TIMER, slot, undefined);
+    }, ms);
+  }
+
+  disarm(slot) {
+    clearTimeout(this.timers[slot]);
+    this.timers[slot] = undefined;
+  }
+
+  // `online` → the core retries at once; back to a visible page (`visibilitychange`,
+  // `pageshow`, `resume` after a freeze) → the core checks the socket is still alive.
+  watchPage() {
+    const doc = globalThis.document;
+    const online = () => this.sink(K_ONLINE, 0, undefined);
+    const wake = () => {
+      const visibility = doc?.visibilityState;
+      if (visibility === undefined || visibility === "visible") this.sink(K_WAKE, 0, undefined);
+    };
+    const listen = (target, name, fn) => {
+      if (typeof target?.addEventListener !== "function") return;
+      target.addEventListener(name, fn);
+      this.page.push([target, name, fn]);
+    };
+    listen(globalThis, "online", online);
+    listen(globalThis, "pageshow", wake);
+    listen(doc, "visibilitychange", wake);
+    listen(doc, "resume", wake);
+  }
+
+  // The client was freed: nothing of it may run again.
+  dispose() {
+    for (const [target, name, fn] of this.page) target.removeEventListener(name, fn);
+    this.page = [];
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    this.release();
+  }
+
+  // Calls the token provider for socket `gen`; the core hears a string, `null` (no
+  // string returned) or `undefined` (it threw or rejected).
+  resolveToken(provider, gen) {
+    new Promise((resolve) => resolve(provider())).then(
+      (token) => this.sink(K_TOKEN, gen, typeof token === "string" ? token : null),
+      () => this.sink(K_TOKEN, gen, undefined),
+    );
   }
 
   receive(data) {

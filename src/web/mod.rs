@@ -1,14 +1,16 @@
-//! The browser driver: the only code that touches `web-sys` and `js-sys`.
+//! The browser driver: the only code that touches `js-sys`.
 //!
-//! It owns the socket, the timers and the closures, feeds the core's [`Machine`] with
-//! inputs and executes its effects. Ownership, so nothing leaks and nothing stale runs:
-//! - [`Inner`] owns everything. Its closures (the socket sink, one per timer kind, the
-//!   page lifecycle listeners) are created once per client and capture a `Weak<Inner>`, so
-//!   there is no `Rc` cycle and a closure outliving its client does nothing.
-//! - [`Transport`] owns one `WebSocket`; dropping it detaches every handler before the
-//!   socket is closed, so an old socket can never call back.
-//! - Timers are handles in slots; arming replaces (and clears) the previous one, and
-//!   dropping `Inner` clears them all. No `forget()` anywhere.
+//! It feeds the core's [`Machine`] with inputs and executes its effects through the
+//! hub (`hub.js`), which holds the browser objects: the socket, the timers, the page
+//! listeners. Ownership, so nothing leaks and nothing stale runs:
+//! - [`Inner`] owns the machine, the hub and the one closure the hub calls back (the
+//!   sink), created once per client; it captures a `Weak<Inner>`, so there is no `Rc`
+//!   cycle and a sink outliving its client does nothing.
+//! - The hub keeps at most one socket; replacing or releasing it detaches every handler
+//!   before the socket is closed, so an old socket can never call back.
+//! - Timers are handles in slots in the hub; arming replaces (and clears) the previous
+//!   one. Dropping `Inner` disposes of the hub: timers cleared, page listeners removed,
+//!   socket released. No `forget()` anywhere.
 //! - No `RefCell` borrow is held while user code runs: effects are popped one at a time
 //!   and executed with the borrow released, so listeners may call back into the client.
 
@@ -23,11 +25,8 @@ use std::rc::{Rc, Weak};
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, EventTarget, WebSocket};
 
-use self::bindings::{
-    clear_timeout, console_debug, date_now, make_error, math_random, set_timeout, Hub,
-};
+use self::bindings::{console_debug, date_now, make_error, math_random, Hub};
 pub(crate) use self::options::Token;
 use crate::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
 use crate::options::{Protocol, TokenIn};
@@ -42,6 +41,10 @@ const K_SEQ: u32 = 4;
 const K_SUBSCRIBED: u32 = 5;
 const K_UNAUTHORIZED: u32 = 6;
 const K_SIO_DISCONNECT: u32 = 7;
+const K_TIMER: u32 = 8;
+const K_ONLINE: u32 = 9;
+const K_WAKE: u32 = 10;
+const K_TOKEN: u32 = 11;
 
 /// What the sink answers for a push the core decided is a duplicate.
 const DUPLICATE: u32 = 1;
@@ -56,37 +59,12 @@ impl From<Error> for JsValue {
     }
 }
 
-/// One socket and the handlers the hub attached to it.
-struct Transport {
-    ws: WebSocket,
-    gen: u32,
-}
-
-impl Transport {
-    fn detach(&self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onclose(None);
-        self.ws.set_onerror(None);
-        self.ws.set_onmessage(None);
-    }
-}
-
-impl Drop for Transport {
-    fn drop(&mut self) {
-        self.detach();
-        // CONNECTING (0) or OPEN (1): nobody will use it again.
-        if self.ws.ready_state() <= WebSocket::OPEN {
-            let _ = self.ws.close_with_code_and_reason(1000, "client dropped the socket");
-        }
-    }
-}
-
 struct Core {
     machine: Machine<JsValue>,
     url: String,
     token: Token,
-    transport: Option<Transport>,
-    timers: [Option<JsValue>; 6],
+    /// The generation of the socket the hub holds, if any.
+    socket: Option<u32>,
     /// The token to send as an `auth` message once the socket opens.
     pending_auth: Option<String>,
 }
@@ -94,29 +72,15 @@ struct Core {
 struct Inner {
     core: RefCell<Core>,
     hub: Hub,
-    // Kept alive for the hub and the timers; see the module docs.
+    // Kept alive for the hub; see the module docs.
     _sink: Closure<dyn Fn(u32, u32, JsValue) -> u32>,
-    timer_fns: Vec<Closure<dyn FnMut()>>,
-    /// `online` → `Input::Online`; `visibilitychange` (to visible), `pageshow` and
-    /// `resume` → `Input::Wake`. Each entry: where, which event, which closure.
-    page: Vec<(EventTarget, &'static str, usize)>,
-    page_fns: [Closure<dyn Fn()>; 2],
     /// Socket.IO mode: the header parser the hub calls per frame.
     _sio_parse: Option<Closure<dyn Fn(String) -> JsValue>>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        for (target, event, f) in &self.page {
-            let f = self.page_fns[*f].as_ref().unchecked_ref();
-            let _ = target.remove_event_listener_with_callback(event, f);
-        }
-        let core = self.core.get_mut();
-        for handle in core.timers.iter_mut().filter_map(Option::take) {
-            clear_timeout(&handle);
-        }
-        core.transport = None;
-        self.hub.detach();
+        self.hub.dispose();
     }
 }
 
@@ -163,7 +127,7 @@ impl Inner {
         match effect {
             Effect::OpenSocket { gen } => self.open_socket(gen),
             Effect::Send { gen, frame } => {
-                let live = self.core.borrow().transport.as_ref().is_some_and(|t| t.gen == gen);
+                let live = self.core.borrow().socket == Some(gen);
                 if live {
                     let frame = match frame {
                         Outbound::Payload(p) => p,
@@ -176,31 +140,16 @@ impl Inner {
             }
             Effect::CloseSocket { gen, code, reason, detach } => {
                 let mut core = self.core.borrow_mut();
-                if core.transport.as_ref().is_some_and(|t| t.gen == gen) {
+                if core.socket == Some(gen) {
                     if detach {
-                        if let Some(t) = core.transport.take() {
-                            t.detach();
-                            let _ = t.ws.close_with_code_and_reason(code, &reason);
-                        }
-                        drop(core);
-                        self.hub.detach();
-                    } else if let Some(t) = &core.transport {
-                        let _ = t.ws.close_with_code_and_reason(code, &reason);
+                        core.socket = None;
                     }
+                    drop(core);
+                    self.hub.close(gen, code, &reason, detach);
                 }
             }
-            Effect::Arm { timer, after_ms } => {
-                let handle =
-                    set_timeout(self.timer_fns[timer.index()].as_ref().unchecked_ref(), after_ms);
-                if let Some(old) = self.core.borrow_mut().timers[timer.index()].replace(handle) {
-                    clear_timeout(&old);
-                }
-            }
-            Effect::Disarm(timer) => {
-                if let Some(old) = self.core.borrow_mut().timers[timer.index()].take() {
-                    clear_timeout(&old);
-                }
-            }
+            Effect::Arm { timer, after_ms } => self.hub.arm(timer.index() as u32, after_ms),
+            Effect::Disarm(timer) => self.hub.disarm(timer.index() as u32),
             Effect::Emit(event) => self.emit(event),
             Effect::RequestFailed { id, error } => {
                 self.hub.fail(id as f64, error.code(), &error.message())
@@ -235,31 +184,26 @@ impl Inner {
         match token {
             Token::None => self.create_socket(gen, None),
             Token::Fixed(t) => self.create_socket(gen, Some(t)),
-            Token::Provider(f) => {
-                let result = f.call0(&JsValue::NULL);
-                let weak = Rc::downgrade(self);
-                wasm_bindgen_futures::spawn_local(async move {
-                    let token = match result {
-                        Ok(v) => wasm_bindgen_futures::JsFuture::from(Promise::resolve(&v)).await,
-                        Err(e) => Err(e),
-                    };
-                    let Some(inner) = weak.upgrade() else { return };
-                    let current = {
-                        let core = inner.core.borrow();
-                        core.machine.gen() == gen && core.machine.state() == State::Connecting
-                    };
-                    if !current {
-                        return;
-                    }
-                    match token.map(|v| v.as_string()) {
-                        Ok(Some(t)) => inner.create_socket(gen, Some(t)),
-                        Ok(None) => {
-                            inner.token_failed(gen, "the token provider returned no string")
-                        }
-                        Err(_) => inner.token_failed(gen, "the token provider threw or rejected"),
-                    }
-                });
+            Token::Provider(f) => self.hub.resolve_token(&f, gen),
+        }
+    }
+
+    /// The provider's answer for socket `gen`: a string, `null` (no string) or
+    /// `undefined` (it threw or rejected).
+    fn on_token(self: &Rc<Self>, gen: u32, token: JsValue) {
+        let current = {
+            let core = self.core.borrow();
+            core.machine.gen() == gen && core.machine.state() == State::Connecting
+        };
+        if !current {
+            return;
+        }
+        match token.as_string() {
+            Some(t) => self.create_socket(gen, Some(t)),
+            None if token.is_null() => {
+                self.token_failed(gen, "the token provider returned no string")
             }
+            None => self.token_failed(gen, "the token provider threw or rejected"),
         }
     }
 
@@ -292,11 +236,11 @@ impl Inner {
         } else {
             auth
         };
-        match WebSocket::new(&url) {
-            Ok(ws) => {
-                self.hub.attach(&ws, gen);
-                self.core.borrow_mut().transport = Some(Transport { ws, gen });
-                self.core.borrow_mut().pending_auth = auth;
+        match self.hub.open(&url, gen) {
+            Ok(()) => {
+                let mut core = self.core.borrow_mut();
+                core.socket = Some(gen);
+                core.pending_auth = auth;
             }
             Err(e) => {
                 self.hub.emit_error(&e);
@@ -334,14 +278,15 @@ impl Inner {
             K_CLOSE => {
                 {
                     let mut core = self.core.borrow_mut();
-                    if core.transport.as_ref().is_some_and(|t| t.gen == gen) {
-                        core.transport = None;
+                    if core.socket == Some(gen) {
+                        core.socket = None;
                     }
                 }
-                let event: Option<&CloseEvent> = value.dyn_ref();
-                let (code, reason, was_clean) = event.map_or((1006, String::new(), false), |e| {
-                    (e.code(), e.reason(), e.was_clean())
-                });
+                // `[code, reason, wasClean]` of the close event.
+                let get = |i| js_sys::Reflect::get_u32(&value, i).unwrap_or(JsValue::UNDEFINED);
+                let code = get(0).as_f64().map_or(1006, |c| c as u16);
+                let reason = get(1).as_string().unwrap_or_default();
+                let was_clean = get(2).as_bool().unwrap_or(false);
                 self.input(Input::SocketClosed { gen, code, reason, was_clean });
             }
             K_PONG => self.input(Input::Pong { gen }),
@@ -353,6 +298,15 @@ impl Inner {
             K_SEQ => return self.on_seq(&value),
             K_SUBSCRIBED => self.on_subscribed(&value),
             K_UNAUTHORIZED => self.input(Input::Unauthorized { gen }),
+            // For timers, `gen` is the slot.
+            K_TIMER => {
+                if let Some(&timer) = Timer::ALL.get(gen as usize) {
+                    self.on_timer(timer);
+                }
+            }
+            K_ONLINE => self.input(Input::Online),
+            K_WAKE => self.wake(),
+            K_TOKEN => self.on_token(gen, value),
             K_SIO_DISCONNECT => {
                 // The server disconnected this client from the namespace: as in
                 // socket.io, that is final (no reconnect until `connect()`).
@@ -404,19 +358,14 @@ impl Inner {
         self.run();
     }
 
+    /// The page is visible again (the hub checked).
     fn wake(self: &Rc<Self>) {
-        let visible = js_sys::Reflect::get(&js_sys::global(), &"document".into())
-            .and_then(|d| js_sys::Reflect::get(&d, &"visibilityState".into()))
-            .map_or(true, |v| v.as_string().is_none_or(|s| s == "visible"));
-        if visible {
-            let frames_in = self.hub.frames_in() as u64;
-            self.core.borrow_mut().machine.handle(now(), Input::Activity { frames_in });
-            self.input(Input::Wake);
-        }
+        let frames_in = self.hub.frames_in() as u64;
+        self.core.borrow_mut().machine.handle(now(), Input::Activity { frames_in });
+        self.input(Input::Wake);
     }
 
     fn on_timer(self: &Rc<Self>, timer: Timer) {
-        self.core.borrow_mut().timers[timer.index()] = None;
         let frames_in = self.hub.frames_in() as u64;
         self.core.borrow_mut().machine.handle(now(), Input::Activity { frames_in });
         self.input(Input::Timer(timer));
@@ -484,47 +433,6 @@ impl WsClient {
             let sink = Closure::<dyn Fn(u32, u32, JsValue) -> u32>::new(move |kind, gen, value| {
                 w.upgrade().map_or(0, |inner| inner.on_socket(kind, gen, value))
             });
-            let timer_fns = Timer::ALL
-                .iter()
-                .map(|&timer| {
-                    let w = weak.clone();
-                    Closure::<dyn FnMut()>::new(move || {
-                        if let Some(inner) = w.upgrade() {
-                            inner.on_timer(timer);
-                        }
-                    })
-                })
-                .collect();
-            let (w1, w2) = (weak.clone(), weak.clone());
-            let page_fns: [Closure<dyn Fn()>; 2] = [
-                Closure::new(move || {
-                    if let Some(inner) = w1.upgrade() {
-                        inner.input(Input::Online);
-                    }
-                }),
-                Closure::new(move || {
-                    if let Some(inner) = w2.upgrade() {
-                        inner.wake();
-                    }
-                }),
-            ];
-            let global = JsValue::from(js_sys::global());
-            let document = js_sys::Reflect::get(&global, &"document".into()).ok();
-            let targets = [
-                (Some(global.clone()), "online", 0),
-                (Some(global), "pageshow", 1),
-                (document.clone(), "visibilitychange", 1),
-                (document, "resume", 1),
-            ];
-            let page = targets
-                .into_iter()
-                .filter_map(|(target, event, f)| {
-                    let target = target?.dyn_into::<EventTarget>().ok()?;
-                    let callback = page_fns[f].as_ref().unchecked_ref();
-                    target.add_event_listener_with_callback(event, callback).ok()?;
-                    Some((target, event, f))
-                })
-                .collect();
             let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref());
             hub.set_debug(debug);
             let sio_parse = socketio.then(|| {
@@ -534,19 +442,9 @@ impl WsClient {
                 parse
             });
             Inner {
-                core: RefCell::new(Core {
-                    machine,
-                    url,
-                    token,
-                    transport: None,
-                    timers: Default::default(),
-                    pending_auth: None,
-                }),
+                core: RefCell::new(Core { machine, url, token, socket: None, pending_auth: None }),
                 hub,
                 _sink: sink,
-                timer_fns,
-                page,
-                page_fns,
                 _sio_parse: sio_parse,
             }
         });

@@ -44,7 +44,10 @@ const KEYS: &[&str] = &[
 ];
 
 fn bad(field: &str, expected: &str) -> Error {
-    Error::InvalidOption { field: field.to_owned(), reason: crate::text::concat(&["expected ", expected]) }
+    Error::InvalidOption {
+        field: field.to_owned(),
+        reason: crate::text::concat(&["expected ", expected]),
+    }
 }
 
 fn number(field: &str, v: &JsValue) -> Result<f64, Error> {
@@ -58,7 +61,10 @@ fn string(field: &str, v: &JsValue) -> Result<String, Error> {
 fn whole(field: &str, v: &JsValue, max: u32) -> Result<f64, Error> {
     let n = number(field, v)?;
     if n.fract() != 0.0 || !(0.0..=f64::from(max)).contains(&n) {
-        return Err(bad(field, &crate::text::with_number("a whole number from 0 to ", max.into(), "")));
+        return Err(bad(
+            field,
+            &crate::text::with_number("a whole number from 0 to ", max.into(), ""),
+        ));
     }
     Ok(n)
 }
