@@ -239,7 +239,7 @@ await cdp.close();
 
 // ---- 4. size -------------------------------------------------------------------------------
 if (wanted(4)) {
-  const bundle = await esbuild.build({ entryPoints: [join(root, "pkg/wsocket.js")], bundle: true, minify: true, format: "esm", write: false, logLevel: "silent" });
+  const bundle = await esbuild.build({ entryPoints: [join(root, "pkg/index.js")], bundle: true, minify: true, format: "esm", write: false, logLevel: "silent" });
   const js = bundle.outputFiles[0].contents;
   const wasmBytes = readFileSync(join(root, "pkg/wsocket_bg.wasm"));
   const gz = (b) => gzipSync(b, { level: 9 }).length;

@@ -181,16 +181,18 @@ pub fn parse(frame: &str) -> Result<Frame<'_>, Malformed> {
     }
     let mut nsp = "/";
     if bytes.get(i) == Some(&b'/') {
-        let end = frame[i..].find(',').map(|n| i + n);
+        // `get`, not indexing: `i` is at an ASCII byte, and no str slice may panic here
+        // (a panic path links `core::fmt` into the wasm build).
+        let rest = frame.get(i..).unwrap_or_default();
         // A namespace runs to the comma; without one the whole rest is the namespace
         // only when nothing follows (`41/events`).
-        match end {
-            Some(end) => {
-                nsp = &frame[i..end];
-                i = end + 1;
+        match rest.split_once(',') {
+            Some((name, _)) => {
+                nsp = name;
+                i += name.len() + 1;
             }
-            None if !frame[i..].contains(['[', '{', '"']) => {
-                nsp = &frame[i..];
+            None if !rest.contains(['[', '{', '"']) => {
+                nsp = rest;
                 i = frame.len();
             }
             None => return Err(Malformed::Namespace),

@@ -646,15 +646,16 @@ fn no_topics_in_socketio(core: &Core) -> Result<(), JsValue> {
 /// `ws://host[:port]` or `ws://host/` → `ws://host/socket.io/`, then the Engine.IO v4
 /// WebSocket-transport query (other paths and query parameters are kept).
 fn socketio_url(url: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let (base, query) = match url.find('?') {
-        Some(q) => (&url[..q], Some(&url[q + 1..])),
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
         None => (url, None),
     };
-    let mut out = match base[after_scheme..].find('/') {
+    let host_and_path = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let mut out = match host_and_path.find('/') {
         None => crate::text::concat(&[base, crate::socketio::DEFAULT_PATH]),
-        Some(p) if after_scheme + p == base.len() - 1 => {
-            crate::text::concat(&[&base[..base.len() - 1], crate::socketio::DEFAULT_PATH])
+        Some(p) if p + 1 == host_and_path.len() => {
+            let host = base.strip_suffix('/').unwrap_or(base);
+            crate::text::concat(&[host, crate::socketio::DEFAULT_PATH])
         }
         Some(_) => base.to_owned(),
     };
