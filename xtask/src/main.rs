@@ -21,6 +21,17 @@ use std::time::Instant;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
+/// The wasm features rustc emits, which `wasm-opt` must be told of (as in Cargo.toml's
+/// wasm-pack profile; `--all-features` would emit imports Chromium refuses).
+const WASM_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-reference-types",
+    "--enable-multivalue",
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+    "--enable-mutable-globals",
+];
+
 /// The binaryen release whose `wasm-opt` reads what rustc emits (Debian's is too old).
 const BINARYEN: &str = "binaryen@132.0.0";
 
@@ -32,8 +43,9 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench(),
+        Some("size") => setup().and_then(|_| size()),
         _ => {
-            eprintln!("usage: cargo xtask <demo [--port N] | test | bench | setup | build>");
+            eprintln!("usage: cargo xtask <demo [--port N] | test | bench | size | setup | build>");
             return ExitCode::from(2);
         }
     };
@@ -252,28 +264,116 @@ fn run_benchmarks(args: &[&str]) -> Result {
 fn bench() -> Result {
     setup()?;
     build_pkg()?;
-    step("size profile: twiggy top of the release wasm");
-    if output(cmd("twiggy").arg("--version")).is_none() {
-        cargo_install("twiggy", None)?;
-    }
-    run(cmd("cargo").args(["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"]))?;
-    let wasm = root().join("target/wasm32-unknown-unknown/release/wsocket.wasm");
-    let top = output(cmd("twiggy").args(["top", "-n", "25"]).arg(&wasm)).unwrap_or_default();
+    let text = size_profile()?;
     let profile = root().join("target/size-profile.md");
-    let rows: String = top
-        .lines()
-        .filter(|l| !l.contains("custom section") && !l.contains("function names"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let text = format!(
-        "## Size profile\n\n`twiggy top -n 25` of `target/wasm32-unknown-unknown/release/wsocket.wasm` (before wasm-bindgen and wasm-opt; debug-name sections left out):\n\n```\n{rows}\n```\n"
-    );
     let notes = std::fs::read_to_string(root().join("bench/notes.md")).unwrap_or_default();
     std::fs::write(&profile, format!("{text}\n{notes}"))
         .map_err(|e| format!("{}: {e}", profile.display()))?;
     step("benchmarks (about five minutes)");
     let profile = profile.to_string_lossy();
     run_benchmarks(&["--write", "BENCHMARKS.md", "--append", &profile])
+}
+
+/// `cargo xtask size`: prints the size profile BENCHMARKS.md carries.
+fn size() -> Result {
+    println!("{}", size_profile()?);
+    Ok(())
+}
+
+/// The wasm as shipped (wasm-bindgen, then `wasm-opt -Oz`) but with its function names
+/// kept (`-g`), profiled with twiggy: the bytes per area, then the 25 largest items.
+fn size_profile() -> Result<String> {
+    step("size profile: twiggy of the shipped wasm, with names kept");
+    if output(cmd("twiggy").arg("--version")).is_none() {
+        cargo_install("twiggy", None)?;
+    }
+    run(cmd("cargo").args(["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"]))?;
+    let dir = root().join("target/size");
+    let release = root().join("target/wasm32-unknown-unknown/release/wsocket.wasm");
+    run(cmd("wasm-bindgen").args(["--target", "web", "--out-dir"]).arg(&dir).arg(&release))?;
+    let named = dir.join("named.wasm");
+    run(Command::new(tools_bin().join("wasm-opt"))
+        .args(["-Oz", "-g"])
+        .args(WASM_FEATURES)
+        .arg(dir.join("wsocket_bg.wasm"))
+        .arg("-o")
+        .arg(&named))?;
+    let csv = output(cmd("twiggy").args(["top", "-n", "100000", "--format", "csv"]).arg(&named))
+        .ok_or("twiggy top failed")?;
+    // Name → shallow bytes; the names section is not shipped (the real build has none).
+    let items: Vec<(String, u64)> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let (name, rest) = if let Some(quoted) = line.strip_prefix('"') {
+                let end = quoted.find("\",").unwrap_or(quoted.len());
+                (quoted[..end].replace("\"\"", "\""), quoted.get(end + 2..).unwrap_or(""))
+            } else {
+                let (name, rest) = line.split_once(',')?;
+                (name.to_owned(), rest)
+            };
+            let bytes = rest.split(',').next()?.parse().ok()?;
+            Some((name, bytes))
+        })
+        .filter(|(name, _)| !name.contains("function names") && !name.starts_with("custom section"))
+        .collect();
+    const AREAS: [(&str, &[&str]); 7] = [
+        ("data: strings (error messages, option names, frames) and tables", &["data segment"]),
+        (
+            "core::fmt and panic messages (std's bounds and RefCell checks)",
+            &["fmt", "panic", "slice_error", "unicode", "str::count"],
+        ),
+        (
+            "allocator (lol_alloc)",
+            &["lol_alloc", "__rdl", "__rust_alloc", "__rust_dealloc", "__rust_realloc"],
+        ),
+        (
+            "exported methods (wasm-bindgen shims, with the driver code wasm-opt inlined)",
+            &["wsclient_", "__wbg_wsclient"],
+        ),
+        ("driver (src/web)", &["wsocket::web"]),
+        ("core (machine, queue, topics, requests, codec, socketio, options)", &["wsocket::"]),
+        (
+            "std collections, strings and wasm-bindgen runtime",
+            &["alloc::", "core::", "wasm_bindgen", "js_sys", "__wbindgen", "__externref"],
+        ),
+    ];
+    let mut totals = vec![0u64; AREAS.len() + 1];
+    for (name, bytes) in &items {
+        let area = AREAS
+            .iter()
+            .position(|(_, keys)| keys.iter().any(|k| name.contains(k)))
+            .unwrap_or(AREAS.len());
+        totals[area] += bytes;
+    }
+    let all: u64 = totals.iter().sum();
+    let mut text = String::from(
+        "## Size profile\n\n`twiggy` of the wasm as shipped (wasm-bindgen, `wasm-opt -Oz`) \
+         built again with its function names kept (`-g`; the names section itself is left \
+         out). Bytes are before gzip; areas are matched on item names, first match wins.\n\n\
+         | area | bytes | share |\n|---|---|---|\n",
+    );
+    let labels = AREAS
+        .iter()
+        .map(|(label, _)| *label)
+        .chain(["other (indirect-call table, types, imports)"]);
+    for (label, bytes) in labels.zip(&totals) {
+        text += &format!("| {label} | {bytes} | {:.0}% |\n", *bytes as f64 * 100.0 / all as f64);
+    }
+    text += &format!(
+        "| total | {all} | 100% |\n\nThe 25 largest items:\n\n| item | bytes |\n|---|---|\n"
+    );
+    let mut top = items.clone();
+    top.sort_by_key(|item| std::cmp::Reverse(item.1));
+    for (name, bytes) in top.iter().take(25) {
+        // Rust symbol hashes say nothing to a reader.
+        let name = match name.rfind("::h") {
+            Some(i) if name[i + 3..].chars().all(|c| c.is_ascii_hexdigit()) => &name[..i],
+            _ => name.as_str(),
+        };
+        text += &format!("| `{}` | {bytes} |\n", name.replace('|', "\\|"));
+    }
+    Ok(text)
 }
 
 // ---- test ----------------------------------------------------------------------------
