@@ -7,7 +7,7 @@
 //!   [`requests`], [`recovery`], [`codec`], [`protocol`], [`options`], [`error`]): pure Rust, no
 //!   browser APIs, no clock, tested natively;
 //! - the **driver** (`web`, wasm32 only): the `WsClient` class JS uses, and the only code
-//!   that touches `web-sys`;
+//!   that touches `js-sys`;
 //! - the **Rust API** (wasm32 only): [`Client`], the same client for Rust/wasm frontends
 //!   (Leptos, Yew), with Rust closures ([`Client::on`]) or a `Stream` of [`ClientEvent`]s
 //!   ([`Client::events`]). See `examples/rust_client.rs`.
@@ -41,10 +41,11 @@ pub use web::rust::{Client, ClientEvent, Events, Listener, Message, WsError};
 #[cfg(target_arch = "wasm32")]
 pub use web::WsClient;
 
-/// A free-list allocator: a client keeps a few dozen long-lived allocations (options,
-/// topics, the queue's and request table's buffers), so a list walk is short, and it is
-/// about 7 KB smaller than the default `dlmalloc` (BENCHMARKS.md, size).
-#[cfg(target_arch = "wasm32")]
+/// The npm package's allocator (feature `small-allocator`): a free list. A client keeps a
+/// few dozen long-lived allocations (options, topics, the queue's and request table's
+/// buffers), so a list walk is short, and it is about 7 KB smaller than the default
+/// `dlmalloc` (BENCHMARKS.md, size).
+#[cfg(all(target_arch = "wasm32", feature = "small-allocator"))]
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());

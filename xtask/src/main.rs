@@ -206,8 +206,16 @@ fn setup() -> Result {
 
 /// Builds the npm package into `pkg/`; returns the wasm size (raw, gzip -9).
 fn build_pkg() -> Result<(u64, u64)> {
-    step("build: wasm-pack build --target web --release (wasm-opt -Oz)");
-    run(cmd("wasm-pack").args(["build", "--target", "web", "--release"]))?;
+    step("build: wasm-pack build --target web --release -- --features small-allocator (wasm-opt -Oz)");
+    run(cmd("wasm-pack").args([
+        "build",
+        "--target",
+        "web",
+        "--release",
+        "--",
+        "--features",
+        "small-allocator",
+    ]))?;
     run(cmd("node").arg("js/finish-package.mjs"))?;
     let wasm = root().join("pkg/wsocket_bg.wasm");
     let raw = std::fs::metadata(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?.len();
@@ -287,7 +295,15 @@ fn size_profile() -> Result<String> {
     if output(cmd("twiggy").arg("--version")).is_none() {
         cargo_install("twiggy", None)?;
     }
-    run(cmd("cargo").args(["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"]))?;
+    run(cmd("cargo").args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--lib",
+        "--features",
+        "small-allocator",
+    ]))?;
     let dir = root().join("target/size");
     let release = root().join("target/wasm32-unknown-unknown/release/wsocket.wasm");
     run(cmd("wasm-bindgen").args(["--target", "web", "--out-dir"]).arg(&dir).arg(&release))?;
