@@ -59,8 +59,9 @@ extern "C" {
     pub fn send_now(this: &Hub, msg: &JsValue, n: f64) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, js_name = takeId)]
     pub fn take_id(this: &Hub) -> JsValue;
-    #[wasm_bindgen(method, catch)]
-    pub fn write(this: &Hub, frame: &JsValue) -> Result<bool, JsValue>;
+    /// Writes to socket `gen` if it is still the current, open one.
+    #[wasm_bindgen(method, catch, js_name = writeTo)]
+    pub fn write_to(this: &Hub, gen: u32, frame: &JsValue) -> Result<bool, JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = requestFrame)]
     pub fn request_frame(

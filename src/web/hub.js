@@ -612,6 +612,11 @@ export class Hub {
     return id;
   }
 
+  // A core `Send`: only to socket `gen`, and only while it is the current one.
+  writeTo(gen, frame) {
+    return gen === this.gen && this.write(frame);
+  }
+
   write(frame) {
     const ws = this.ws;
     if (ws === null) return false;

@@ -63,8 +63,6 @@ struct Core {
     machine: Machine<JsValue>,
     url: String,
     token: Token,
-    /// The generation of the socket the hub holds, if any.
-    socket: Option<u32>,
     /// The token to send as an `auth` message once the socket opens.
     pending_auth: Option<String>,
 }
@@ -126,27 +124,18 @@ impl Inner {
     fn execute(self: &Rc<Self>, effect: Effect<JsValue>) {
         match effect {
             Effect::OpenSocket { gen } => self.open_socket(gen),
+            // The hub acts only if socket `gen` is still the one it holds.
             Effect::Send { gen, frame } => {
-                let live = self.core.borrow().socket == Some(gen);
-                if live {
-                    let frame = match frame {
-                        Outbound::Payload(p) => p,
-                        Outbound::Text(t) => JsValue::from_str(&t),
-                    };
-                    if let Err(e) = self.hub.write(&frame) {
-                        self.hub.emit_error(&e);
-                    }
+                let frame = match frame {
+                    Outbound::Payload(p) => p,
+                    Outbound::Text(t) => JsValue::from_str(&t),
+                };
+                if let Err(e) = self.hub.write_to(gen, &frame) {
+                    self.hub.emit_error(&e);
                 }
             }
             Effect::CloseSocket { gen, code, reason, detach } => {
-                let mut core = self.core.borrow_mut();
-                if core.socket == Some(gen) {
-                    if detach {
-                        core.socket = None;
-                    }
-                    drop(core);
-                    self.hub.close(gen, code, &reason, detach);
-                }
+                self.hub.close(gen, code, &reason, detach)
             }
             Effect::Arm { timer, after_ms } => self.hub.arm(timer.index() as u32, after_ms),
             Effect::Disarm(timer) => self.hub.disarm(timer.index() as u32),
@@ -237,11 +226,7 @@ impl Inner {
             auth
         };
         match self.hub.open(&url, gen) {
-            Ok(()) => {
-                let mut core = self.core.borrow_mut();
-                core.socket = Some(gen);
-                core.pending_auth = auth;
-            }
+            Ok(()) => self.core.borrow_mut().pending_auth = auth,
             Err(e) => {
                 self.hub.emit_error(&e);
                 self.input(Input::SocketClosed {
@@ -276,12 +261,6 @@ impl Inner {
                 self.input(Input::SocketOpened { gen, auth });
             }
             K_CLOSE => {
-                {
-                    let mut core = self.core.borrow_mut();
-                    if core.socket == Some(gen) {
-                        core.socket = None;
-                    }
-                }
                 // `[code, reason, wasClean]` of the close event.
                 let get = |i| js_sys::Reflect::get_u32(&value, i).unwrap_or(JsValue::UNDEFINED);
                 let code = get(0).as_f64().map_or(1006, |c| c as u16);
@@ -442,7 +421,7 @@ impl WsClient {
                 parse
             });
             Inner {
-                core: RefCell::new(Core { machine, url, token, socket: None, pending_auth: None }),
+                core: RefCell::new(Core { machine, url, token, pending_auth: None }),
                 hub,
                 _sink: sink,
                 _sio_parse: sio_parse,
