@@ -5,6 +5,9 @@
 //! `serde` feature: in the browser `JSON.parse` is faster than anything shipped in wasm,
 //! so the hot path never calls into Rust to decode (ARCHITECTURE.md, "Inbound path").
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 /// Builds the JSON text of the core's own frames. `key` is the event field: `"type"`
 /// for typed JSON, `"event"` for legacy event JSON.
 #[derive(Debug, Clone)]
@@ -126,8 +129,8 @@ pub fn push_str(out: &mut String, s: &str) {
 /// Appends whole milliseconds (floored; 0 for what is not a finite time). Integer
 /// formatting only: float formatting would cost the wasm build ~17 KB.
 fn push_millis(out: &mut String, ms: f64) {
-    let ms = if ms.is_finite() { ms.floor().clamp(0.0, 9e15) } else { 0.0 };
-    crate::text::push_u64(out, ms as u64);
+    let ms = if ms.is_finite() { ms.clamp(0.0, 9e15) } else { 0.0 };
+    crate::text::push_u64(out, ms as u64); // `as` truncates: the floor of a non-negative
 }
 
 #[cfg(feature = "serde")]
@@ -135,8 +138,11 @@ pub use self::decode::*;
 
 #[cfg(feature = "serde")]
 mod decode {
+    use alloc::string::{String, ToString};
+    use alloc::vec::Vec;
+    use core::fmt;
+
     use crate::protocol::{EventMessage, Message};
-    use std::fmt;
 
     /// Why a frame could not be decoded. The frame is skipped; nothing else is affected.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +171,7 @@ mod decode {
         }
     }
 
-    impl std::error::Error for DecodeError {}
+    impl core::error::Error for DecodeError {}
 
     /// How deep batches may nest inside batches.
     pub const MAX_BATCH_DEPTH: usize = 4;

@@ -3,7 +3,9 @@
 //! Each variant says whose fault it is. The browser driver converts an [`Error`]
 //! into a JS `Error` exactly once, with [`Error::code`] as its `code` property.
 
-use std::fmt;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use core::fmt;
 
 /// Everything that can go wrong, for the caller or on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,4 +124,4 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}

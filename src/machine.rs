@@ -9,7 +9,10 @@
 //! The payload type `P` is opaque to the machine, so the browser driver queues JS
 //! strings without copying them into Rust.
 
-use std::collections::VecDeque;
+use alloc::borrow::ToOwned;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::backoff::{Backoff, Rng};
 use crate::close::{self, ClosePolicy};
@@ -616,7 +619,7 @@ impl<P: Clone> Machine<P> {
             }
             Input::Timer(timer) => {
                 // A timer the machine did not arm (or already disarmed) is stale.
-                if std::mem::replace(&mut self.armed[timer.index()], false) {
+                if core::mem::replace(&mut self.armed[timer.index()], false) {
                     self.on_timer(now, timer);
                 }
             }
@@ -900,7 +903,7 @@ impl<P: Clone> Machine<P> {
     }
 
     fn disarm(&mut self, timer: Timer) {
-        if std::mem::replace(&mut self.armed[timer.index()], false) {
+        if core::mem::replace(&mut self.armed[timer.index()], false) {
             self.effects.push_back(Effect::Disarm(timer));
         }
     }

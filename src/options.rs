@@ -4,6 +4,10 @@
 //! everything about ranges is checked here, natively testable, with errors that name the
 //! field as the caller wrote it.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::queue::Overflow;
 use crate::Error;
 

@@ -84,9 +84,11 @@ pub use self::serde_types::*;
 #[cfg(feature = "serde")]
 mod serde_types {
     use super::ErrorCode;
+    use alloc::collections::BTreeMap;
+    use alloc::string::String;
+    use alloc::vec::Vec;
     use serde::{Deserialize, Serialize};
     use serde_json::Value;
-    use std::collections::BTreeMap;
 
     /// One typed-JSON frame (DESIGN §3). Absent fields are omitted when encoding.
     #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! The bounded send queue used while the socket is not open.
 
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
 
 /// What to do when the queue is full and another message is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,6 +10,9 @@
 //! A `subscribed` answer with `recovered: false` for a topic with a position reports the
 //! gap at once (the app refetches) and forgets the position.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use crate::vecmap::VecMap;
 
 /// The last position delivered on one topic.

@@ -1,6 +1,8 @@
 //! The request table: which ids wait for a reply, until when, and which must be sent
 //! again after a reconnect until the server acknowledges them.
 
+use alloc::vec::Vec;
+
 use crate::vecmap::VecMap;
 
 #[derive(Debug)]

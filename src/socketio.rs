@@ -11,7 +11,8 @@
 //!             5 BINARY_EVENT, 6 BINARY_ACK
 //! ```
 
-use std::fmt;
+use alloc::string::String;
+use core::fmt;
 
 /// The path a Socket.IO server answers on, and the query of the WebSocket transport.
 pub const DEFAULT_PATH: &str = "/socket.io/";

@@ -5,6 +5,8 @@
 //! Messages and frames are therefore assembled from pieces with these helpers; numbers
 //! are whole and written digit by digit.
 
+use alloc::string::String;
+
 /// Appends the decimal digits of `n`.
 pub fn push_u64(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
@@ -43,6 +45,7 @@ pub fn with_number(before: &str, n: u64, after: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn digits_match_display() {

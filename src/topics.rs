@@ -1,5 +1,9 @@
 //! The topic registry: reference-counted subscriptions that survive reconnects.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::vecmap::VecMap;
 
 /// Desired subscriptions with a count per topic. A topic is on the wire while its count

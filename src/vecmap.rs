@@ -5,8 +5,9 @@
 //! the front. A sorted deque does both cheaply and costs far less wasm than `BTreeMap`,
 //! whose node code was about 12 KB of the browser build.
 
-use std::borrow::Borrow;
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::borrow::Borrow;
 
 /// Entries sorted by key, each key once.
 #[derive(Debug, Clone)]
@@ -49,7 +50,7 @@ impl<K: Ord, V> VecMap<K, V> {
     /// Sets `key` to `value`; returns the value it replaced.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         match self.find(&key) {
-            Ok(i) => Some(std::mem::replace(&mut self.items[i].1, value)),
+            Ok(i) => Some(core::mem::replace(&mut self.items[i].1, value)),
             Err(i) => {
                 self.items.insert(i, (key, value));
                 None
@@ -80,7 +81,7 @@ impl<K: Ord, V> VecMap<K, V> {
 
     /// Removes every entry; returns the keys in order.
     pub fn take_keys(&mut self) -> Vec<K> {
-        std::mem::take(&mut self.items).into_iter().map(|(k, _)| k).collect()
+        core::mem::take(&mut self.items).into_iter().map(|(k, _)| k).collect()
     }
 
     pub fn len(&self) -> usize {
@@ -95,6 +96,8 @@ impl<K: Ord, V> VecMap<K, V> {
 #[cfg(test)]
 mod tests {
     use super::VecMap;
+    use alloc::string::String;
+    use alloc::vec::Vec;
 
     #[test]
     fn behaves_like_an_ordered_map() {

@@ -1,5 +1,7 @@
 //! Imports: the JS hub snippet and the few globals the driver calls.
 
+use alloc::string::String;
+
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 

@@ -16,11 +16,16 @@
 
 mod bindings;
 mod options;
+#[cfg(feature = "std")]
 pub mod rust;
 mod ts;
 
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use alloc::borrow::ToOwned;
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -359,8 +364,8 @@ pub struct WsClient {
     inner: Rc<Inner>,
 }
 
-impl std::fmt::Debug for Inner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Inner").field("state", &self.core.borrow().machine.state()).finish()
     }
 }
@@ -445,7 +450,7 @@ impl WsClient {
             1000
         } else {
             match code.as_f64() {
-                Some(c) if c.fract() == 0.0 && (0.0..=65535.0).contains(&c) => c as u16,
+                Some(c) if (0.0..=65535.0).contains(&c) && f64::from(c as u16) == c => c as u16,
                 _ => return Err(Error::InvalidCloseCode(0).into()),
             }
         };
@@ -629,7 +634,12 @@ fn socketio_url(url: &str) -> String {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),
     };
-    let host_and_path = base.split_once("://").map_or(base, |(_, rest)| rest);
+    // After the scheme. A byte search, not `split_once("://")`: a `&str` pattern links the
+    // two-way searcher and its panic path (core::fmt) for one call on a short URL.
+    let host_and_path = match base.as_bytes().windows(3).position(|w| w == b"://") {
+        Some(i) => base.get(i + 3..).unwrap_or(base),
+        None => base,
+    };
     let mut out = match host_and_path.find('/') {
         None => crate::text::concat(&[base, crate::socketio::DEFAULT_PATH]),
         Some(p) if p + 1 == host_and_path.len() => {

@@ -3,6 +3,10 @@
 //! Only types are checked here; ranges are checked by the core's `Options::validate`.
 //! Unknown keys are an error, so a typo (`maxDelay`) is found at once, not in production.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -60,7 +64,7 @@ fn string(field: &str, v: &JsValue) -> Result<String, Error> {
 
 fn whole(field: &str, v: &JsValue, max: u32) -> Result<f64, Error> {
     let n = number(field, v)?;
-    if n.fract() != 0.0 || !(0.0..=f64::from(max)).contains(&n) {
+    if !(0.0..=f64::from(max)).contains(&n) || f64::from(n as u32) != n {
         return Err(bad(
             field,
             &crate::text::with_number("a whole number from 0 to ", max.into(), ""),

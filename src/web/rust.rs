@@ -23,13 +23,18 @@
 //! its closures and removes them from the client when dropped; the client itself closes
 //! its socket and clears its timers when the [`Client`] is dropped.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use alloc::borrow::ToOwned;
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
@@ -94,7 +99,7 @@ impl fmt::Display for WsError {
     }
 }
 
-impl std::error::Error for WsError {}
+impl core::error::Error for WsError {}
 
 /// An inbound message: the frame as `JSON.parse` gave it, and its `data` field.
 #[derive(Clone)]
@@ -279,7 +284,7 @@ pub struct Events {
 impl Events {
     /// The next event (the same as `StreamExt::next`, without needing `futures`); `None` once the client is closed for good and the buffer is empty.
     pub fn recv(&mut self) -> impl Future<Output = Option<ClientEvent>> + '_ {
-        std::future::poll_fn(move |cx| self.poll(cx))
+        core::future::poll_fn(move |cx| self.poll(cx))
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<ClientEvent>> {

@@ -206,15 +206,19 @@ fn setup() -> Result {
 
 /// Builds the npm package into `pkg/`; returns the wasm size (raw, gzip -9).
 fn build_pkg() -> Result<(u64, u64)> {
-    step("build: wasm-pack build --target web --release -- --features small-allocator (wasm-opt -Oz)");
+    step(
+        "build: wasm-pack build --target web --release -- --no-default-features --features \
+         npm-package (wasm-opt -Oz)",
+    );
     run(cmd("wasm-pack").args([
         "build",
         "--target",
         "web",
         "--release",
         "--",
+        "--no-default-features",
         "--features",
-        "small-allocator",
+        "npm-package",
     ]))?;
     run(cmd("node").arg("js/finish-package.mjs"))?;
     let wasm = root().join("pkg/wsocket_bg.wasm");
@@ -301,8 +305,9 @@ fn size_profile() -> Result<String> {
         "--target",
         "wasm32-unknown-unknown",
         "--lib",
+        "--no-default-features",
         "--features",
-        "small-allocator",
+        "npm-package",
     ]))?;
     let dir = root().join("target/size");
     let release = root().join("target/wasm32-unknown-unknown/release/wsocket.wasm");
