@@ -1,11 +1,42 @@
-// Run by `cargo xtask build` after wasm-pack: adds the entry points (js/*.js and their
-// types) to pkg/ and writes package.json's `exports` for them.
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+// Run by `cargo xtask build` after wasm-pack: shortens the names between the wasm and its
+// glue, adds the entry points (js/*.js and their types) to pkg/ and writes package.json's
+// `exports` for them.
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = join(root, "pkg");
+
+// wasm-bindgen names every import `__wbg_<name>_<16 hex digits>` and every export after
+// its Rust path; both sides of the boundary carry each name, and the hashes do not
+// compress (BENCHMARKS.md, size). They are renamed here to one or two letters, in the
+// wasm and in the glue, which names them only as `<name>:` keys of its import object
+// and as `wasm.<name>`. `memory` keeps its name: `init()` returns the exports.
+const wasmFile = join(pkg, "wsocket_bg.wasm");
+const glueFile = join(pkg, "wsocket.js");
+const { bytes, module, imports, exports } = minifyNames(readFileSync(wasmFile));
+let glue = readFileSync(glueFile, "utf8");
+const swap = (from, to, what) => {
+  const next = glue.replace(from, to);
+  if (next === glue) throw new Error(`finish-package: ${what} not found in the glue`);
+  glue = next;
+};
+for (const [name, short] of imports) swap(new RegExp(`^(\\s+)${name}(: function\\()`, "m"), `$1${short}$2`, `import ${name}`);
+for (const [name, short] of exports) glue = glue.replace(new RegExp(`\\bwasm\\.${name}\\b`, "g"), `wasm.${short}`);
+swap(`"${module}": import0`, `"m": import0`, "the import module");
+writeFileSync(wasmFile, bytes);
+writeFileSync(glueFile, glue);
+
+// The typings of the raw exports name them as they were; only `memory` keeps its name
+// meaning (the rest are the glue's business).
+rmSync(join(pkg, "wsocket_bg.wasm.d.ts"), { force: true });
+const typesFile = join(pkg, "wsocket.d.ts");
+const types = readFileSync(typesFile, "utf8");
+const raw = /export interface InitOutput \{[^}]*\}/;
+if (!raw.test(types)) throw new Error("finish-package: InitOutput not found in wsocket.d.ts");
+writeFileSync(typesFile, types.replace(raw, "export interface InitOutput {\n    readonly memory: WebAssembly.Memory;\n}"));
+
 const entries = ["index", "compat", "react", "vue"];
 const files = [...entries.flatMap((e) => [`${e}.js`, `${e}.d.ts`]), "shared.js"];
 for (const file of files) copyFileSync(join(root, "js", file), join(pkg, file));
@@ -29,3 +60,70 @@ manifest.peerDependenciesMeta = { react: { optional: true }, vue: { optional: tr
 manifest.sideEffects = false;
 writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 console.log(`pkg/package.json: entries ${entries.join(", ")}`);
+
+
+// Renames the imports (module "m", then a, b, ...) and the exports other than `memory` of
+// a wasm binary, and drops the `producers` and `target_features` custom sections. Returns
+// the new bytes, the old module name and the two renamings.
+function minifyNames(wasm) {
+  let at = 8;
+  const leb = () => {
+    let n = 0, shift = 0, b;
+    do { b = wasm[at++]; n += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
+    return n;
+  };
+  const name = () => { const n = leb(); const s = new TextDecoder().decode(wasm.subarray(at, at + n)); at += n; return s; };
+  const out = [wasm.subarray(0, 8)];
+  const enc = (n) => { const b = []; do { let x = n % 128; n = Math.floor(n / 128); if (n) x |= 0x80; b.push(x); } while (n); return b; };
+  const str = (s) => { const b = new TextEncoder().encode(s); return [...enc(b.length), ...b]; };
+  const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const short = (i) => (i < 52 ? letters[i] : short(Math.floor(i / 52) - 1) + letters[i % 52]);
+  const limits = () => { const flags = leb(); leb(); if (flags & 1) leb(); };
+  const imports = new Map(), exports = new Map();
+  let module;
+  while (at < wasm.length) {
+    const id = wasm[at++];
+    const size = leb();
+    const body = at, end = at + size;
+    let section = null;
+    if (id === 0) {
+      if (["producers", "target_features"].includes(name())) { at = end; continue; }
+    } else if (id === 2) {
+      section = [];
+      const count = leb();
+      section.push(...enc(count));
+      for (let i = 0; i < count; i++) {
+        const mod = name(), field = name();
+        if (module !== undefined && mod !== module) throw new Error("finish-package: more than one import module");
+        module = mod;
+        const descStart = at;
+        const kind = wasm[at++];
+        if (kind === 0) leb();
+        else if (kind === 1) { at++; limits(); }
+        else if (kind === 2) limits();
+        else if (kind === 3) at += 2;
+        else if (kind === 4) { at++; leb(); }
+        else throw new Error(`finish-package: import kind ${kind}`);
+        if (!imports.has(field)) imports.set(field, short(imports.size));
+        section.push(...str("m"), ...str(imports.get(field)), ...wasm.subarray(descStart, at));
+      }
+    } else if (id === 7) {
+      section = [];
+      const count = leb();
+      section.push(...enc(count));
+      for (let i = 0; i < count; i++) {
+        const field = name();
+        const descStart = at;
+        at++;
+        leb();
+        const to = field === "memory" ? field : "x" + short(exports.size);
+        if (field !== "memory") exports.set(field, to);
+        section.push(...str(to), ...wasm.subarray(descStart, at));
+      }
+    }
+    if (section !== null && at !== end) throw new Error(`finish-package: section ${id} misread`);
+    at = end;
+    out.push(section === null ? wasm.subarray(body - 1 - enc(size).length, end) : Uint8Array.from([id, ...enc(section.length), ...section]));
+  }
+  return { bytes: Buffer.concat(out), module, imports, exports };
+}
