@@ -11,6 +11,10 @@ extern "C" {
     #[derive(Debug, Clone)]
     pub type Hub;
 
+    /// `url` resolved against the page (`/ws`), or None when it is not a WebSocket URL.
+    #[wasm_bindgen(js_name = wsUrl)]
+    pub fn ws_url(url: &str) -> Option<String>;
+
     #[wasm_bindgen(constructor)]
     pub fn new(raw: bool, key: &str, prefix: &str, sink: &Function) -> Hub;
 

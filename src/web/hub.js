@@ -40,6 +40,18 @@ function preview(frame) {
   return text.length > 200 ? text.slice(0, 200) + "…" : text;
 }
 
+/**
+ * `url` as a WebSocket URL: `ws://` and `wss://` as they are, a path (`/ws`) on this
+ * page's host (`wss:` on `https:` pages); undefined for anything else, or for a path
+ * where there is no page (a worker without `location`, server-side rendering).
+ */
+export function wsUrl(url) {
+  if (url.startsWith("ws://") || url.startsWith("wss://")) return url;
+  const page = globalThis.location;
+  if (!url.startsWith("/") || url.startsWith("//") || typeof page?.host !== "string") return undefined;
+  return `${page.protocol === "https:" ? "wss" : "ws"}://${page.host}${url}`;
+}
+
 export class Hub {
   constructor(raw, key, prefix, sink) {
     this.raw = raw;

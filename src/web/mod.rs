@@ -31,7 +31,7 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use self::bindings::{console_debug, date_now, make_error, math_random, Hub};
+use self::bindings::{console_debug, date_now, make_error, math_random, ws_url, Hub};
 pub(crate) use self::options::Token;
 use crate::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
 use crate::options::{Protocol, TokenIn};
@@ -400,7 +400,7 @@ impl WsClient {
     /// The constructor behind `new WsClient(url, options)` and the Rust API's
     /// [`Client::new`](crate::Client::new): options already read, not yet validated.
     pub(crate) fn build(url: &str, opts: crate::Options, token: Token) -> Result<WsClient, Error> {
-        let mut url = options::resolve_url(url)?;
+        let mut url = ws_url(url).ok_or_else(|| Error::InvalidUrl(url.to_owned()))?;
         let socketio = opts.protocol == Protocol::SocketIo;
         if socketio {
             url = socketio_url(&url);

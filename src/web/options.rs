@@ -183,25 +183,3 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), Error> {
     o.validate()?;
     Ok((o, token))
 }
-
-/// Resolves `url` to a `ws://` or `wss://` URL: a path (`/ws`) is taken relative to the
-/// page, with `wss:` on `https:` pages.
-pub fn resolve_url(url: &str) -> Result<String, Error> {
-    if url.starts_with("ws://") || url.starts_with("wss://") {
-        return Ok(url.to_owned());
-    }
-    if url.starts_with('/') && !url.starts_with("//") {
-        let location = Reflect::get(&js_sys::global(), &JsValue::from_str("location")).ok();
-        let part = |name: &str| {
-            location
-                .as_ref()
-                .and_then(|l| Reflect::get(l, &JsValue::from_str(name)).ok())
-                .and_then(|v| v.as_string())
-        };
-        if let (Some(protocol), Some(host)) = (part("protocol"), part("host")) {
-            let scheme = if protocol == "https:" { "wss" } else { "ws" };
-            return Ok(crate::text::concat(&[scheme, "://", &host, url]));
-        }
-    }
-    Err(Error::InvalidUrl(url.to_owned()))
-}
