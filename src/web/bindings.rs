@@ -11,6 +11,10 @@ extern "C" {
     #[derive(Debug, Clone)]
     pub type Hub;
 
+    /// The values of the `new WsClient` options by position, or an INVALID_OPTION error.
+    #[wasm_bindgen(catch, js_name = readOptions)]
+    pub fn read_options(options: &JsValue) -> Result<js_sys::Array, JsValue>;
+
     /// `url` resolved against the page (`/ws`), or None when it is not a WebSocket URL.
     #[wasm_bindgen(js_name = wsUrl)]
     pub fn ws_url(url: &str) -> Option<String>;

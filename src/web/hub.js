@@ -40,6 +40,50 @@ function preview(frame) {
   return text.length > 200 ? text.slice(0, 200) + "…" : text;
 }
 
+// The options of `new WsClient(url, options)`, in the order `readOptions` returns them
+// (src/web/options.rs reads them by these positions).
+const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace"];
+const CHOICES = { protocol: ["json", "raw", "socketio"], tokenIn: ["query", "message"], queueOverflow: ["reject", "drop-oldest", "drop-newest"] };
+const STRINGS = ["eventKey", "heartbeatMessage", "namespace"];
+const BOOLEANS = ["reconnect", "debug"];
+
+/**
+ * Checks the types of `options` and returns their values in `OPTIONS` order (undefined
+ * where absent; a choice as its index; `maxAttempts` null as Infinity). Ranges and rules
+ * across fields are the core's (`Options::validate`). Throws INVALID_OPTION naming the
+ * field: an unknown key first, so a typo (`maxDelay`) is found at once.
+ */
+export function readOptions(options) {
+  const bad = (field, reason) => makeError("INVALID_OPTION", `invalid option \`${field}\`: ${reason}`, { field });
+  if (options === undefined || options === null) return [];
+  if (typeof options !== "object" || Array.isArray(options)) throw bad("options", "expected an object");
+  for (const key of Object.keys(options)) if (!OPTIONS.includes(key)) throw bad(key, "unknown option");
+  return OPTIONS.map((key) => {
+    const v = options[key];
+    const expect = (ok, what) => {
+      if (!ok) throw bad(key, `expected ${what}`);
+      return v;
+    };
+    const whole = (max) => expect(typeof v === "number", "a number") && expect(Number.isInteger(v) && v >= 0 && v <= max, `a whole number from 0 to ${max}`);
+    const choices = CHOICES[key];
+    if (v === undefined) return v;
+    if (choices) {
+      expect(typeof v === "string", "a string");
+      const i = choices.indexOf(v);
+      const quoted = choices.map((c) => `"${c}"`);
+      expect(i >= 0, `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`);
+      return i;
+    }
+    if (STRINGS.includes(key)) return expect(typeof v === "string", "a string");
+    if (BOOLEANS.includes(key)) return expect(typeof v === "boolean", "a boolean");
+    if (key === "topics") return expect(Array.isArray(v) && v.every((t) => typeof t === "string"), "an array of strings");
+    if (key === "token") return expect(v === null || typeof v === "string" || typeof v === "function", "a string or a function returning one (or a Promise of one)");
+    if (key === "maxAttempts") return v === null || v === Infinity ? Infinity : whole(4294967295);
+    if (key === "queueMax") return whole(1000000);
+    return expect(typeof v === "number", "a number");
+  });
+}
+
 /**
  * `url` as a WebSocket URL: `ws://` and `wss://` as they are, a path (`/ws`) on this
  * page's host (`wss:` on `https:` pages); undefined for anything else, or for a path
