@@ -23,6 +23,7 @@ pub mod backoff;
 pub mod close;
 pub mod codec;
 pub mod error;
+mod fifo;
 pub mod machine;
 pub mod options;
 pub mod protocol;

@@ -10,13 +10,13 @@
 //! strings without copying them into Rust.
 
 use alloc::borrow::ToOwned;
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::backoff::{Backoff, Rng};
 use crate::close::{self, ClosePolicy};
 use crate::codec::Encoder;
+use crate::fifo::Fifo;
 use crate::options::{Options, TokenIn};
 use crate::queue::{Pushed, SendQueue};
 use crate::recovery::{Gap, Positions, Verdict};
@@ -310,7 +310,7 @@ pub struct Machine<P> {
     auth_retried: bool,
     next_id: u64,
     rng: Rng,
-    effects: VecDeque<Effect<P>>,
+    effects: Fifo<Effect<P>>,
 }
 
 impl<P: Clone> Machine<P> {
@@ -345,7 +345,7 @@ impl<P: Clone> Machine<P> {
             auth_retried: false,
             next_id: 0,
             rng: Rng::new(seed),
-            effects: VecDeque::new(),
+            effects: Fifo::default(),
             opts,
         })
     }

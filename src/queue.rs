@@ -1,6 +1,6 @@
 //! The bounded send queue used while the socket is not open.
 
-use alloc::collections::VecDeque;
+use crate::fifo::Fifo;
 
 /// What to do when the queue is full and another message is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub enum Pushed<P> {
 /// Generic over the payload so the browser driver can queue JS strings without copying.
 #[derive(Debug)]
 pub struct SendQueue<P> {
-    items: VecDeque<P>,
+    items: Fifo<P>,
     max: usize,
     overflow: Overflow,
 }
@@ -38,7 +38,7 @@ pub struct SendQueue<P> {
 impl<P> SendQueue<P> {
     /// An empty queue holding at most `max` payloads.
     pub fn new(max: usize, overflow: Overflow) -> Self {
-        SendQueue { items: VecDeque::new(), max, overflow }
+        SendQueue { items: Fifo::default(), max, overflow }
     }
 
     /// Adds a payload at the back, applying the overflow policy when full.
@@ -63,7 +63,7 @@ impl<P> SendQueue<P> {
 
     /// Takes every queued payload, oldest first.
     pub fn drain(&mut self) -> impl Iterator<Item = P> + '_ {
-        self.items.drain(..)
+        self.items.take_all()
     }
 
     /// How many payloads wait.
