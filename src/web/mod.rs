@@ -72,6 +72,14 @@ struct Core {
     pending_auth: Option<String>,
 }
 
+/// Where `RefCell::borrow_mut` would panic: a second borrow of the core is a bug (effects
+/// run with the borrow released), and it traps either way (`panic = "abort"`), but the
+/// panic's message would link `core::fmt` into the package build (~450 B gzip for the
+/// 33 borrows).
+fn trap() -> ! {
+    core::arch::wasm32::unreachable()
+}
+
 struct Inner {
     core: RefCell<Core>,
     hub: Hub,
@@ -92,15 +100,23 @@ fn now() -> f64 {
 }
 
 impl Inner {
+    fn core_mut(&self) -> core::cell::RefMut<'_, Core> {
+        self.core.try_borrow_mut().unwrap_or_else(|_| trap())
+    }
+
+    fn core_ref(&self) -> core::cell::Ref<'_, Core> {
+        self.core.try_borrow().unwrap_or_else(|_| trap())
+    }
+
     fn debug(&self, what: &str, detail: &JsValue) {
-        if self.core.borrow().machine.options().debug {
+        if self.core_ref().machine.options().debug {
             console_debug(what, detail);
         }
     }
 
     /// Feeds one input to the machine, then executes every effect.
     fn input(self: &Rc<Self>, input: Input) {
-        self.core.borrow_mut().machine.handle(now(), input);
+        self.core_mut().machine.handle(now(), input);
         self.run();
     }
 
@@ -110,12 +126,12 @@ impl Inner {
     fn run(self: &Rc<Self>) {
         self.hub.set_writable(false);
         loop {
-            let effect = self.core.borrow_mut().machine.poll();
+            let effect = self.core_mut().machine.poll();
             match effect {
                 // Listeners run here: they may take the fast path exactly when the
                 // machine would send at once (nothing left to overtake).
                 Some(effect @ Effect::Emit(_)) => {
-                    self.hub.set_writable(self.core.borrow().machine.writable());
+                    self.hub.set_writable(self.core_ref().machine.writable());
                     self.execute(effect);
                     self.hub.set_writable(false);
                 }
@@ -123,7 +139,7 @@ impl Inner {
                 None => break,
             }
         }
-        self.hub.set_writable(self.core.borrow().machine.writable());
+        self.hub.set_writable(self.core_ref().machine.writable());
     }
 
     fn execute(self: &Rc<Self>, effect: Effect<JsValue>) {
@@ -174,7 +190,7 @@ impl Inner {
 
     /// Opens socket `gen`, after resolving the token when a provider gives it.
     fn open_socket(self: &Rc<Self>, gen: u32) {
-        let token = self.core.borrow().token.clone();
+        let token = self.core_ref().token.clone();
         match token {
             Token::None => self.create_socket(gen, None),
             Token::Fixed(t) => self.create_socket(gen, Some(t)),
@@ -186,7 +202,7 @@ impl Inner {
     /// `undefined` (it threw or rejected).
     fn on_token(self: &Rc<Self>, gen: u32, token: JsValue) {
         let current = {
-            let core = self.core.borrow();
+            let core = self.core_ref();
             core.machine.gen() == gen && core.machine.state() == State::Connecting
         };
         if !current {
@@ -213,7 +229,7 @@ impl Inner {
 
     fn create_socket(self: &Rc<Self>, gen: u32, token: Option<String>) {
         let (url, auth) = {
-            let core = self.core.borrow();
+            let core = self.core_ref();
             match (core.machine.options().token_in, token) {
                 (TokenIn::Query, Some(t)) => {
                     let sep = if core.url.contains('?') { "&" } else { "?" };
@@ -224,14 +240,14 @@ impl Inner {
             }
         };
         // Socket.IO: the token goes in the CONNECT packet the hub sends.
-        let auth = if core_is_socketio(&self.core.borrow()) {
+        let auth = if core_is_socketio(&self.core_ref()) {
             self.hub.sio_auth(auth.as_deref().map(crate::socketio::auth_json));
             None
         } else {
             auth
         };
         match self.hub.open(&url, gen) {
-            Ok(()) => self.core.borrow_mut().pending_auth = auth,
+            Ok(()) => self.core_mut().pending_auth = auth,
             Err(e) => {
                 self.hub.emit_error(&e);
                 self.input(Input::SocketClosed {
@@ -250,7 +266,7 @@ impl Inner {
             K_OPEN => {
                 // Positions the hub advanced on its own, for the `since` of the resubscribe.
                 let positions = self.hub.positions();
-                let mut core = self.core.borrow_mut();
+                let mut core = self.core_mut();
                 for i in (0..positions.length()).step_by(3) {
                     let topic = positions.get(i).as_string().unwrap_or_default();
                     let seq = positions.get(i + 1).as_f64().unwrap_or(0.0) as u64;
@@ -294,10 +310,10 @@ impl Inner {
             K_SIO_DISCONNECT => {
                 // The server disconnected this client from the namespace: as in
                 // socket.io, that is final (no reconnect until `connect()`).
-                let live = self.core.borrow().machine.gen() == gen;
+                let live = self.core_ref().machine.gen() == gen;
                 if live {
                     self.hub.emit_error(&Error::ClosedByServer(1000).into());
-                    let _ = self.core.borrow_mut().machine.close(1000, "io server disconnect");
+                    let _ = self.core_mut().machine.close(1000, "io server disconnect");
                     self.run();
                 }
             }
@@ -314,7 +330,7 @@ impl Inner {
         else {
             return 0;
         };
-        let verdict = self.core.borrow_mut().machine.observe(&topic, seq as u64, &epoch);
+        let verdict = self.core_mut().machine.observe(&topic, seq as u64, &epoch);
         self.run();
         u32::from(verdict == Verdict::Duplicate) * DUPLICATE
     }
@@ -345,13 +361,13 @@ impl Inner {
     /// The page is visible again (the hub checked).
     fn wake(self: &Rc<Self>) {
         let frames_in = self.hub.frames_in() as u64;
-        self.core.borrow_mut().machine.handle(now(), Input::Activity { frames_in });
+        self.core_mut().machine.handle(now(), Input::Activity { frames_in });
         self.input(Input::Wake);
     }
 
     fn on_timer(self: &Rc<Self>, timer: Timer) {
         let frames_in = self.hub.frames_in() as u64;
-        self.core.borrow_mut().machine.handle(now(), Input::Activity { frames_in });
+        self.core_mut().machine.handle(now(), Input::Activity { frames_in });
         self.input(Input::Timer(timer));
     }
 }
@@ -366,7 +382,7 @@ pub struct WsClient {
 
 impl core::fmt::Debug for Inner {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Inner").field("state", &self.core.borrow().machine.state()).finish()
+        f.debug_struct("Inner").field("state", &self.core_ref().machine.state()).finish()
     }
 }
 
@@ -461,7 +477,7 @@ impl WsClient {
                 make_error("INVALID_ARGUMENT", "the close reason must be a string")
             })?
         };
-        self.inner.core.borrow_mut().machine.close(code, &reason)?;
+        self.inner.core_mut().machine.close(code, &reason)?;
         self.inner.run();
         Ok(())
     }
@@ -489,14 +505,14 @@ impl WsClient {
     /// Returns the message's `id` (undefined for strings and binary).
     pub fn send(&self, message: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let reliable = flag(&options, "reliable")?;
-        if reliable && core_is_socketio(&self.inner.core.borrow()) {
+        if reliable && core_is_socketio(&self.inner.core_ref()) {
             return Err(make_error(
                 "INVALID_ARGUMENT",
                 "reliable sends need the typed-JSON protocol; with Socket.IO use request() (an ack)",
             ));
         }
         let (n, writable) = {
-            let mut core = self.inner.core.borrow_mut();
+            let mut core = self.inner.core_mut();
             (core.machine.next_id(), core.machine.writable())
         };
         if writable && !reliable {
@@ -512,9 +528,9 @@ impl WsClient {
                 ));
             }
             self.inner.hub.expect_ack(&id, n as f64);
-            self.inner.core.borrow_mut().machine.send_reliable(now(), n, frame, None)
+            self.inner.core_mut().machine.send_reliable(now(), n, frame, None)
         } else {
-            self.inner.core.borrow_mut().machine.send(frame)
+            self.inner.core_mut().machine.send(frame)
         };
         self.inner.run();
         if let Err(e) = sent {
@@ -530,7 +546,7 @@ impl WsClient {
     pub fn request(&self, kind: &str, data: JsValue, options: JsValue) -> Result<Promise, JsValue> {
         let timeout = option_ms(&options, "timeoutMs")?;
         let (n, timeout) = {
-            let mut core = self.inner.core.borrow_mut();
+            let mut core = self.inner.core_mut();
             let timeout = timeout.unwrap_or(core.machine.options().request_timeout_ms);
             (core.machine.next_id(), timeout)
         };
@@ -538,9 +554,9 @@ impl WsClient {
         let frame = self.inner.hub.request_frame(kind, &data, n as f64)?;
         let promise = self.inner.hub.track(n as f64);
         let sent = if retry {
-            self.inner.core.borrow_mut().machine.send_reliable(now(), n, frame, Some(timeout))
+            self.inner.core_mut().machine.send_reliable(now(), n, frame, Some(timeout))
         } else {
-            self.inner.core.borrow_mut().machine.request(now(), n, frame, timeout)
+            self.inner.core_mut().machine.request(now(), n, frame, timeout)
         };
         self.inner.run();
         if let Err(e) = sent {
@@ -552,18 +568,18 @@ impl WsClient {
     /// Subscribes to one topic or an array of topics (reference counted; resubscribed
     /// on every open).
     pub fn subscribe(&self, topics: JsValue) -> Result<(), JsValue> {
-        no_topics_in_socketio(&self.inner.core.borrow())?;
+        no_topics_in_socketio(&self.inner.core_ref())?;
         let topics = topic_list(&topics)?;
-        self.inner.core.borrow_mut().machine.subscribe(topics.iter().map(String::as_str));
+        self.inner.core_mut().machine.subscribe(topics.iter().map(String::as_str));
         self.inner.run();
         Ok(())
     }
 
     /// Drops one reference to each topic; unsubscribes those that reach zero.
     pub fn unsubscribe(&self, topics: JsValue) -> Result<(), JsValue> {
-        no_topics_in_socketio(&self.inner.core.borrow())?;
+        no_topics_in_socketio(&self.inner.core_ref())?;
         let topics = topic_list(&topics)?;
-        self.inner.core.borrow_mut().machine.unsubscribe(topics.iter().map(String::as_str));
+        self.inner.core_mut().machine.unsubscribe(topics.iter().map(String::as_str));
         self.inner.run();
         Ok(())
     }
@@ -571,13 +587,13 @@ impl WsClient {
     /// `"connecting"`, `"open"`, `"reconnecting"`, `"closing"` or `"closed"`.
     #[wasm_bindgen(getter)]
     pub fn state(&self) -> String {
-        self.inner.core.borrow().machine.state().as_str().to_owned()
+        self.inner.core_ref().machine.state().as_str().to_owned()
     }
 
     /// Counters: messages and bytes in and out, reconnects, last RTT, queue length.
     pub fn stats(&self) -> JsValue {
         let (state, s) = {
-            let core = self.inner.core.borrow();
+            let core = self.inner.core_ref();
             (core.machine.state(), core.machine.stats())
         };
         self.inner.hub.stats(
@@ -602,13 +618,13 @@ impl WsClient {
     /// Debug logging to the console, switchable at run time.
     #[wasm_bindgen(getter)]
     pub fn debug(&self) -> bool {
-        self.inner.core.borrow().machine.options().debug
+        self.inner.core_ref().machine.options().debug
     }
 
     /// Debug logging to the console, switchable at run time.
     #[wasm_bindgen(setter)]
     pub fn set_debug(&self, on: bool) {
-        self.inner.core.borrow_mut().machine.set_debug(on);
+        self.inner.core_mut().machine.set_debug(on);
         self.inner.hub.set_debug(on);
     }
 }
