@@ -64,7 +64,10 @@ export function readOptions(options) {
       if (!ok) throw bad(key, `expected ${what}`);
       return v;
     };
-    const whole = (max) => expect(typeof v === "number", "a number") && expect(Number.isInteger(v) && v >= 0 && v <= max, `a whole number from 0 to ${max}`);
+    const whole = (max) => {
+      expect(typeof v === "number", "a number");
+      return expect(Number.isInteger(v) && v >= 0 && v <= max, `a whole number from 0 to ${max}`);
+    };
     const choices = CHOICES[key];
     if (v === undefined) return v;
     if (choices) {

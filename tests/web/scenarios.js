@@ -341,6 +341,24 @@ const scenarios = {
     eq(codeOf("nope"), ["INVALID_OPTION", "options"], "not an object");
     eq(codeOf({}, "http://example.invalid/"), ["INVALID_URL", null], "bad url");
     ok(codeOf(undefined) === null, "no options is fine");
+    eq(codeOf({ queueMax: NaN }), ["INVALID_OPTION", "queueMax"], "NaN is not a count");
+    eq(codeOf({ maxAttempts: NaN }), ["INVALID_OPTION", "maxAttempts"], "NaN is not a count of attempts");
+    eq(codeOf({ queueMax: 1.5 }), ["INVALID_OPTION", "queueMax"], "a count is whole");
+    ok(codeOf({ maxAttempts: null, queueMax: 0 }) === null, "null attempts (unlimited) and an empty queue are fine");
+    ok(codeOf({ maxAttempts: Infinity }) === null, "Infinity attempts is unlimited");
+    const messageOf = (options) => {
+      try {
+        make(url, options);
+      } catch (e) {
+        return e.message;
+      }
+      return null;
+    };
+    eq(messageOf({ queueOverflow: "drop-all" }),
+      'invalid option `queueOverflow`: expected "reject", "drop-oldest" or "drop-newest"', "the message lists the choices");
+    eq(messageOf({ maxAttempts: -1 }),
+      "invalid option `maxAttempts`: expected a whole number from 0 to 4294967295", "the message gives the range");
+    eq(messageOf({ protocol: 1 }), "invalid option `protocol`: expected a string", "a choice must be a string");
   },
 
   async closeArgumentsAreValidated(make, server) {
