@@ -23,6 +23,7 @@ const swap = (from, to, what) => {
   glue = next;
 };
 for (const [name, short] of imports) swap(new RegExp(`^(\\s+)${name}(: function\\()`, "m"), `$1${short}$2`, `import ${name}`);
+// Exports the glue never names (the panic hooks) are left as they are there.
 for (const [name, short] of exports) glue = glue.replace(new RegExp(`\\bwasm\\.${name}\\b`, "g"), `wasm.${short}`);
 swap(`"${module}": import0`, `"m": import0`, "the import module");
 writeFileSync(wasmFile, bytes);
@@ -82,9 +83,10 @@ function minifyNames(wasm) {
   const imports = new Map(), exports = new Map();
   let module;
   while (at < wasm.length) {
+    const start = at;
     const id = wasm[at++];
     const size = leb();
-    const body = at, end = at + size;
+    const end = at + size;
     let section = null;
     if (id === 0) {
       if (["producers", "target_features"].includes(name())) { at = end; continue; }
@@ -123,7 +125,7 @@ function minifyNames(wasm) {
     }
     if (section !== null && at !== end) throw new Error(`finish-package: section ${id} misread`);
     at = end;
-    out.push(section === null ? wasm.subarray(body - 1 - enc(size).length, end) : Uint8Array.from([id, ...enc(section.length), ...section]));
+    out.push(section === null ? wasm.subarray(start, end) : Uint8Array.from([id, ...enc(section.length), ...section]));
   }
   return { bytes: Buffer.concat(out), module, imports, exports };
 }
