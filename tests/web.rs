@@ -126,6 +126,7 @@ scenarios! {
     batch_is_unpacked_in_order => "batchIsUnpackedInOrder",
     send_and_request_reply => "sendAndRequestReply",
     request_times_out => "requestTimesOut",
+    freeing_the_client_rejects_its_pending_requests => "freeingTheClientRejectsItsPendingRequests",
     reconnect_after_abrupt_drop => "reconnectAfterAbruptDrop",
     reconnect_after_going_away_1001 => "reconnectAfterGoingAway1001",
     reconnect_after_service_restart_1012 => "reconnectAfterServiceRestart1012",

@@ -327,13 +327,25 @@ export class Hub {
     listen(doc, "resume", wake);
   }
 
-  // The client was freed: nothing of it may run again.
+  // The client was freed: nothing of it may run again. Its listeners go first (they are
+  // the app's closures, and none may hear of this client again); then every pending
+  // request is rejected, so no `await client.request(...)` hangs on a freed client.
   dispose() {
     for (const [target, name, fn] of this.page) target.removeEventListener(name, fn);
     this.page = [];
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     this.release();
+    this.events = new Map();
+    this.life = new Map();
+    this.any = [];
+    this.topicKey = undefined;
+    this.writable = false;
+    const pending = this.pending;
+    this.pending = new Map();
+    for (const [id, request] of pending) {
+      request.reject(makeError("REQUEST_ABORTED", `request ${id} aborted: the client was freed`, { id }));
+    }
   }
 
   // Calls the token provider for socket `gen`; the core hears a string, `null` (no

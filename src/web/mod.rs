@@ -10,7 +10,8 @@
 //!   before the socket is closed, so an old socket can never call back.
 //! - Timers are handles in slots in the hub; arming replaces (and clears) the previous
 //!   one. Dropping `Inner` disposes of the hub: timers cleared, page listeners removed,
-//!   socket released. No `forget()` anywhere.
+//!   socket released, the app's listeners dropped, pending requests rejected
+//!   (`REQUEST_ABORTED`). No `forget()` anywhere.
 //! - No `RefCell` borrow is held while user code runs: effects are popped one at a time
 //!   and executed with the borrow released, so listeners may call back into the client.
 
@@ -350,8 +351,7 @@ impl Inner {
                 (Some(seq), Some(epoch)) => Some((seq as u64, epoch)),
                 _ => None,
             };
-            self.core
-                .borrow_mut()
+            self.core_mut()
                 .machine
                 .handle(now(), Input::Subscribed { topic, recovered: ok, position });
         }

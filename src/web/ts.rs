@@ -126,7 +126,8 @@ export interface WsStats {
 export type WsListener<T = unknown> = (data: T, message: WsMessage<T>) => void;
 
 export class WsClient {
-  /** Releases the client at once: detaches and closes the socket, clears every timer. */
+  /** Releases the client at once: detaches and closes the socket, clears every timer,
+   * drops every listener and rejects pending requests with `REQUEST_ABORTED`. */
   free(): void;
   /** Creates a client for `url` (`ws://`, `wss://`, or a path on this page's host).
    * It does not connect until `connect()`. Throws a `WsError` (`INVALID_OPTION` with

@@ -191,6 +191,22 @@ const scenarios = {
     p.dispose();
   },
 
+  async freeingTheClientRejectsItsPendingRequests(make, server) {
+    const [p, id] = await open(make, server, { heartbeatIntervalMs: 0 });
+    await post(server, `/control/stall?cid=${id}`);
+    const pending = p.client.request("echo", {}, { timeoutMs: 60000 });
+    const outcome = pending.then(
+      () => "resolved",
+      (e) => e,
+    );
+    eq(p.client.stats().pendingRequests, 1, "the request is pending");
+    p.client.free();
+    const e = await Promise.race([outcome, sleep(2000).then(() => "still pending")]);
+    ok(e instanceof Error, `a freed client's request must reject, got ${e}`);
+    eq(e.code, "REQUEST_ABORTED", "the code says why");
+    ok(/freed/.test(e.message), `the message says why: ${e.message}`);
+  },
+
   async reconnectAfterAbruptDrop(make, server) {
     const [p, id] = await open(make, server);
     eq((await post(server, `/control/drop?cid=${id}`)).connections, 1, "dropped one");

@@ -314,7 +314,7 @@ fn size_profile() -> Result<String> {
     run(cmd("wasm-bindgen").args(["--target", "web", "--out-dir"]).arg(&dir).arg(&release))?;
     let named = dir.join("named.wasm");
     run(Command::new(tools_bin().join("wasm-opt"))
-        .args(["-Oz", "--converge", "-g"])
+        .args(["-Oz", "--converge", "--low-memory-unused", "-g"])
         .args(WASM_FEATURES)
         .arg(dir.join("wsocket_bg.wasm"))
         .arg("-o")
