@@ -435,14 +435,15 @@ export class Hub {
       }
       const seq = msg.seq;
       if (seq !== undefined) {
+        // The next of its topic first: `rec.next` is a whole number and `rec.epoch` a
+        // string, so a match needs no further check (~10 ns of ~750, bench/).
+        const rec = this.topicSeq;
         const epoch = msg.epoch;
-        if (!Number.isSafeInteger(seq) || seq < 0 || typeof epoch !== "string") {
+        if (rec !== undefined && seq === rec.next && epoch === rec.epoch) rec.next = seq + 1;
+        else if (!Number.isSafeInteger(seq) || seq < 0 || typeof epoch !== "string") {
           this.bad("a seq that is not a whole number, or no string epoch", msg);
           return;
-        }
-        const rec = this.topicSeq;
-        if (rec !== undefined && seq === rec.next && epoch === rec.epoch) rec.next = seq + 1;
-        else if (!this.sequence(topic, seq, epoch)) return;
+        } else if (!this.sequence(topic, seq, epoch)) return;
       }
     }
     const data = msg.data;

@@ -159,7 +159,7 @@ const scenarios = {
     const [p] = await open(make, server);
     const acks = p.record("ack");
     const id = p.client.send({ type: "custom_action", data: {} });
-    ok(typeof id === "string" && id.length > 0, "send returns an id");
+    ok(/^[0-9a-z]{10}-\d+$/.test(id), `send returns an id: 10 random base-36 characters, a dash, a counter (${id})`);
     await until(() => acks.length === 1, "ack");
     eq(acks[0].msg.id, id, "ack carries the send id");
     eq(p.client.send({ type: "custom_action", id: "mine" }), "mine", "an explicit id is kept");
