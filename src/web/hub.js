@@ -449,9 +449,11 @@ export class Hub {
     const data = msg.data;
     const list = this.events.get(name);
     if (list !== undefined) this.fire(list, data, msg);
-    if (topic !== undefined && topic !== name) {
+    // By topic: the list is looked at first, so a topic without listeners costs no
+    // string comparison.
+    if (topic !== undefined) {
       const byTopic = this.topicList;
-      if (byTopic !== undefined) this.fire(byTopic, data, msg);
+      if (byTopic !== undefined && topic !== name) this.fire(byTopic, data, msg);
     }
     if (this.any.length !== 0) this.fire(this.any, data, msg);
   }
