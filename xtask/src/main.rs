@@ -341,7 +341,7 @@ fn size_profile() -> Result<String> {
     const AREAS: [(&str, &[&str]); 7] = [
         ("data: strings (error messages, option names, frames) and tables", &["data segment"]),
         (
-            "core::fmt and panic messages (std's bounds and RefCell checks)",
+            "core::fmt and panic messages (alloc's out-of-memory message, RefCell and bounds checks)",
             &["fmt", "panic", "slice_error", "unicode", "str::count"],
         ),
         (
