@@ -336,11 +336,12 @@ export class Hub {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     this.release();
+    // The package entry caches this hub on the app's `WsClient`, which may outlive it.
+    // (`release()` already turned the send fast path off: no socket to write to.)
     this.events = new Map();
     this.life = new Map();
     this.any = [];
-    this.topicKey = undefined;
-    this.writable = false;
+    this.topicKey = this.topicList = this.topicSeq = undefined;
     const pending = this.pending;
     this.pending = new Map();
     for (const [id, request] of pending) {
