@@ -162,7 +162,7 @@ if (wanted(1)) {
 if (wanted(2)) {
   await freshPage();
   // One short untimed run of each first: the first flood in a fresh page (raw's, by the
-  // alternation) was the slowest run of raw in every full run, up to ~35% over its median.
+  // alternation) was measured 34% over raw's median (bench/notes.md, end to end).
   for (const v of ["raw", "wsocket"]) await ev("e2e", v, server, Math.ceil(N.e2e / 10));
   const ms = await alternate(["raw", "wsocket"], async (v) => {
     const r = await ev("e2e", v, server, N.e2e);
