@@ -9,8 +9,9 @@
 // 4. In Debian's Chromium (playwright-core): each Vite app shows live data, reconnects after
 //    a forced drop, gets every message of a 500-message burst, and logs no console error;
 //    the webpack app connects and gets data;
-//    the legacy page runs on wsocket/compat; the demo page is screenshotted after it got
-//    data (target/e2e/demo.png).
+//    the legacy page runs on wsocket/compat; `free()` from a listener inside one of the
+//    client's own calls does not throw and releases the client; the demo page is
+//    screenshotted after it got data (target/e2e/demo.png).
 import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -120,6 +121,7 @@ const statics = await serve({
   "/legacy/": join(here, "legacy"),
   "/webpack/": join(here, "webpack-app"),
   "/pkg/": join(here, "node_modules", "wsocket"),
+  "/api/": join(here, "api"),
 });
 const browser = await chromium.launch({
   executablePath: process.env.CHROME_BIN ?? "/usr/bin/chromium",
@@ -133,6 +135,7 @@ try {
   for (const app of ["react", "vue"]) await check(`${app} app`, (page) => appTest(page, app));
   await check("webpack app", webpackTest);
   await check("legacy page on wsocket/compat", legacyTest);
+  await check("free() from a listener inside the client's own call", freeInListenerTest);
   await check("demo page screenshot", demoTest);
 } finally {
   await browser.close();
@@ -250,6 +253,46 @@ async function legacyTest(page) {
   assert(total <= 2, `no duplicate heartbeat timers: ${JSON.stringify(pongs)}`);
   await page.evaluate(() => window.socket.close());
   await until("closed", () => page.evaluate(() => window.socket.state === "closed"));
+}
+
+// A `state` listener runs inside `close()`, which holds the client: `free()` there must not
+// throw (wasm-bindgen's own `free()` did; js/finish-package.mjs), and the client must still
+// be released when `close()` returns: no listener hears of it again, no socket is left.
+async function freeInListenerTest(page) {
+  const cid = `e2e-free-${Date.now()}`;
+  await page.goto(`${statics.url}/api/`);
+  const r = await page.evaluate(async (url) => {
+    const { default: init, WsClient } = await import("/pkg/index.js");
+    await init();
+    const client = new WsClient(url, { heartbeatIntervalMs: 0 });
+    const errors = [], states = [];
+    let threw = null;
+    client.on("error", (e) => errors.push(`${e.code}: ${e.message}`));
+    client.on("state", ({ to }) => {
+      states.push(to);
+      if (to !== "closing") return;
+      try {
+        client.free();
+      } catch (e) {
+        threw = String(e);
+      }
+    });
+    await new Promise((resolve) => {
+      client.on("open", resolve);
+      client.connect();
+    });
+    client.close();
+    // The socket's close would have been `closed`, but the client is gone by then.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return { errors, states, threw };
+  }, `${wsBase}/ws?cid=${cid}`);
+  assert(r.threw === null, `free() inside a listener does not throw: ${r.threw}`);
+  assert(r.errors.length === 0, `no error event: ${r.errors}`);
+  assert(JSON.stringify(r.states) === '["connecting","open","closing"]', `no state after the free: ${r.states}`);
+  await until("no connection left for the freed client", async () => {
+    const res = await fetch(`${server}/control/connections?cid=${cid}`);
+    return (await res.json()).connections === 0;
+  });
 }
 
 async function demoTest(page) {

@@ -22,6 +22,13 @@ const swap = (from, to, what) => {
   if (next === glue) throw new Error(`finish-package: ${what} not found in the glue`);
   glue = next;
 };
+// `free()` called by a listener that runs inside one of the client's own calls (a
+// `state` listener during `connect()` or `close()`) finds the object borrowed by that
+// call. wasm-bindgen's `free()` passes `allow_delayed = 0` and throws "attempted to take
+// ownership of Rust value while it was borrowed" into the listener, although the client
+// is released anyway once the call returns. With 1 (what its FinalizationRegistry
+// passes) the release just waits for the call to return, and nothing throws.
+swap(/(?<call>\bfree\(\) \{\s+const ptr = this\.__destroy_into_raw\(\);\s+wasm\.__wbg_wsclient_free\(ptr, )0\)/, "$<call>1)", "WsClient.free()'s call");
 for (const [name, short] of imports) swap(new RegExp(`^(\\s+)${name}(: function\\()`, "m"), `$1${short}$2`, `import ${name}`);
 // Exports the glue never names (the panic hooks) are left as they are there.
 for (const [name, short] of exports) glue = glue.replace(new RegExp(`\\bwasm\\.${name}\\b`, "g"), `wasm.${short}`);

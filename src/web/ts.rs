@@ -127,7 +127,9 @@ export type WsListener<T = unknown> = (data: T, message: WsMessage<T>) => void;
 
 export class WsClient {
   /** Releases the client at once: detaches and closes the socket, clears every timer,
-   * drops every listener and rejects pending requests with `REQUEST_ABORTED`. */
+   * drops every listener and rejects pending requests with `REQUEST_ABORTED`. Called
+   * from a listener that runs inside one of the client's own calls (a `state` listener
+   * during `close()`), it releases the client as that call returns. */
   free(): void;
   /** Creates a client for `url` (`ws://`, `wss://`, or a path on this page's host).
    * It does not connect until `connect()`. Throws a `WsError` (`INVALID_OPTION` with
