@@ -10,7 +10,8 @@
 //    a forced drop, gets every message of a 500-message burst, and logs no console error;
 //    the webpack app connects and gets data;
 //    the legacy page runs on wsocket/compat; `free()` from a listener inside one of the
-//    client's own calls does not throw and releases the client; the demo page is
+//    client's own calls does not throw and releases the client, and a freed client's
+//    calls throw `CLIENT_FREED`; the demo page is
 //    screenshotted after it got data (target/e2e/demo.png).
 import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -135,7 +136,7 @@ try {
   for (const app of ["react", "vue"]) await check(`${app} app`, (page) => appTest(page, app));
   await check("webpack app", webpackTest);
   await check("legacy page on wsocket/compat", legacyTest);
-  await check("free() from a listener inside the client's own call", freeInListenerTest);
+  await check("free() from a listener inside the client's own call; a freed client's calls", freeInListenerTest);
   await check("demo page screenshot", demoTest);
 } finally {
   await browser.close();
@@ -258,6 +259,7 @@ async function legacyTest(page) {
 // A `state` listener runs inside `close()`, which holds the client: `free()` there must not
 // throw (wasm-bindgen's own `free()` did; js/finish-package.mjs), and the client must still
 // be released when `close()` returns: no listener hears of it again, no socket is left.
+// Then `free()` again does nothing, and any other call throws `CLIENT_FREED` (js/index.js).
 async function freeInListenerTest(page) {
   const cid = `e2e-free-${Date.now()}`;
   await page.goto(`${statics.url}/api/`);
@@ -284,11 +286,29 @@ async function freeInListenerTest(page) {
     client.close();
     // The socket's close would have been `closed`, but the client is gone by then.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    return { errors, states, threw };
+    // Afterwards: `free()` again does nothing; every other call says the client was freed.
+    const after = {};
+    const attempt = (what, f) => {
+      try {
+        f();
+        after[what] = "no error";
+      } catch (e) {
+        after[what] = e.code ?? String(e);
+      }
+    };
+    attempt("free", () => client.free());
+    attempt("send", () => client.send({ type: "x" }));
+    attempt("request", () => client.request("x"));
+    attempt("on", () => client.on("open", () => {}));
+    attempt("state", () => client.state);
+    attempt("connect", () => client.connect());
+    return { errors, states, threw, after };
   }, `${wsBase}/ws?cid=${cid}`);
   assert(r.threw === null, `free() inside a listener does not throw: ${r.threw}`);
   assert(r.errors.length === 0, `no error event: ${r.errors}`);
   assert(JSON.stringify(r.states) === '["connecting","open","closing"]', `no state after the free: ${r.states}`);
+  const expected = { free: "no error", send: "CLIENT_FREED", request: "CLIENT_FREED", on: "CLIENT_FREED", state: "CLIENT_FREED", connect: "CLIENT_FREED" };
+  assert(JSON.stringify(r.after) === JSON.stringify(expected), `a freed client's calls: ${JSON.stringify(r.after)}`);
   await until("no connection left for the freed client", async () => {
     const res = await fetch(`${server}/control/connections?cid=${cid}`);
     return (await res.json()).connections === 0;

@@ -28,8 +28,18 @@ export function isReady() {
 
 export default ready;
 
+// After `free()` the glue's pointer is 0, and wasm-bindgen would answer any call with
+// "null pointer passed to rust": say what happened instead.
+function freed() {
+  const error = new Error("this WsClient was freed: create a new one");
+  error.name = "WsError";
+  error.code = "CLIENT_FREED";
+  return error;
+}
+
 export class WsClient extends CoreClient {
   send(message, options) {
+    if (this.__wbg_ptr === 0) throw freed();
     if (options === undefined) {
       const hub = this._hub ?? (this._hub = this.__hub);
       const id = hub.sendFast(message);
@@ -38,4 +48,24 @@ export class WsClient extends CoreClient {
     }
     return super.send(message, options);
   }
+
+  /** Releases the client; again, it does nothing. */
+  free() {
+    if (this.__wbg_ptr !== 0) super.free();
+  }
 }
+
+// Every other method and accessor of a freed client throws `CLIENT_FREED` (not the
+// glue's own, `__`).
+const guard = (f) =>
+  f &&
+  function (...args) {
+    if (this.__wbg_ptr === 0) throw freed();
+    return f.apply(this, args);
+  };
+for (const [name, d] of Object.entries(Object.getOwnPropertyDescriptors(CoreClient.prototype))) {
+  if (name === "constructor" || name.startsWith("__") || Object.hasOwn(WsClient.prototype, name)) continue;
+  const own = d.get || d.set ? { ...d, get: guard(d.get), set: guard(d.set) } : { ...d, value: guard(d.value) };
+  Object.defineProperty(WsClient.prototype, name, own);
+}
+if (Symbol.dispose) WsClient.prototype[Symbol.dispose] = WsClient.prototype.free;

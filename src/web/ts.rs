@@ -13,7 +13,8 @@ export interface WsError extends Error {
    * `INVALID_ARGUMENT`, `QUEUE_FULL`, `QUEUE_OVERFLOW`, `REQUEST_TIMEOUT`,
    * `REQUEST_ABORTED`, `CONNECT_TIMEOUT`, `HEARTBEAT_TIMEOUT`, `RECONNECT_FAILED`,
    * `CONNECT_ERROR` and `PAYLOAD_TOO_LARGE` (Socket.IO),
-   * `CLOSED_BY_SERVER`, `AUTH_FAILED`, `MALFORMED_FRAME`, `LISTENER_ERROR`, `TOKEN_ERROR`, or a
+   * `CLOSED_BY_SERVER`, `AUTH_FAILED`, `MALFORMED_FRAME`, `LISTENER_ERROR`, `TOKEN_ERROR`,
+   * `CLIENT_FREED` (a call on a client after its `free()`), or a
    * server's own code (`UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`,
    * `FORBIDDEN`, `RATE_LIMITED`, `TOO_LARGE`) with `fromServer: true`. */
   code: string;
@@ -129,7 +130,8 @@ export class WsClient {
   /** Releases the client at once: detaches and closes the socket, clears every timer,
    * drops every listener and rejects pending requests with `REQUEST_ABORTED`. Called
    * from a listener that runs inside one of the client's own calls (a `state` listener
-   * during `close()`), it releases the client as that call returns. */
+   * during `close()`), it releases the client as that call returns. Calling it again
+   * does nothing; any other call on a freed client throws `CLIENT_FREED`. */
   free(): void;
   /** Creates a client for `url` (`ws://`, `wss://`, or a path on this page's host).
    * It does not connect until `connect()`. Throws a `WsError` (`INVALID_OPTION` with
