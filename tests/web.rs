@@ -44,9 +44,10 @@ extern "C" {
 }
 
 async fn scenario(name: &str) {
-    let make = Closure::<dyn FnMut(String, JsValue) -> Result<JsValue, JsValue>>::new(
-        |url: String, options| WsClient::new(&url, options).map(JsValue::from),
-    );
+    let make =
+        Closure::<dyn FnMut(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(|url, options| {
+            WsClient::new(url, options).map(JsValue::from)
+        });
     if let Err(e) = run(name, SERVER, AUTH_SERVER, make.as_ref().unchecked_ref()).await {
         let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string());
         panic!("{name}: {}", message.unwrap_or_else(|| format!("{e:?}")));
@@ -54,9 +55,10 @@ async fn scenario(name: &str) {
 }
 
 async fn sio_scenario(name: &str, server: &str) {
-    let make = Closure::<dyn FnMut(String, JsValue) -> Result<JsValue, JsValue>>::new(
-        |url: String, options| WsClient::new(&url, options).map(JsValue::from),
-    );
+    let make =
+        Closure::<dyn FnMut(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(|url, options| {
+            WsClient::new(url, options).map(JsValue::from)
+        });
     if let Err(e) = run_sio(name, server, make.as_ref().unchecked_ref()).await {
         let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string());
         panic!("{name} against {server}: {}", message.unwrap_or_else(|| format!("{e:?}")));
@@ -139,6 +141,7 @@ scenarios! {
     raw_protocol_delivers_frames_as_they_are => "rawProtocolDeliversFramesAsTheyAre",
     options_are_validated_with_the_field_named => "optionsAreValidatedWithTheFieldNamed",
     close_arguments_are_validated => "closeArgumentsAreValidated",
+    arguments_of_the_wrong_type_are_refused => "argumentsOfTheWrongTypeAreRefused",
     once_off_and_unsubscribe_functions => "onceOffAndUnsubscribeFunctions",
     token_provider_is_called_before_every_connect => "tokenProviderIsCalledBeforeEveryConnect",
     missed_pushes_are_replayed_once_in_order_after_a_drop => "missedPushesAreReplayedOnceInOrderAfterADrop",

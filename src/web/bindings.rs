@@ -29,8 +29,8 @@ extern "C" {
         listener: &JsValue,
         once: bool,
     ) -> Result<Function, JsValue>;
-    #[wasm_bindgen(method)]
-    pub fn off(this: &Hub, name: &str, listener: &JsValue);
+    #[wasm_bindgen(method, catch)]
+    pub fn off(this: &Hub, name: &JsValue, listener: &JsValue) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method, js_name = useSocketIo)]
     pub fn use_socket_io(this: &Hub, nsp: &str, parse: &Function);
@@ -76,7 +76,7 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = requestFrame)]
     pub fn request_frame(
         this: &Hub,
-        kind: &str,
+        kind: &JsValue,
         data: &JsValue,
         n: f64,
     ) -> Result<JsValue, JsValue>;

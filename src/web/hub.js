@@ -35,6 +35,12 @@ export function makeError(code, message, extra) {
   return error;
 }
 
+function eventName(name) {
+  if (typeof name !== "string" || name === "") {
+    throw makeError("INVALID_ARGUMENT", "the event name must be a non-empty string");
+  }
+}
+
 function preview(frame) {
   const text = typeof frame === "string" ? frame : JSON.stringify(frame) ?? String(frame);
   return text.length > 200 ? text.slice(0, 200) + "…" : text;
@@ -153,9 +159,7 @@ export class Hub {
   // ---- listeners -------------------------------------------------------------------
 
   on(name, fn, once) {
-    if (typeof name !== "string" || name === "") {
-      throw makeError("INVALID_ARGUMENT", "the event name must be a non-empty string");
-    }
+    eventName(name);
     if (typeof fn !== "function") {
       throw makeError("INVALID_ARGUMENT", `the listener for "${name}" must be a function`);
     }
@@ -178,6 +182,7 @@ export class Hub {
   }
 
   off(name, fn) {
+    eventName(name);
     const keep = (list) => {
       if (fn === undefined || fn === null) return [];
       const i = list.findIndex((e) => e === fn || e.listener === fn);
@@ -704,10 +709,17 @@ export class Hub {
   // ---- requests --------------------------------------------------------------------
 
   requestFrame(type, data, n) {
+    if (typeof type !== "string" || type === "") {
+      throw makeError("INVALID_ARGUMENT", "the request type must be a non-empty string");
+    }
     if (this.sio !== null) return this.sioEvent(type, data === undefined ? [] : [data], n);
     const msg = { [this.key]: type, id: this.prefix + n };
     if (data !== undefined) msg.data = data;
-    return JSON.stringify(msg);
+    try {
+      return JSON.stringify(msg);
+    } catch (cause) {
+      throw makeError("INVALID_ARGUMENT", `request() could not encode the data: ${cause}`, { cause });
+    }
   }
 
   track(n) {

@@ -410,10 +410,17 @@ impl WsClient {
     /// Creates a client for `url` (`ws://`, `wss://`, or a path on this page's host).
     /// It does not connect until `connect()`. Throws a `WsError` naming the bad field
     /// when an option is invalid.
+    ///
+    /// Arguments the JS API calls strings arrive as `JsValue` and are checked here: the
+    /// glue's string passing assumes a string. Given a number or an object it asked the
+    /// allocator for `undefined` and `NaN` bytes, and a page that did that three times
+    /// crashed on a later `request(123)`; given `undefined` it threw a `TypeError`.
     #[wasm_bindgen(constructor)]
-    pub fn new(url: &str, options: JsValue) -> Result<WsClient, JsValue> {
+    pub fn new(url: JsValue, options: JsValue) -> Result<WsClient, JsValue> {
+        let url =
+            url.as_string().ok_or_else(|| make_error("INVALID_URL", "the URL must be a string"))?;
         let (opts, token) = options::read(&options)?;
-        Ok(WsClient::build(url, opts, token)?)
+        Ok(WsClient::build(&url, opts, token)?)
     }
 }
 
@@ -472,7 +479,12 @@ impl WsClient {
         } else {
             match code.as_f64() {
                 Some(c) if (0.0..=65535.0).contains(&c) && f64::from(c as u16) == c => c as u16,
-                _ => return Err(Error::InvalidCloseCode(0).into()),
+                _ => {
+                    return Err(make_error(
+                        "INVALID_CLOSE_CODE",
+                        "the close code must be 1000 or a whole number from 3000 to 4999",
+                    ))
+                }
             }
         };
         let reason = if reason.is_undefined() || reason.is_null() {
@@ -499,8 +511,8 @@ impl WsClient {
     }
 
     /// Removes `listener` from `event`, or every listener of `event` without one.
-    pub fn off(&self, event: &str, listener: JsValue) {
-        self.inner.hub.off(event, &listener);
+    pub fn off(&self, event: JsValue, listener: JsValue) -> Result<(), JsValue> {
+        self.inner.hub.off(&event, &listener)
     }
 
     /// Sends an object as JSON (adding an `id` when it has none), a string, or binary.
@@ -548,7 +560,12 @@ impl WsClient {
     /// Sends `{type, id, data}` and resolves with the reply carrying the same `id`;
     /// rejects on an `error` reply, on timeout (`timeoutMs`, default `requestTimeoutMs`)
     /// or when the client closes for good.
-    pub fn request(&self, kind: &str, data: JsValue, options: JsValue) -> Result<Promise, JsValue> {
+    pub fn request(
+        &self,
+        kind: JsValue,
+        data: JsValue,
+        options: JsValue,
+    ) -> Result<Promise, JsValue> {
         let timeout = option_ms(&options, "timeoutMs")?;
         let (n, timeout) = {
             let mut core = self.inner.core_mut();
@@ -556,7 +573,7 @@ impl WsClient {
             (core.machine.next_id(), timeout)
         };
         let retry = flag(&options, "retry")?;
-        let frame = self.inner.hub.request_frame(kind, &data, n as f64)?;
+        let frame = self.inner.hub.request_frame(&kind, &data, n as f64)?;
         let promise = self.inner.hub.track(n as f64);
         let sent = if retry {
             self.inner.core_mut().machine.send_reliable(now(), n, frame, Some(timeout))
@@ -628,9 +645,13 @@ impl WsClient {
 
     /// Debug logging to the console, switchable at run time.
     #[wasm_bindgen(setter)]
-    pub fn set_debug(&self, on: bool) {
+    pub fn set_debug(&self, on: JsValue) -> Result<(), JsValue> {
+        let on = on
+            .as_bool()
+            .ok_or_else(|| make_error("INVALID_ARGUMENT", "debug must be a boolean"))?;
         self.inner.core_mut().machine.set_debug(on);
         self.inner.hub.set_debug(on);
+        Ok(())
     }
 }
 

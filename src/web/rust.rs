@@ -483,7 +483,7 @@ impl Client {
         if let Some(ms) = timeout_ms {
             let _ = Reflect::set(&options, &"timeoutMs".into(), &JsValue::from(ms));
         }
-        let promise = self.js.request(kind, data.clone(), options.into());
+        let promise = self.js.request(JsValue::from_str(kind), data.clone(), options.into());
         async move {
             let frame = JsFuture::from(promise?).await?;
             Ok(Message { data: get(&frame, "data"), frame })
@@ -512,7 +512,8 @@ impl Client {
 
     /// Console logging, switchable at run time.
     pub fn set_debug(&self, on: bool) {
-        self.js.set_debug(on);
+        // A boolean always passes the JS setter's check.
+        let _ = self.js.set_debug(JsValue::from_bool(on));
     }
 
     /// The JS-facing client underneath, e.g. to hand it to JS code.

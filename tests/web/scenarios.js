@@ -396,6 +396,41 @@ const scenarios = {
     p.dispose();
   },
 
+  // Wrong types where the API takes strings (the URL, a request's type, an event name),
+  // data JSON cannot encode, a close code that is no number: each throws a WsError saying
+  // so, and the client goes on working (a non-string once reached the glue's string
+  // passing, which asked the allocator for `undefined` bytes; the page crashed later).
+  async argumentsOfTheWrongTypeAreRefused(make, server) {
+    const codeOf = (f) => {
+      try {
+        f();
+      } catch (e) {
+        return `${e.name} ${e.code}`;
+      }
+      return "no error";
+    };
+    for (const url of [123, undefined, {}, null]) {
+      eq(codeOf(() => make(url, {})), "WsError INVALID_URL", `new WsClient(${JSON.stringify(url)})`);
+    }
+    const [p] = await open(make, server);
+    for (const type of [123, undefined, {}, ""]) {
+      eq(codeOf(() => p.client.request(type)), "WsError INVALID_ARGUMENT", `request(${JSON.stringify(type)})`);
+    }
+    eq(codeOf(() => p.client.request("echo", { big: 1n })), "WsError INVALID_ARGUMENT", "request() with a BigInt");
+    for (const name of [123, undefined, ""]) {
+      eq(codeOf(() => p.client.off(name)), "WsError INVALID_ARGUMENT", `off(${JSON.stringify(name)})`);
+    }
+    eq(codeOf(() => p.client.close("bye")), "WsError INVALID_CLOSE_CODE", "close('bye')");
+    eq(codeOf(() => (p.client.debug = "yes")), "WsError INVALID_ARGUMENT", "debug = 'yes'");
+    eq(p.client.debug, false, "debug unchanged");
+    eq(p.client.stats().pendingRequests, 0, "no request left pending by the refused ones");
+    // Nothing lost: the same client still answers.
+    const reply = await p.client.request("echo", { n: 7 }, { timeoutMs: 5000 });
+    eq(reply.data, { n: 7 }, "echo after the refused calls");
+    eq(p.client.state, "open", "still open");
+    p.dispose();
+  },
+
   async onceOffAndUnsubscribeFunctions(make, server) {
     const [p] = await open(make, server);
     const calls = [];
