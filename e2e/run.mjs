@@ -9,10 +9,10 @@
 // 4. In Debian's Chromium (playwright-core): each Vite app shows live data, reconnects after
 //    a forced drop, gets every message of a 500-message burst, and logs no console error;
 //    the webpack app connects and gets data;
-//    the legacy page runs on wsocket/compat; `free()` from a listener inside one of the
-//    client's own calls does not throw and releases the client, and a freed client's
-//    calls throw `CLIENT_FREED`; the demo page is
-//    screenshotted after it got data (target/e2e/demo.png).
+//    the legacy page runs on wsocket/compat; on a blank page, `new WsClient()` before
+//    `ready()` throws `NOT_READY`, `free()` from a listener inside one of the client's own
+//    calls does not throw and releases the client, and a freed client's calls throw
+//    `CLIENT_FREED`; the demo page is screenshotted after it got data (target/e2e/demo.png).
 import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -136,7 +136,7 @@ try {
   for (const app of ["react", "vue"]) await check(`${app} app`, (page) => appTest(page, app));
   await check("webpack app", webpackTest);
   await check("legacy page on wsocket/compat", legacyTest);
-  await check("free() from a listener inside the client's own call; a freed client's calls", freeInListenerTest);
+  await check("the package's WsClient: before ready(), free() from a listener, after free()", freeInListenerTest);
   await check("demo page screenshot", demoTest);
 } finally {
   await browser.close();
@@ -259,12 +259,20 @@ async function legacyTest(page) {
 // A `state` listener runs inside `close()`, which holds the client: `free()` there must not
 // throw (wasm-bindgen's own `free()` did; js/finish-package.mjs), and the client must still
 // be released when `close()` returns: no listener hears of it again, no socket is left.
-// Then `free()` again does nothing, and any other call throws `CLIENT_FREED` (js/index.js).
+// Then `free()` again does nothing, and any other call throws `CLIENT_FREED`; before the
+// wasm is loaded, `new WsClient()` throws `NOT_READY` (js/index.js).
 async function freeInListenerTest(page) {
   const cid = `e2e-free-${Date.now()}`;
   await page.goto(`${statics.url}/api/`);
   const r = await page.evaluate(async (url) => {
     const { default: init, WsClient } = await import("/pkg/index.js");
+    let early;
+    try {
+      new WsClient(url, {});
+      early = "no error";
+    } catch (e) {
+      early = `${e.code}: ${e.message}`;
+    }
     await init();
     const client = new WsClient(url, { heartbeatIntervalMs: 0 });
     const errors = [], states = [];
@@ -302,8 +310,9 @@ async function freeInListenerTest(page) {
     attempt("on", () => client.on("open", () => {}));
     attempt("state", () => client.state);
     attempt("connect", () => client.connect());
-    return { errors, states, threw, after };
+    return { early, errors, states, threw, after };
   }, `${wsBase}/ws?cid=${cid}`);
+  assert(/^NOT_READY: .*ready\(\)/.test(r.early), `new WsClient() before ready() says so: ${r.early}`);
   assert(r.threw === null, `free() inside a listener does not throw: ${r.threw}`);
   assert(r.errors.length === 0, `no error event: ${r.errors}`);
   assert(JSON.stringify(r.states) === '["connecting","open","closing"]', `no state after the free: ${r.states}`);

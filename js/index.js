@@ -5,7 +5,7 @@
 //
 // Nothing here touches `window` or fetches anything at import time, so the module can be
 // imported during server-side rendering; the wasm loads on the first `init()`/`ready()`.
-import load, { WsClient as CoreClient } from "./wsocket.js";
+import load, { initSync as loadSync, WsClient as CoreClient } from "./wsocket.js";
 
 export * from "./wsocket.js";
 
@@ -21,6 +21,13 @@ export function ready(input) {
   return loading;
 }
 
+/** wasm-bindgen's synchronous loader (a `WebAssembly.Module` or the bytes), counted as loaded. */
+export function initSync(module) {
+  const exports = loadSync(module);
+  loaded = true;
+  return exports;
+}
+
 /** Whether the wasm is loaded, so a `WsClient` can be created synchronously. */
 export function isReady() {
   return loaded;
@@ -30,14 +37,21 @@ export default ready;
 
 // After `free()` the glue's pointer is 0, and wasm-bindgen would answer any call with
 // "null pointer passed to rust": say what happened instead.
-function freed() {
-  const error = new Error("this WsClient was freed: create a new one");
+function wsError(code, message) {
+  const error = new Error(message);
   error.name = "WsError";
-  error.code = "CLIENT_FREED";
+  error.code = code;
   return error;
 }
+const freed = () => wsError("CLIENT_FREED", "this WsClient was freed: create a new one");
 
 export class WsClient extends CoreClient {
+  // Before the wasm is loaded the glue would fail with "Cannot read properties of undefined".
+  constructor(url, options) {
+    if (!loaded) throw wsError("NOT_READY", "the wasm is not loaded yet: await ready() before new WsClient()");
+    super(url, options);
+  }
+
   send(message, options) {
     if (this.__wbg_ptr === 0) throw freed();
     if (options === undefined) {

@@ -14,7 +14,8 @@ export interface WsError extends Error {
    * `REQUEST_ABORTED`, `CONNECT_TIMEOUT`, `HEARTBEAT_TIMEOUT`, `RECONNECT_FAILED`,
    * `CONNECT_ERROR` and `PAYLOAD_TOO_LARGE` (Socket.IO),
    * `CLOSED_BY_SERVER`, `AUTH_FAILED`, `MALFORMED_FRAME`, `LISTENER_ERROR`, `TOKEN_ERROR`,
-   * `CLIENT_FREED` (a call on a client after its `free()`), or a
+   * `CLIENT_FREED` (a call on a client after its `free()`), `NOT_READY` (`new WsClient()`
+   * before the wasm is loaded), or a
    * server's own code (`UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`,
    * `FORBIDDEN`, `RATE_LIMITED`, `TOO_LARGE`) with `fromServer: true`. */
   code: string;
