@@ -413,8 +413,9 @@ impl WsClient {
     ///
     /// Arguments the JS API calls strings arrive as `JsValue` and are checked here: the
     /// glue's string passing assumes a string. Given a number or an object it asked the
-    /// allocator for `undefined` and `NaN` bytes, and a page that did that three times
-    /// crashed on a later `request(123)`; given `undefined` it threw a `TypeError`.
+    /// allocator for `undefined` and `NaN` bytes, and in a page that did that three times
+    /// a later `request(123)` never returned (the page hung); given `undefined` it threw a
+    /// `TypeError`.
     #[wasm_bindgen(constructor)]
     pub fn new(url: JsValue, options: JsValue) -> Result<WsClient, JsValue> {
         let url =

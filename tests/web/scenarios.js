@@ -399,7 +399,7 @@ const scenarios = {
   // Wrong types where the API takes strings (the URL, a request's type, an event name),
   // data JSON cannot encode, a close code that is no number: each throws a WsError saying
   // so, and the client goes on working (a non-string once reached the glue's string
-  // passing, which asked the allocator for `undefined` bytes; the page crashed later).
+  // passing, which asked the allocator for `undefined` bytes; the page hung later).
   async argumentsOfTheWrongTypeAreRefused(make, server) {
     const codeOf = (f) => {
       try {
