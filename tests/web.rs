@@ -142,6 +142,7 @@ scenarios! {
     options_are_validated_with_the_field_named => "optionsAreValidatedWithTheFieldNamed",
     close_arguments_are_validated => "closeArgumentsAreValidated",
     arguments_of_the_wrong_type_are_refused => "argumentsOfTheWrongTypeAreRefused",
+    method_options_name_the_field => "methodOptionsNameTheField",
     once_off_and_unsubscribe_functions => "onceOffAndUnsubscribeFunctions",
     token_provider_is_called_before_every_connect => "tokenProviderIsCalledBeforeEveryConnect",
     missed_pushes_are_replayed_once_in_order_after_a_drop => "missedPushesAreReplayedOnceInOrderAfterADrop",

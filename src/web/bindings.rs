@@ -15,6 +15,11 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = readOptions)]
     pub fn read_options(options: &JsValue) -> Result<js_sys::Array, JsValue>;
 
+    /// Throws INVALID_OPTION when the options of `send` or `request` (`method`) are not an
+    /// object (or absent) or hold a key that method does not take.
+    #[wasm_bindgen(catch, js_name = checkMethodOptions)]
+    pub fn check_method_options(options: &JsValue, method: &str) -> Result<(), JsValue>;
+
     /// `url` resolved against the page (`/ws`), or None when it is not a WebSocket URL.
     #[wasm_bindgen(js_name = wsUrl)]
     pub fn ws_url(url: &str) -> Option<String>;

@@ -53,6 +53,24 @@ const CHOICES = { protocol: ["json", "raw", "socketio"], tokenIn: ["query", "mes
 const STRINGS = ["eventKey", "heartbeatMessage", "namespace"];
 const BOOLEANS = ["reconnect", "debug"];
 
+const badOption = (field, reason) => makeError("INVALID_OPTION", `invalid option \`${field}\`: ${reason}`, { field });
+
+/**
+ * Whether there is an options object (undefined and null mean none); throws INVALID_OPTION
+ * when it is not an object or has a key outside `known`, so a typo is found at once.
+ */
+function knownKeys(options, known) {
+  if (options === undefined || options === null) return false;
+  if (typeof options !== "object" || Array.isArray(options)) throw badOption("options", "expected an object");
+  for (const key of Object.keys(options)) if (!known.includes(key)) throw badOption(key, "unknown option");
+  return true;
+}
+
+/** The options of `send` (`"send"`) or `request`: INVALID_OPTION as `knownKeys` says. */
+export function checkMethodOptions(options, method) {
+  knownKeys(options, method === "send" ? ["reliable"] : ["timeoutMs", "retry"]);
+}
+
 /**
  * Checks the types of `options` and returns their values in `OPTIONS` order (undefined
  * where absent; a choice as its index; `maxAttempts` null as Infinity). Ranges and rules
@@ -60,14 +78,11 @@ const BOOLEANS = ["reconnect", "debug"];
  * field: an unknown key first, so a typo (`maxDelay`) is found at once.
  */
 export function readOptions(options) {
-  const bad = (field, reason) => makeError("INVALID_OPTION", `invalid option \`${field}\`: ${reason}`, { field });
-  if (options === undefined || options === null) return [];
-  if (typeof options !== "object" || Array.isArray(options)) throw bad("options", "expected an object");
-  for (const key of Object.keys(options)) if (!OPTIONS.includes(key)) throw bad(key, "unknown option");
+  if (!knownKeys(options, OPTIONS)) return [];
   return OPTIONS.map((key) => {
     const v = options[key];
     const expect = (ok, what) => {
-      if (!ok) throw bad(key, `expected ${what}`);
+      if (!ok) throw badOption(key, `expected ${what}`);
       return v;
     };
     const whole = (max) => {

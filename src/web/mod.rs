@@ -32,7 +32,9 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use self::bindings::{console_debug, date_now, make_error, math_random, ws_url, Hub};
+use self::bindings::{
+    check_method_options, console_debug, date_now, make_error, math_random, ws_url, Hub,
+};
 pub(crate) use self::options::Token;
 use crate::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
 use crate::options::{Protocol, TokenIn};
@@ -522,6 +524,7 @@ impl WsClient {
     /// server replies with its `id`, and sent again after every reconnect until then.
     /// Returns the message's `id` (undefined for strings and binary).
     pub fn send(&self, message: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        check_method_options(&options, "send")?;
         let reliable = flag(&options, "reliable")?;
         if reliable && core_is_socketio(&self.inner.core_ref()) {
             return Err(make_error(
@@ -567,6 +570,7 @@ impl WsClient {
         data: JsValue,
         options: JsValue,
     ) -> Result<Promise, JsValue> {
+        check_method_options(&options, "request")?;
         let timeout = option_ms(&options, "timeoutMs")?;
         let (n, timeout) = {
             let mut core = self.inner.core_mut();
@@ -736,7 +740,8 @@ fn sio_header(frame: &str) -> JsValue {
     }
 }
 
-/// A field of a method's options object (undefined when there is no object).
+/// A field of a method's options object (undefined when there is none; its keys and
+/// type were checked by `check_method_options`).
 fn field(options: &JsValue, name: &str) -> JsValue {
     if !options.is_object() {
         return JsValue::UNDEFINED;

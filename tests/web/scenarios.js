@@ -431,6 +431,32 @@ const scenarios = {
     p.dispose();
   },
 
+  // The options of send() and request() are checked like the client's: a typo or a
+  // value that is no object is an INVALID_OPTION naming the field, not silently ignored.
+  async methodOptionsNameTheField(make, server) {
+    const [p] = await open(make, server);
+    const codeOf = (f) => {
+      try {
+        f();
+      } catch (e) {
+        return [e.code, e.field];
+      }
+      return "no error";
+    };
+    eq(codeOf(() => p.client.send({ type: "x" }, { reliabel: true })), ["INVALID_OPTION", "reliabel"], "send typo");
+    eq(codeOf(() => p.client.send({ type: "x" }, true)), ["INVALID_OPTION", "options"], "send options not an object");
+    eq(codeOf(() => p.client.send({ type: "x" }, { reliable: "yes" })), ["INVALID_OPTION", "reliable"], "send wrong type");
+    eq(codeOf(() => p.client.request("echo", {}, { timeout: 5000 })), ["INVALID_OPTION", "timeout"], "request typo");
+    eq(codeOf(() => p.client.request("echo", {}, [])), ["INVALID_OPTION", "options"], "request options an array");
+    eq(p.client.stats().pendingRequests, 0, "nothing pending from the refused calls");
+    eq(p.client.stats().messagesOut, 0, "nothing sent by the refused calls");
+    // The right keys still work, and null means no options.
+    eq(typeof p.client.send({ type: "x" }, null), "string", "send with null options returns the id");
+    const reply = await p.client.request("echo", { n: 1 }, { timeoutMs: 5000, retry: false });
+    eq(reply.data, { n: 1 }, "request with known options");
+    p.dispose();
+  },
+
   async onceOffAndUnsubscribeFunctions(make, server) {
     const [p] = await open(make, server);
     const calls = [];
