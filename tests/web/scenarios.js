@@ -18,6 +18,16 @@ function ok(condition, what) {
   if (!condition) fail(what);
 }
 
+/** What `f()` threw, or undefined when it returned. */
+function thrown(f) {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 /** Waits until `condition()` is truthy; bounded, polls every 5 ms. */
 async function until(condition, what, ms = 5000) {
   const end = Date.now() + ms;
@@ -342,12 +352,8 @@ const scenarios = {
   async optionsAreValidatedWithTheFieldNamed(make, server) {
     const url = `ws://${server}/ws`;
     const codeOf = (options, u = url) => {
-      try {
-        make(u, options);
-      } catch (e) {
-        return [e.code, e.field ?? null];
-      }
-      return null;
+      const e = thrown(() => make(u, options));
+      return e ? [e.code, e.field ?? null] : null;
     };
     eq(codeOf({ maxDelayMs: "soon" }), ["INVALID_OPTION", "maxDelayMs"], "wrong type");
     eq(codeOf({ minDelayMs: -1 }), ["INVALID_OPTION", "minDelayMs"], "out of range");
@@ -379,14 +385,7 @@ const scenarios = {
 
   async closeArgumentsAreValidated(make, server) {
     const [p] = await open(make, server);
-    const codeOf = (f) => {
-      try {
-        f();
-      } catch (e) {
-        return e.code;
-      }
-      return null;
-    };
+    const codeOf = (f) => thrown(f)?.code ?? null;
     eq(codeOf(() => p.client.close(1005)), "INVALID_CLOSE_CODE", "1005");
     eq(codeOf(() => p.client.close(70000)), "INVALID_CLOSE_CODE", "out of range");
     eq(codeOf(() => p.client.close(1000, "x".repeat(124))), "INVALID_CLOSE_REASON", "long reason");
@@ -402,12 +401,8 @@ const scenarios = {
   // passing, which asked the allocator for `undefined` bytes; the page hung later).
   async argumentsOfTheWrongTypeAreRefused(make, server) {
     const codeOf = (f) => {
-      try {
-        f();
-      } catch (e) {
-        return `${e.name} ${e.code}`;
-      }
-      return "no error";
+      const e = thrown(f);
+      return e ? `${e.name} ${e.code}` : "no error";
     };
     for (const url of [123, undefined, {}, null]) {
       eq(codeOf(() => make(url, {})), "WsError INVALID_URL", `new WsClient(${JSON.stringify(url)})`);
@@ -436,12 +431,8 @@ const scenarios = {
   async methodOptionsNameTheField(make, server) {
     const [p] = await open(make, server);
     const codeOf = (f) => {
-      try {
-        f();
-      } catch (e) {
-        return [e.code, e.field];
-      }
-      return "no error";
+      const e = thrown(f);
+      return e ? [e.code, e.field] : "no error";
     };
     eq(codeOf(() => p.client.send({ type: "x" }, { reliabel: true })), ["INVALID_OPTION", "reliabel"], "send typo");
     eq(codeOf(() => p.client.send({ type: "x" }, true)), ["INVALID_OPTION", "options"], "send options not an object");
