@@ -35,8 +35,9 @@ export function isReady() {
 
 export default ready;
 
-// After `free()` the glue's pointer is 0, and wasm-bindgen would answer any call with
-// "null pointer passed to rust": say what happened instead.
+// The errors this entry raises itself, shaped like the hub's (`makeError`): `NOT_READY`,
+// and `CLIENT_FREED` (after `free()` the glue's pointer is 0, and wasm-bindgen would
+// answer any call with "null pointer passed to rust").
 function wsError(code, message) {
   const error = new Error(message);
   error.name = "WsError";
