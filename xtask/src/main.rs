@@ -21,17 +21,6 @@ use std::time::Instant;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-/// The wasm features rustc emits, which `wasm-opt` must be told of (as in Cargo.toml's
-/// wasm-pack profile; `--all-features` would emit imports Chromium refuses).
-const WASM_FEATURES: [&str; 6] = [
-    "--enable-bulk-memory",
-    "--enable-reference-types",
-    "--enable-multivalue",
-    "--enable-sign-ext",
-    "--enable-nontrapping-float-to-int",
-    "--enable-mutable-globals",
-];
-
 /// The binaryen release whose `wasm-opt` reads what rustc emits (Debian's is too old).
 const BINARYEN: &str = "binaryen@132.0.0";
 
@@ -286,6 +275,21 @@ fn bench() -> Result {
     run_benchmarks(&["--write", "BENCHMARKS.md", "--append", &profile])
 }
 
+/// The `wasm-opt` flags the package is built with: the `wasm-opt = [...]` line of
+/// Cargo.toml's `[package.metadata.wasm-pack.profile.release]`, so the profile measures
+/// exactly what ships.
+fn shipped_wasm_opt_flags() -> Result<Vec<String>> {
+    let manifest = root().join("Cargo.toml");
+    let text =
+        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let line = text
+        .split("[package.metadata.wasm-pack.profile.release]")
+        .nth(1)
+        .and_then(|profile| profile.lines().find(|l| l.trim_start().starts_with("wasm-opt =")))
+        .ok_or("Cargo.toml: no wasm-opt line in the wasm-pack release profile")?;
+    Ok(line.split('"').skip(1).step_by(2).map(str::to_owned).collect())
+}
+
 /// `cargo xtask size`: prints the size profile BENCHMARKS.md carries.
 fn size() -> Result {
     println!("{}", size_profile()?);
@@ -314,8 +318,8 @@ fn size_profile() -> Result<String> {
     run(cmd("wasm-bindgen").args(["--target", "web", "--out-dir"]).arg(&dir).arg(&release))?;
     let named = dir.join("named.wasm");
     run(Command::new(tools_bin().join("wasm-opt"))
-        .args(["-Oz", "--converge", "--low-memory-unused", "-g"])
-        .args(WASM_FEATURES)
+        .args(shipped_wasm_opt_flags()?)
+        .arg("-g")
         .arg(dir.join("wsocket_bg.wasm"))
         .arg("-o")
         .arg(&named))?;
