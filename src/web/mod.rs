@@ -524,7 +524,7 @@ impl WsClient {
     /// server replies with its `id`, and sent again after every reconnect until then.
     /// Returns the message's `id` (undefined for strings and binary).
     pub fn send(&self, message: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        check_method_options(&options, "send")?;
+        method_options(&options, "send")?;
         let reliable = flag(&options, "reliable")?;
         if reliable && core_is_socketio(&self.inner.core_ref()) {
             return Err(make_error(
@@ -570,7 +570,7 @@ impl WsClient {
         data: JsValue,
         options: JsValue,
     ) -> Result<Promise, JsValue> {
-        check_method_options(&options, "request")?;
+        method_options(&options, "request")?;
         let timeout = option_ms(&options, "timeoutMs")?;
         let (n, timeout) = {
             let mut core = self.inner.core_mut();
@@ -740,8 +740,18 @@ fn sio_header(frame: &str) -> JsValue {
     }
 }
 
+/// Checks the options object of `send` or `request` (`method`): unknown keys or a value
+/// that is no object are INVALID_OPTION. Without options (most sends) nothing crosses to
+/// JS.
+fn method_options(options: &JsValue, method: &str) -> Result<(), JsValue> {
+    if options.is_undefined() {
+        return Ok(());
+    }
+    check_method_options(options, method)
+}
+
 /// A field of a method's options object (undefined when there is none; its keys and
-/// type were checked by `check_method_options`).
+/// type were checked by `method_options`).
 fn field(options: &JsValue, name: &str) -> JsValue {
     if !options.is_object() {
         return JsValue::UNDEFINED;
