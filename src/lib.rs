@@ -7,7 +7,7 @@
 //!   [`requests`], [`recovery`], [`codec`], [`protocol`], [`options`], [`error`]): pure Rust, no
 //!   browser APIs, no clock, tested natively;
 //! - the **driver** (`web`, wasm32 only): the `WsClient` class JS uses, and the only code
-//!   that touches `js-sys`;
+//!   that touches JS (its own imports, `web/js.rs`; `js-sys` for the Rust API);
 //! - the **Rust API** (wasm32 only): [`Client`], the same client for Rust/wasm frontends
 //!   (Leptos, Yew), with Rust closures ([`Client::on`]) or a `Stream` of [`ClientEvent`]s
 //!   ([`Client::events`]). See `examples/rust_client.rs`.

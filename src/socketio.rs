@@ -176,23 +176,24 @@ pub fn parse(frame: &str) -> Result<Frame<'_>, Malformed> {
         if i == start || i - start > 9 || bytes.get(i) != Some(&b'-') {
             return Err(Malformed::Attachments);
         }
-        attachments =
-            number(&bytes[start..i], u64::from(u32::MAX)).ok_or(Malformed::Attachments)? as u32;
+        attachments = number(bytes.get(start..i).unwrap_or_default(), u64::from(u32::MAX))
+            .ok_or(Malformed::Attachments)? as u32;
         i += 1;
     }
     let mut nsp = "/";
     if bytes.get(i) == Some(&b'/') {
-        // `get`, not indexing: `i` is at an ASCII byte, and no str slice may panic here
-        // (a panic path links `core::fmt` into the wasm build).
+        // `get` and byte searches, not indexing or `split_once`: `i` is at an ASCII
+        // byte, and no slice may panic here (a panic path formats the index, which
+        // links `core::fmt` into the wasm build).
         let rest = frame.get(i..).unwrap_or_default();
         // A namespace runs to the comma; without one the whole rest is the namespace
         // only when nothing follows (`41/events`).
-        match rest.split_once(',') {
-            Some((name, _)) => {
-                nsp = name;
-                i += name.len() + 1;
+        match rest.bytes().position(|b| b == b',') {
+            Some(comma) => {
+                nsp = rest.get(..comma).unwrap_or_default();
+                i += comma + 1;
             }
-            None if !rest.contains(['[', '{', '"']) => {
+            None if !rest.bytes().any(|b| matches!(b, b'[' | b'{' | b'"')) => {
                 nsp = rest;
                 i = frame.len();
             }
@@ -205,7 +206,9 @@ pub fn parse(frame: &str) -> Result<Frame<'_>, Malformed> {
         i += 1;
     }
     if i > start {
-        ack = Some(number(&bytes[start..i], MAX_ACK_ID).ok_or(Malformed::AckId)?);
+        ack = Some(
+            number(bytes.get(start..i).unwrap_or_default(), MAX_ACK_ID).ok_or(Malformed::AckId)?,
+        );
     }
     let payload = bytes.get(i).copied();
     let shape_ok = match kind {

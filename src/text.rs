@@ -24,6 +24,13 @@ pub fn push_u64(out: &mut String, mut n: u64) {
     }
 }
 
+/// `s` split around the first `byte` (ASCII), like `split_once` with a `char` pattern
+/// but with no char searcher and no slice that can panic (either links `core::fmt`).
+pub fn split_once_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = s.bytes().position(|b| b == byte)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
+}
+
 /// The pieces, joined.
 pub fn concat(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
@@ -56,5 +63,8 @@ mod tests {
         }
         assert_eq!(with_number("request ", 42, " timed out"), "request 42 timed out");
         assert_eq!(concat(&["a", "", "bc"]), "abc");
+        assert_eq!(split_once_byte("a?b?c", b'?'), Some(("a", "b?c")));
+        assert_eq!(split_once_byte("é/", b'/'), Some(("é", "")));
+        assert_eq!(split_once_byte("abc", b'?'), None);
     }
 }

@@ -2,7 +2,7 @@
 
 use alloc::string::String;
 
-use js_sys::{Function, Promise};
+use super::js::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/web/hub.js")]
@@ -13,7 +13,7 @@ extern "C" {
 
     /// The values of the `new WsClient` options by position, or an INVALID_OPTION error.
     #[wasm_bindgen(catch, js_name = readOptions)]
-    pub fn read_options(options: &JsValue) -> Result<js_sys::Array, JsValue>;
+    pub fn read_options(options: &JsValue) -> Result<Array, JsValue>;
 
     /// Throws INVALID_OPTION when the options of `send` or `request` (`method`) are not an
     /// object (or absent) or hold a key that method does not take.
@@ -90,7 +90,7 @@ extern "C" {
     #[wasm_bindgen(method, js_name = expectAck)]
     pub fn expect_ack(this: &Hub, id: &JsValue, n: f64);
     #[wasm_bindgen(method)]
-    pub fn positions(this: &Hub) -> js_sys::Array;
+    pub fn positions(this: &Hub) -> Array;
     #[wasm_bindgen(method)]
     pub fn fail(this: &Hub, n: f64, code: &str, message: &str);
 

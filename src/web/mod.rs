@@ -16,6 +16,7 @@
 //!   and executed with the borrow released, so listeners may call back into the client.
 
 mod bindings;
+pub(crate) mod js;
 mod options;
 #[cfg(feature = "std")]
 pub mod rust;
@@ -28,13 +29,13 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use self::bindings::{
     check_method_options, console_debug, date_now, make_error, math_random, ws_url, Hub,
 };
+use self::js::{Array, Function, Promise};
 pub(crate) use self::options::Token;
 use crate::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
 use crate::options::{Protocol, TokenIn};
@@ -61,7 +62,7 @@ impl From<Error> for JsValue {
     fn from(e: Error) -> JsValue {
         let value = make_error(e.code(), &e.message());
         if let Error::InvalidOption { field, .. } = &e {
-            let _ = js_sys::Reflect::set(&value, &"field".into(), &JsValue::from_str(field));
+            let _ = js::reflect_set(&value, &"field".into(), &JsValue::from_str(field));
         }
         value
     }
@@ -235,8 +236,8 @@ impl Inner {
             let core = self.core_ref();
             match (core.machine.options().token_in, token) {
                 (TokenIn::Query, Some(t)) => {
-                    let sep = if core.url.contains('?') { "&" } else { "?" };
-                    let encoded = String::from(js_sys::encode_uri_component(&t));
+                    let sep = if core.url.bytes().any(|b| b == b'?') { "&" } else { "?" };
+                    let encoded = js::encode_uri_component(&t);
                     (crate::text::concat(&[&core.url, sep, "token=", &encoded]), None)
                 }
                 (_, token) => (core.url.clone(), token),
@@ -286,7 +287,7 @@ impl Inner {
             }
             K_CLOSE => {
                 // `[code, reason, wasClean]` of the close event.
-                let get = |i| js_sys::Reflect::get_u32(&value, i).unwrap_or(JsValue::UNDEFINED);
+                let get = |i| value.unchecked_ref::<Array>().get(i);
                 let code = get(0).as_f64().map_or(1006, |c| c as u16);
                 let reason = get(1).as_string().unwrap_or_default();
                 let was_clean = get(2).as_bool().unwrap_or(false);
@@ -327,7 +328,7 @@ impl Inner {
 
     /// A push that is not simply the next of its topic: `[topic, seq, epoch]`.
     fn on_seq(self: &Rc<Self>, value: &JsValue) -> u32 {
-        let get = |i| js_sys::Reflect::get_u32(value, i).unwrap_or(JsValue::UNDEFINED);
+        let get = |i| value.unchecked_ref::<Array>().get(i);
         let (Some(topic), Some(seq), Some(epoch)) =
             (get(0).as_string(), get(1).as_f64(), get(2).as_string())
         else {
@@ -340,13 +341,13 @@ impl Inner {
 
     /// `data` of a `subscribed` answer: `{topics, recovered, positions}`.
     fn on_subscribed(self: &Rc<Self>, data: &JsValue) {
-        let field = |v: &JsValue, k: &str| {
-            js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
-        };
+        let field = js::field;
         let (recovered, positions) = (field(data, "recovered"), field(data, "positions"));
-        for topic in
-            js_sys::Array::from(&field(data, "topics")).iter().filter_map(|t| t.as_string())
-        {
+        let topics = field(data, "topics");
+        if !Array::is_array(&topics) {
+            return;
+        }
+        for topic in topics.unchecked_ref::<Array>().iter().filter_map(|t| t.as_string()) {
             let ok = field(&recovered, &topic).as_bool().unwrap_or(true);
             let at = field(&positions, &topic);
             let position = match (field(&at, "seq").as_f64(), field(&at, "epoch").as_string()) {
@@ -677,7 +678,7 @@ fn no_topics_in_socketio(core: &Core) -> Result<(), JsValue> {
 /// `ws://host[:port]` or `ws://host/` → `ws://host/socket.io/`, then the Engine.IO v4
 /// WebSocket-transport query (other paths and query parameters are kept).
 fn socketio_url(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
+    let (base, query) = match crate::text::split_once_byte(url, b'?') {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),
     };
@@ -687,7 +688,7 @@ fn socketio_url(url: &str) -> String {
         Some(i) => base.get(i + 3..).unwrap_or(base),
         None => base,
     };
-    let mut out = match host_and_path.find('/') {
+    let mut out = match host_and_path.bytes().position(|b| b == b'/') {
         None => crate::text::concat(&[base, crate::socketio::DEFAULT_PATH]),
         Some(p) if p + 1 == host_and_path.len() => {
             let host = base.strip_suffix('/').unwrap_or(base);
@@ -729,7 +730,7 @@ fn sio_header(frame: &str) -> JsValue {
                 }
                 None => (-1.0, 0.0, -1.0, (-1.0, -1.0)),
             };
-            let out = js_sys::Array::new();
+            let out = Array::new();
             for v in
                 [f.eio as u8 as f64, sio, attachments, ack, f.payload_start as f64, nsp.0, nsp.1]
             {
@@ -756,7 +757,7 @@ fn field(options: &JsValue, name: &str) -> JsValue {
     if !options.is_object() {
         return JsValue::UNDEFINED;
     }
-    js_sys::Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    js::field(options, name)
 }
 
 /// A boolean option of a method's options object (absent: false).
@@ -786,8 +787,9 @@ fn topic_list(topics: &JsValue) -> Result<Vec<String>, JsValue> {
         || make_error("INVALID_ARGUMENT", "topics must be a non-empty string or an array of them");
     let list: Vec<String> = if let Some(t) = topics.as_string() {
         vec![t]
-    } else if js_sys::Array::is_array(topics) {
-        js_sys::Array::from(topics)
+    } else if Array::is_array(topics) {
+        topics
+            .unchecked_ref::<Array>()
             .iter()
             .map(|t| t.as_string())
             .collect::<Option<_>>()

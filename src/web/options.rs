@@ -6,7 +6,7 @@
 
 use alloc::string::String;
 
-use js_sys::{Array, Function};
+use super::js::{Array, Function};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::bindings::read_options;
@@ -55,7 +55,7 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), JsValue> {
         o.event_key = key;
     }
     if Array::is_array(&at(2)) {
-        o.topics = Array::from(&at(2)).iter().filter_map(|t| t.as_string()).collect();
+        o.topics = at(2).unchecked_ref::<Array>().iter().filter_map(|t| t.as_string()).collect();
     }
     let token = at(3);
     let token = if let Some(s) = token.as_string() {

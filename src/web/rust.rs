@@ -357,7 +357,7 @@ impl Client {
         provider: impl Fn() -> String + 'static,
     ) -> Result<Client, WsError> {
         let closure = Closure::<dyn Fn() -> JsValue>::new(move || JsValue::from(provider()));
-        let function: Function = closure.as_ref().unchecked_ref::<Function>().clone();
+        let function = closure.as_ref().unchecked_ref::<super::js::Function>().clone();
         options.refresh_token = true;
         let js = WsClient::build(url, options, Token::Provider(function))?;
         Ok(Client { js, _token: Some(closure) })
@@ -387,7 +387,7 @@ impl Client {
             )));
         }
         let callback = Callback::new(move |data, frame| f(Message { data, frame }));
-        let off = self.js.on(JsValue::from_str(event), callback.as_ref().clone())?;
+        let off = self.js.on(JsValue::from_str(event), callback.as_ref().clone())?.unchecked_into();
         Ok(Listener { offs: vec![off], _callbacks: vec![callback] })
     }
 
@@ -404,7 +404,9 @@ impl Client {
                     f(ClientEvent::lifecycle(name, payload));
                 }
             });
-            listener.offs.push(self.js.on(JsValue::from_str(name), callback.as_ref().clone())?);
+            listener.offs.push(
+                self.js.on(JsValue::from_str(name), callback.as_ref().clone())?.unchecked_into(),
+            );
             listener._callbacks.push(callback);
         }
         Ok(listener)
@@ -485,7 +487,7 @@ impl Client {
         }
         let promise = self.js.request(JsValue::from_str(kind), data.clone(), options.into());
         async move {
-            let frame = JsFuture::from(promise?).await?;
+            let frame = JsFuture::from(promise?.unchecked_into::<js_sys::Promise>()).await?;
             Ok(Message { data: get(&frame, "data"), frame })
         }
     }
