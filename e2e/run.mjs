@@ -287,6 +287,9 @@ async function freeInListenerTest(page) {
         threw = String(e);
       }
     });
+    // Added after the one that frees: it must not hear of the state that freed it.
+    const later = [];
+    client.on("state", ({ to }) => later.push(to));
     await new Promise((resolve) => {
       client.on("open", resolve);
       client.connect();
@@ -310,12 +313,13 @@ async function freeInListenerTest(page) {
     attempt("on", () => client.on("open", () => {}));
     attempt("state", () => client.state);
     attempt("connect", () => client.connect());
-    return { early, errors, states, threw, after };
+    return { early, errors, states, later, threw, after };
   }, `${wsBase}/ws?cid=${cid}`);
   assert(/^NOT_READY: .*ready\(\)/.test(r.early), `new WsClient() before ready() says so: ${r.early}`);
   assert(r.threw === null, `free() inside a listener does not throw: ${r.threw}`);
   assert(r.errors.length === 0, `no error event: ${r.errors}`);
   assert(JSON.stringify(r.states) === '["connecting","open","closing"]', `no state after the free: ${r.states}`);
+  assert(JSON.stringify(r.later) === '["connecting","open"]', `a later listener of the same state does not run after the free: ${r.later}`);
   const expected = { free: "no error", send: "CLIENT_FREED", request: "CLIENT_FREED", on: "CLIENT_FREED", state: "CLIENT_FREED", connect: "CLIENT_FREED" };
   assert(JSON.stringify(r.after) === JSON.stringify(expected), `a freed client's calls: ${JSON.stringify(r.after)}`);
   await until("no connection left for the freed client", async () => {

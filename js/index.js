@@ -64,9 +64,16 @@ export class WsClient extends CoreClient {
     return super.send(message, options);
   }
 
-  /** Releases the client; again, it does nothing. */
+  /**
+   * Releases the client; again, it does nothing. Its listeners are dropped at once (the
+   * hub's `mute`): inside a listener of the client's own call (a `state` listener in
+   * `close()`) the glue releases the client only when that call returns, and until then
+   * the call's other listeners would still hear of it.
+   */
   free() {
-    if (this.__wbg_ptr !== 0) super.free();
+    if (this.__wbg_ptr === 0) return;
+    (this._hub ?? this.__hub).mute();
+    super.free();
   }
 }
 

@@ -129,6 +129,7 @@ scenarios! {
     send_and_request_reply => "sendAndRequestReply",
     request_times_out => "requestTimesOut",
     freeing_the_client_rejects_its_pending_requests => "freeingTheClientRejectsItsPendingRequests",
+    freeing_the_client_in_a_listener_stops_that_frame => "freeingTheClientInAListenerStopsThatFrame",
     reconnect_after_abrupt_drop => "reconnectAfterAbruptDrop",
     reconnect_after_going_away_1001 => "reconnectAfterGoingAway1001",
     reconnect_after_service_restart_1012 => "reconnectAfterServiceRestart1012",

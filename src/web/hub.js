@@ -347,9 +347,22 @@ export class Hub {
     listen(doc, "resume", wake);
   }
 
-  // The client was freed: nothing of it may run again. Its listeners go first (they are
-  // the app's closures, and none may hear of this client again); then every pending
-  // request is rejected, so no `await client.request(...)` hangs on a freed client.
+  // The app's listeners are dropped at once: none hears of this client again, not even
+  // the rest of a list that `fire` is going through (lists are replaced, never mutated,
+  // except here). The package entry calls this from `free()` itself, because a `free()`
+  // inside a listener of one of the client's own calls (a `state` listener in `close()`)
+  // releases the client only when that call returns.
+  mute() {
+    for (const list of [...this.events.values(), ...this.life.values(), this.any]) list.length = 0;
+    this.events = new Map();
+    this.life = new Map();
+    this.any = [];
+    this.topicKey = this.topicList = this.topicSeq = undefined;
+  }
+
+  // The client was freed: nothing of it may run again. Its listeners go first (`mute`);
+  // then every pending request is rejected, so no `await client.request(...)` hangs on a
+  // freed client.
   dispose() {
     for (const [target, name, fn] of this.page) target.removeEventListener(name, fn);
     this.page = [];
@@ -358,10 +371,7 @@ export class Hub {
     this.release();
     // The package entry caches this hub on the app's `WsClient`, which may outlive it.
     // (`release()` already turned the send fast path off: no socket to write to.)
-    this.events = new Map();
-    this.life = new Map();
-    this.any = [];
-    this.topicKey = this.topicList = this.topicSeq = undefined;
+    this.mute();
     const pending = this.pending;
     this.pending = new Map();
     for (const [id, request] of pending) {

@@ -217,6 +217,23 @@ const scenarios = {
     ok(/freed/.test(e.message), `the message says why: ${e.message}`);
   },
 
+  async freeingTheClientInAListenerStopsThatFrame(make, server) {
+    // A listener frees the client while a frame is being dispatched: the frame's other
+    // listeners (the same event's, the topic's, "*") must not hear of it.
+    const [p] = await open(make, server, { heartbeatIntervalMs: 0 });
+    const heard = [];
+    p.client.on("echo", () => {
+      heard.push("first");
+      p.client.free();
+    });
+    p.client.on("echo", () => heard.push("second"));
+    p.client.on("*", () => heard.push("any"));
+    p.client.send({ type: "echo", data: 1 });
+    await until(() => heard.length > 0, "the echo");
+    await sleep(100);
+    eq(heard, ["first"], "only the listener that freed the client ran");
+  },
+
   async reconnectAfterAbruptDrop(make, server) {
     const [p, id] = await open(make, server);
     eq((await post(server, `/control/drop?cid=${id}`)).connections, 1, "dropped one");
