@@ -12,7 +12,10 @@
 //    the legacy page runs on wsocket/compat; on a blank page, `new WsClient()` before
 //    `ready()` throws `NOT_READY`, `free()` from a listener inside one of the client's own
 //    calls does not throw and releases the client, and a freed client's calls throw
-//    `CLIENT_FREED`; the demo page is screenshotted after it got data (target/e2e/demo.png).
+//    `CLIENT_FREED`; after forced garbage collections, a closed client the page dropped is
+//    collected even though its listeners use it, and a connected one it dropped is not
+//    and still delivers; the demo page is screenshotted after it got data
+//    (target/e2e/demo.png).
 import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -137,6 +140,7 @@ try {
   await check("webpack app", webpackTest);
   await check("legacy page on wsocket/compat", legacyTest);
   await check("the package's WsClient: before ready(), free() from a listener, after free()", freeInListenerTest);
+  await check("the package's WsClient: a dropped client is collected when closed, not while connected", collectedWhenClosedTest);
   await check("demo page screenshot", demoTest);
 } finally {
   await browser.close();
@@ -326,6 +330,79 @@ async function freeInListenerTest(page) {
     const res = await fetch(`${server}/control/connections?cid=${cid}`);
     return (await res.json()).connections === 0;
   });
+}
+
+// A client whose listeners use it, dropped by the page: collected once it is closed (the
+// hub holds the listeners only while it is connecting, open or reconnecting; js/index.js
+// and `adopt` in src/web/hub.js), never while it is connected, which goes on delivering
+// as a `WebSocket` would. Garbage collection is forced over CDP, at most 20 times.
+async function collectedWhenClosedTest(page) {
+  const id = Date.now();
+  await page.goto(`${statics.url}/api/`);
+  await page.evaluate(async ([base, id]) => {
+    const { default: init, WsClient } = await import("/pkg/index.js");
+    await init();
+    window.WsClient = WsClient;
+    window.collected = [];
+    window.heard = [];
+    const registry = new FinalizationRegistry((name) => window.collected.push(name));
+    // One function per client: closures of one function share one context in V8, so a
+    // listener of the connected client would keep the other two alive.
+    const makeClosed = async () => {
+      const closed = new WsClient(`${base}/ws?cid=gc-closed-${id}`, { heartbeatIntervalMs: 0 });
+      closed.on("open", () => closed.subscribe(`gc:closed:${id}`));
+      await new Promise((resolve) => {
+        closed.on("open", resolve);
+        closed.connect();
+      });
+      await new Promise((resolve) => {
+        closed.on("state", ({ to }) => to === "closed" && resolve());
+        closed.close();
+      });
+      registry.register(closed, "closed");
+    };
+    const makeNever = () => {
+      const never = new WsClient(`${base}/ws`, {});
+      never.on("open", () => never.send({ type: "hello" }));
+      registry.register(never, "never connected");
+    };
+    const makeOpen = async () => {
+      const open = new WsClient(`${base}/ws?cid=gc-open-${id}`, { heartbeatIntervalMs: 0 });
+      open.on(`gc:open:${id}`, (data) => window.heard.push([data, open.state]));
+      const subscribed = new Promise((resolve) => open.on("subscribed", resolve));
+      open.subscribe(`gc:open:${id}`);
+      open.connect();
+      await subscribed;
+      registry.register(open, "open");
+    };
+    await makeClosed();
+    makeNever();
+    await makeOpen();
+  }, [wsBase, id]);
+  const cdp = await page.context().newCDPSession(page);
+  let collected = [];
+  for (let i = 0; i < 20 && collected.length < 2; i++) {
+    await cdp.send("HeapProfiler.collectGarbage");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    collected = await page.evaluate(() => window.collected);
+  }
+  assert(collected.includes("closed"), `a closed client the page dropped is collected: ${collected}`);
+  assert(collected.includes("never connected"), `so is one that never connected: ${collected}`);
+  assert(!collected.includes("open"), `a connected one is not: ${collected}`);
+  const heard = await page.evaluate(async ([base, id]) => {
+    const publisher = new window.WsClient(`${base}/ws?cid=gc-publisher-${id}`, { heartbeatIntervalMs: 0 });
+    await new Promise((resolve) => {
+      publisher.on("open", resolve);
+      publisher.connect();
+    });
+    publisher.send({ type: "publish", topic: `gc:open:${id}`, data: 7 });
+    const end = Date.now() + 5000;
+    while (Date.now() < end && window.heard.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    publisher.close();
+    publisher.free();
+    return window.heard;
+  }, [wsBase, id]);
+  assert(JSON.stringify(heard) === '[[7,"open"]]', `the dropped connected client still delivers: ${JSON.stringify(heard)}`);
 }
 
 async function demoTest(page) {

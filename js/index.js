@@ -51,13 +51,15 @@ export class WsClient extends CoreClient {
   constructor(url, options) {
     if (!loaded) throw wsError("NOT_READY", "the wasm is not loaded yet: await ready() before new WsClient()");
     super(url, options);
+    // This object holds the listeners while the client is closed, so a closed client
+    // the app dropped can be collected even when its listeners use it (the hub's `adopt`).
+    (this._hub = this.__hub).adopt(this);
   }
 
   send(message, options) {
     if (this.__wbg_ptr === 0) throw freed();
     if (options === undefined) {
-      const hub = this._hub ?? (this._hub = this.__hub);
-      const id = hub.sendFast(message);
+      const id = this._hub.sendFast(message);
       // `undefined`: not sent, the core decides; `null`: sent, strings and binary have no id.
       if (id !== undefined) return id ?? undefined;
     }
@@ -72,7 +74,7 @@ export class WsClient extends CoreClient {
    */
   free() {
     if (this.__wbg_ptr === 0) return;
-    (this._hub ?? this.__hub).mute();
+    this._hub.mute();
     super.free();
   }
 }

@@ -24,6 +24,11 @@ const K_TOKEN = 11;
 const DUPLICATE = 1;
 
 const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap"]);
+
+// The app's listeners: by event name or topic, lifecycle events, and "*". Lists are
+// replaced, never mutated (except by `mute`), so `off` inside a listener cannot skip
+// another.
+const newLists = () => ({ events: new Map(), life: new Map(), any: [] });
 const MAX_BATCH_DEPTH = 4;
 
 /** Every error wsocket raises or emits: an `Error` with a stable `code`. */
@@ -134,7 +139,11 @@ export class Hub {
     this.timers = [];
     this.page = [];
     this.watchPage();
-    this.events = new Map();
+    // The listeners (`newLists`). Held here while the client is connecting, open or
+    // reconnecting; while it is closed, an owner (`adopt`) holds them and the hub only
+    // reaches them through the owner, weakly: see `adopt`.
+    this.ls = newLists();
+    this.owner = null;
     // A one-entry cache of the last topic's listeners: a topic arrives as a fresh string
     // per frame, and hashing it for a second Map lookup cost ~65 ns of ~700 (bench/).
     this.topicKey = undefined;
@@ -143,8 +152,6 @@ export class Hub {
     // Per topic, {next, epoch}: the in-order case of the core's duplicate and gap rule
     // (src/recovery.rs), decided here; everything else goes to the core.
     this.seqs = new Map();
-    this.life = new Map();
-    this.any = [];
     this.pending = new Map();
     this.framesIn = 0;
     this.bytesIn = 0;
@@ -173,6 +180,32 @@ export class Hub {
 
   // ---- listeners -------------------------------------------------------------------
 
+  // The listeners, wherever they are held; none once a closed client's owner is gone.
+  lists() {
+    return this.ls ?? this.owner.deref()?._lists ?? (this.ls = newLists());
+  }
+
+  // The package's `WsClient` (js/index.js) owns its listeners from construction. The wasm
+  // side holds this hub for as long as the client lives, and the hub's page listeners
+  // hold it too: listeners held here that use the client would keep it from the garbage
+  // collector even after the app dropped it. So while the client is closed (before the
+  // first `connect()`, and after a final close) only `owner` holds them, and the hub
+  // reaches them through a `WeakRef` to it: a closed client the app dropped is
+  // collected, and its FinalizationRegistry frees the wasm side. From `connecting` until
+  // `closed` again the hub holds them as well, so a connected client the app did not
+  // keep a reference to goes on working, as a `WebSocket` does.
+  adopt(owner) {
+    owner._lists = this.ls;
+    this.owner = new WeakRef(owner);
+    this.loosen();
+  }
+
+  loosen() {
+    if (this.owner === null) return;
+    this.ls = null;
+    this.topicKey = this.topicList = this.topicSeq = undefined;
+  }
+
   on(name, fn, once) {
     eventName(name);
     if (typeof fn !== "function") {
@@ -187,10 +220,11 @@ export class Hub {
       entry.listener = fn;
     }
     this.topicKey = undefined;
+    const ls = this.lists();
     if (name === "*") {
-      this.any = [...this.any, entry];
+      ls.any = [...ls.any, entry];
     } else {
-      const map = LIFECYCLE.has(name) ? this.life : this.events;
+      const map = LIFECYCLE.has(name) ? ls.life : ls.events;
       map.set(name, [...(map.get(name) ?? []), entry]);
     }
     return () => this.off(name, fn);
@@ -204,11 +238,12 @@ export class Hub {
       return i < 0 ? list : [...list.slice(0, i), ...list.slice(i + 1)];
     };
     this.topicKey = undefined;
+    const ls = this.lists();
     if (name === "*") {
-      this.any = keep(this.any);
+      ls.any = keep(ls.any);
       return;
     }
-    const map = LIFECYCLE.has(name) ? this.life : this.events;
+    const map = LIFECYCLE.has(name) ? ls.life : ls.events;
     const list = map.get(name);
     if (list === undefined) return;
     const next = keep(list);
@@ -216,7 +251,6 @@ export class Hub {
     else map.set(name, next);
   }
 
-  // Lists are replaced, never mutated, so `off` inside a listener cannot skip another.
   fire(list, a, b) {
     for (let i = 0; i < list.length; i++) {
       try {
@@ -229,12 +263,12 @@ export class Hub {
   }
 
   emit(name, payload) {
-    const list = this.life.get(name);
+    const list = this.lists().life.get(name);
     if (list !== undefined) this.fire(list, payload, undefined);
   }
 
   emitError(error) {
-    const list = this.life.get("error");
+    const list = this.lists().life.get("error");
     if (list === undefined) {
       if (this.debug) console.warn("wsocket:", error);
       return;
@@ -250,7 +284,9 @@ export class Hub {
   }
 
   emitState(from, to) {
+    if (from === "closed") this.ls = this.lists();
     this.emit("state", { from, to });
+    if (to === "closed") this.loosen();
   }
 
   emitClose(code, reason, wasClean) {
@@ -353,10 +389,9 @@ export class Hub {
   // inside a listener of one of the client's own calls (a `state` listener in `close()`)
   // releases the client only when that call returns.
   mute() {
-    for (const list of [...this.events.values(), ...this.life.values(), this.any]) list.length = 0;
-    this.events = new Map();
-    this.life = new Map();
-    this.any = [];
+    const ls = this.lists();
+    for (const list of [...ls.events.values(), ...ls.life.values(), ls.any]) list.length = 0;
+    Object.assign(ls, newLists());
     this.topicKey = this.topicList = this.topicSeq = undefined;
   }
 
@@ -421,6 +456,7 @@ export class Hub {
   }
 
   route(msg, depth) {
+    const ls = this.lists();
     const name = msg[this.key];
     if (typeof name !== "string") {
       this.bad(`no string "${this.key}" field`, msg);
@@ -461,7 +497,7 @@ export class Hub {
       }
       if (topic !== this.topicKey) {
         this.topicKey = topic;
-        this.topicList = this.events.get(topic);
+        this.topicList = ls.events.get(topic);
         this.topicSeq = this.seqs.get(topic);
       }
       const seq = msg.seq;
@@ -478,7 +514,7 @@ export class Hub {
       }
     }
     const data = msg.data;
-    const list = this.events.get(name);
+    const list = ls.events.get(name);
     if (list !== undefined) this.fire(list, data, msg);
     // By topic: the list is looked at first, so a topic without listeners costs no
     // string comparison.
@@ -486,7 +522,7 @@ export class Hub {
       const byTopic = this.topicList;
       if (byTopic !== undefined && topic !== name) this.fire(byTopic, data, msg);
     }
-    if (this.any.length !== 0) this.fire(this.any, data, msg);
+    if (ls.any.length !== 0) this.fire(ls.any, data, msg);
   }
 
   // The core decides a push that is not simply the next one; false drops it.
@@ -536,9 +572,10 @@ export class Hub {
   }
 
   dispatchRaw(data) {
-    const list = this.events.get("message");
+    const ls = this.lists();
+    const list = ls.events.get("message");
     if (list !== undefined) this.fire(list, data, data);
-    if (this.any.length !== 0) this.fire(this.any, data, data);
+    if (ls.any.length !== 0) this.fire(ls.any, data, data);
   }
 
   // ---- Socket.IO ---------------------------------------------------------------------
@@ -600,9 +637,10 @@ export class Hub {
           const part = sio.part;
           msg.ack = (...args) => this.write(`43${part}${ack}${JSON.stringify(args)}`);
         }
-        const list = this.events.get(name);
+        const ls = this.lists();
+        const list = ls.events.get(name);
         if (list !== undefined) this.fire(list, msg.data, msg);
-        if (this.any.length !== 0) this.fire(this.any, msg.data, msg);
+        if (ls.any.length !== 0) this.fire(ls.any, msg.data, msg);
         return;
       }
       case 3: {
