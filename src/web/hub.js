@@ -24,12 +24,12 @@ const K_TOKEN = 11;
 const DUPLICATE = 1;
 
 const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap"]);
+const MAX_BATCH_DEPTH = 4;
 
 // The app's listeners: by event name or topic, lifecycle events, and "*". Lists are
 // replaced, never mutated (except by `mute`), so `off` inside a listener cannot skip
 // another.
 const newLists = () => ({ events: new Map(), life: new Map(), any: [] });
-const MAX_BATCH_DEPTH = 4;
 
 /** Every error wsocket raises or emits: an `Error` with a stable `code`. */
 export function makeError(code, message, extra) {

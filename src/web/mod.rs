@@ -1,4 +1,5 @@
-//! The browser driver: the only code that touches `js-sys`.
+//! The browser driver: the only code that touches JS (the hub, and the built-ins of
+//! `js.rs`).
 //!
 //! It feeds the core's [`Machine`] with inputs and executes its effects through the
 //! hub (`hub.js`), which holds the browser objects: the socket, the timers, the page
