@@ -340,14 +340,12 @@ impl Inner {
         u32::from(verdict == Verdict::Duplicate) * DUPLICATE
     }
 
-    /// `data` of a `subscribed` answer: `{topics, recovered, positions}`.
+    /// `data` of a `subscribed` answer: `{topics, recovered, positions}`; the hub sends
+    /// only answers whose `topics` is an array (`subscribed` in hub.js).
     fn on_subscribed(self: &Rc<Self>, data: &JsValue) {
         let field = js::field;
         let (recovered, positions) = (field(data, "recovered"), field(data, "positions"));
         let topics = field(data, "topics");
-        if !Array::is_array(&topics) {
-            return;
-        }
         for topic in topics.unchecked_ref::<Array>().iter().filter_map(|t| t.as_string()) {
             let ok = field(&recovered, &topic).as_bool().unwrap_or(true);
             let at = field(&positions, &topic);

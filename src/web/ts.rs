@@ -130,9 +130,11 @@ export type WsListener<T = unknown> = (data: T, message: WsMessage<T>) => void;
 export class WsClient {
   /** Releases the client at once: detaches and closes the socket, clears every timer,
    * drops every listener and rejects pending requests with `REQUEST_ABORTED`. Called
-   * from a listener that runs inside one of the client's own calls (a `state` listener
-   * during `close()`), it releases the client as that call returns. Calling it again
-   * does nothing; any other call on a freed client throws `CLIENT_FREED`. */
+   * from a listener, no other listener hears of the client again, not even the rest of
+   * that dispatch (inside one of the client's own calls, such as a `state` listener
+   * during `close()`, the rest is released as that call returns). Calling it again does
+   * nothing; any other call on a freed client throws `CLIENT_FREED`. A closed client the
+   * app no longer refers to is also released by the garbage collector. */
   free(): void;
   /** Creates a client for `url` (`ws://`, `wss://`, or a path on this page's host).
    * It does not connect until `connect()`. Throws a `WsError` (`INVALID_OPTION` with
