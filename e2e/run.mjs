@@ -13,8 +13,8 @@
 //    `ready()` throws `NOT_READY`, `free()` from a listener inside one of the client's own
 //    calls does not throw and releases the client, and a freed client's calls throw
 //    `CLIENT_FREED`; after forced garbage collections, a closed client the page dropped is
-//    collected even though its listeners use it, and a connected one it dropped is not
-//    and still delivers; the demo page is screenshotted after it got data
+//    collected even though its listeners or token provider use it, and a connected one
+//    it dropped is not and still delivers; the demo page is screenshotted after it got data
 //    (target/e2e/demo.png).
 import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -366,6 +366,22 @@ async function collectedWhenClosedTest(page) {
       never.on("open", () => never.send({ type: "hello" }));
       registry.register(never, "never connected");
     };
+    // A token provider that uses the client: the wasm side must not hold it while closed.
+    const makeWithProvider = async () => {
+      const provided = new WsClient(`${base}/ws?cid=gc-provider-${id}`, {
+        heartbeatIntervalMs: 0,
+        token: () => `t-${provided.stats().reconnects}`,
+      });
+      await new Promise((resolve) => {
+        provided.on("open", resolve);
+        provided.connect();
+      });
+      await new Promise((resolve) => {
+        provided.on("state", ({ to }) => to === "closed" && resolve());
+        provided.close();
+      });
+      registry.register(provided, "token provider");
+    };
     const makeOpen = async () => {
       const open = new WsClient(`${base}/ws?cid=gc-open-${id}`, { heartbeatIntervalMs: 0 });
       open.on(`gc:open:${id}`, (data) => window.heard.push([data, open.state]));
@@ -377,17 +393,19 @@ async function collectedWhenClosedTest(page) {
     };
     await makeClosed();
     makeNever();
+    await makeWithProvider();
     await makeOpen();
   }, [wsBase, id]);
   const cdp = await page.context().newCDPSession(page);
   let collected = [];
-  for (let i = 0; i < 20 && collected.length < 2; i++) {
+  for (let i = 0; i < 20 && collected.length < 3; i++) {
     await cdp.send("HeapProfiler.collectGarbage");
     await new Promise((resolve) => setTimeout(resolve, 100));
     collected = await page.evaluate(() => window.collected);
   }
   assert(collected.includes("closed"), `a closed client the page dropped is collected: ${collected}`);
   assert(collected.includes("never connected"), `so is one that never connected: ${collected}`);
+  assert(collected.includes("token provider"), `and a closed one whose token provider uses it: ${collected}`);
   assert(!collected.includes("open"), `a connected one is not: ${collected}`);
   const heard = await page.evaluate(async ([base, id]) => {
     const publisher = new window.WsClient(`${base}/ws?cid=gc-publisher-${id}`, { heartbeatIntervalMs: 0 });

@@ -65,8 +65,11 @@ extern "C" {
     pub fn disarm(this: &Hub, slot: u32);
     #[wasm_bindgen(method)]
     pub fn dispose(this: &Hub);
+    /// Keeps the token provider with the listeners (see `Core::provider`).
+    #[wasm_bindgen(method, js_name = useToken)]
+    pub fn use_token(this: &Hub, provider: &Function);
     #[wasm_bindgen(method, js_name = resolveToken)]
-    pub fn resolve_token(this: &Hub, provider: &Function, gen: u32);
+    pub fn resolve_token(this: &Hub, gen: u32);
 
     #[wasm_bindgen(method, catch)]
     pub fn frame(this: &Hub, msg: &JsValue, n: f64) -> Result<JsValue, JsValue>;

@@ -26,10 +26,11 @@ const DUPLICATE = 1;
 const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap"]);
 const MAX_BATCH_DEPTH = 4;
 
-// The app's listeners: by event name or topic, lifecycle events, and "*". Lists are
+// What the app gave the client that may refer back to it: its listeners, by event name
+// or topic, lifecycle events, and "*"; and the token provider (`useToken`). Lists are
 // replaced, never mutated (except by `mute`), so `off` inside a listener cannot skip
 // another.
-const newLists = () => ({ events: new Map(), life: new Map(), any: [] });
+const newLists = () => ({ events: new Map(), life: new Map(), any: [], token: null });
 
 /** Every error wsocket raises or emits: an `Error` with a stable `code`. */
 export function makeError(code, message, extra) {
@@ -139,9 +140,9 @@ export class Hub {
     this.timers = [];
     this.page = [];
     this.watchPage();
-    // The listeners (`newLists`). Held here while the client is connecting, open or
-    // reconnecting; while it is closed, an owner (`adopt`) holds them and the hub only
-    // reaches them through the owner, weakly: see `adopt`.
+    // The listeners and the token provider (`newLists`). Held here while the client is
+    // connecting, open or reconnecting; while it is closed, an owner (`adopt`) holds them
+    // and the hub only reaches them through the owner, weakly: see `adopt`.
     this.ls = newLists();
     this.owner = null;
     // A one-entry cache of the last topic's listeners: a topic arrives as a fresh string
@@ -180,15 +181,16 @@ export class Hub {
 
   // ---- listeners -------------------------------------------------------------------
 
-  // The listeners, wherever they are held; none once a closed client's owner is gone.
+  // The listeners and the token provider, wherever they are held; none once a closed
+  // client's owner is gone.
   lists() {
     return this.ls ?? this.owner.deref()?._lists ?? (this.ls = newLists());
   }
 
-  // The package's `WsClient` (js/index.js) owns its listeners from construction. The wasm
-  // side holds this hub for as long as the client lives, and the hub's page listeners
-  // hold it too: listeners held here that use the client would keep it from the garbage
-  // collector even after the app dropped it. So while the client is closed (before the
+  // The package's `WsClient` (js/index.js) owns its listeners and token provider from
+  // construction. The wasm side holds this hub for as long as the client lives, and the
+  // hub's page listeners hold it too: listeners or a provider held here that use the
+  // client would keep it from the garbage collector even after the app dropped it. So while the client is closed (before the
   // first `connect()`, and after a final close) only `owner` holds them, and the hub
   // reaches them through a `WeakRef` to it: a closed client the app dropped is
   // collected, and its FinalizationRegistry frees the wasm side. From `connecting` until
@@ -383,11 +385,11 @@ export class Hub {
     listen(doc, "resume", wake);
   }
 
-  // The app's listeners are dropped at once: none hears of this client again, not even
-  // the rest of a list that `fire` is going through (lists are replaced, never mutated,
-  // except here). The package entry calls this from `free()` itself, because a `free()`
-  // inside a listener of one of the client's own calls (a `state` listener in `close()`)
-  // releases the client only when that call returns.
+  // The app's listeners (and its token provider) are dropped at once: none hears of this
+  // client again, not even the rest of a list that `fire` is going through (lists are
+  // replaced, never mutated, except here). The package entry calls this from `free()`
+  // itself, because a `free()` inside a listener of one of the client's own calls (a
+  // `state` listener in `close()`) releases the client only when that call returns.
   mute() {
     const ls = this.lists();
     for (const list of [...ls.events.values(), ...ls.life.values(), ls.any]) list.length = 0;
@@ -414,9 +416,16 @@ export class Hub {
     }
   }
 
+  // The token provider, kept with the listeners (not in the wasm side, whose references
+  // are roots for the garbage collector).
+  useToken(provider) {
+    this.lists().token = provider;
+  }
+
   // Calls the token provider for socket `gen`; the core hears a string, `null` (no
   // string returned) or `undefined` (it threw or rejected).
-  resolveToken(provider, gen) {
+  resolveToken(gen) {
+    const provider = this.lists().token;
     new Promise((resolve) => resolve(provider())).then(
       (token) => this.sink(K_TOKEN, gen, typeof token === "string" ? token : null),
       () => this.sink(K_TOKEN, gen, undefined),

@@ -72,7 +72,12 @@ impl From<Error> for JsValue {
 struct Core {
     machine: Machine<JsValue>,
     url: String,
-    token: Token,
+    /// A fixed token.
+    token: Option<String>,
+    /// Whether a token provider gives the token. The hub holds the provider, with the
+    /// listeners (`useToken`): held here it would be a garbage-collector root, and keep
+    /// alive a dropped client that it refers to.
+    provider: bool,
     /// The token to send as an `auth` message once the socket opens.
     pending_auth: Option<String>,
 }
@@ -195,11 +200,14 @@ impl Inner {
 
     /// Opens socket `gen`, after resolving the token when a provider gives it.
     fn open_socket(self: &Rc<Self>, gen: u32) {
-        let token = self.core_ref().token.clone();
-        match token {
-            Token::None => self.create_socket(gen, None),
-            Token::Fixed(t) => self.create_socket(gen, Some(t)),
-            Token::Provider(f) => self.hub.resolve_token(&f, gen),
+        let (provider, token) = {
+            let core = self.core_ref();
+            (core.provider, core.token.clone())
+        };
+        if provider {
+            self.hub.resolve_token(gen);
+        } else {
+            self.create_socket(gen, token);
         }
     }
 
@@ -450,6 +458,14 @@ impl WsClient {
             });
             let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref());
             hub.set_debug(debug);
+            let (token, provider) = match token {
+                Token::None => (None, false),
+                Token::Fixed(t) => (Some(t), false),
+                Token::Provider(f) => {
+                    hub.use_token(&f);
+                    (None, true)
+                }
+            };
             let sio_parse = socketio.then(|| {
                 let parse =
                     Closure::<dyn Fn(String) -> JsValue>::new(|frame: String| sio_header(&frame));
@@ -457,7 +473,7 @@ impl WsClient {
                 parse
             });
             Inner {
-                core: RefCell::new(Core { machine, url, token, pending_auth: None }),
+                core: RefCell::new(Core { machine, url, token, provider, pending_auth: None }),
                 hub,
                 _sink: sink,
                 _sio_parse: sio_parse,

@@ -134,7 +134,8 @@ export class WsClient {
    * that dispatch (inside one of the client's own calls, such as a `state` listener
    * during `close()`, the rest is released as that call returns). Calling it again does
    * nothing; any other call on a freed client throws `CLIENT_FREED`. A closed client the
-   * app no longer refers to is also released by the garbage collector. */
+   * app no longer refers to is also released by the garbage collector, even when its
+   * listeners or token provider use it. */
   free(): void;
   /** Creates a client for `url` (`ws://`, `wss://`, or a path on this page's host).
    * It does not connect until `connect()`. Throws a `WsError` (`INVALID_OPTION` with
