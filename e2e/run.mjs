@@ -348,17 +348,22 @@ async function collectedWhenClosedTest(page) {
     const registry = new FinalizationRegistry((name) => window.collected.push(name));
     // One function per client: closures of one function share one context in V8, so a
     // listener of the connected client would keep the other two alive.
+    // Connects `client`, then closes it for good. (The listeners it adds are arrows of
+    // this function: they refer to `client`, its parameter, and nothing else.)
+    const connectThenClose = async (client) => {
+      await new Promise((resolve) => {
+        client.on("open", resolve);
+        client.connect();
+      });
+      await new Promise((resolve) => {
+        client.on("state", ({ to }) => to === "closed" && resolve());
+        client.close();
+      });
+    };
     const makeClosed = async () => {
       const closed = new WsClient(`${base}/ws?cid=gc-closed-${id}`, { heartbeatIntervalMs: 0 });
       closed.on("open", () => closed.subscribe(`gc:closed:${id}`));
-      await new Promise((resolve) => {
-        closed.on("open", resolve);
-        closed.connect();
-      });
-      await new Promise((resolve) => {
-        closed.on("state", ({ to }) => to === "closed" && resolve());
-        closed.close();
-      });
+      await connectThenClose(closed);
       registry.register(closed, "closed");
     };
     const makeNever = () => {
@@ -372,14 +377,7 @@ async function collectedWhenClosedTest(page) {
         heartbeatIntervalMs: 0,
         token: () => `t-${provided.stats().reconnects}`,
       });
-      await new Promise((resolve) => {
-        provided.on("open", resolve);
-        provided.connect();
-      });
-      await new Promise((resolve) => {
-        provided.on("state", ({ to }) => to === "closed" && resolve());
-        provided.close();
-      });
+      await connectThenClose(provided);
       registry.register(provided, "token provider");
     };
     const makeOpen = async () => {
