@@ -208,15 +208,24 @@ export class Hub {
     this.topicKey = this.topicList = this.topicSeq = undefined;
   }
 
+  // Returns the listener's own unsubscribe function: it removes this entry and no other
+  // (not the same function added again, by `on` or `once`), and only once.
   on(name, fn, once) {
     eventName(name);
     if (typeof fn !== "function") {
       throw makeError("INVALID_ARGUMENT", `the listener for "${name}" must be a function`);
     }
     let entry = fn;
+    let added = true;
+    const remove = () => {
+      if (added) {
+        added = false;
+        this.remove(name, (e) => e === entry);
+      }
+    };
     if (once) {
       entry = (a, b) => {
-        this.off(name, fn);
+        remove();
         return fn(a, b);
       };
       entry.listener = fn;
@@ -229,14 +238,19 @@ export class Hub {
       const map = LIFECYCLE.has(name) ? ls.life : ls.events;
       map.set(name, [...(map.get(name) ?? []), entry]);
     }
-    return () => this.off(name, fn);
+    return remove;
   }
 
   off(name, fn) {
     eventName(name);
+    this.remove(name, fn === undefined || fn === null ? null : (e) => e === fn || e.listener === fn);
+  }
+
+  // Removes the first listener of `name` that `match` accepts; every one without `match`.
+  remove(name, match) {
     const keep = (list) => {
-      if (fn === undefined || fn === null) return [];
-      const i = list.findIndex((e) => e === fn || e.listener === fn);
+      if (match === null) return [];
+      const i = list.findIndex(match);
       return i < 0 ? list : [...list.slice(0, i), ...list.slice(i + 1)];
     };
     this.topicKey = undefined;

@@ -145,7 +145,8 @@ export class WsClient {
   connect(): void;
   /** Closes for good. `code`: 1000 (default) or 3000–4999; `reason`: at most 123 UTF-8 bytes. */
   close(code?: number, reason?: string): void;
-  /** Listens to a lifecycle event. Returns a function that removes the listener. */
+  /** Listens to a lifecycle event. Returns a function that removes this listener (not
+   * the same function added again; calling it twice does nothing). */
   on<K extends keyof WsLifecycleEvents>(event: K, listener: WsLifecycleEvents[K]): () => void;
   /** Listens to every inbound message. */
   on<T = unknown>(event: "*", listener: WsListener<T>): () => void;

@@ -488,6 +488,34 @@ const scenarios = {
     p.dispose();
   },
 
+  // One function added twice is two listeners: a `once` entry removes itself, not the
+  // `on` entry of the same function, and an unsubscribe function removes its own entry,
+  // once.
+  async theSameFunctionAddedTwiceIsTwoListeners(make, server) {
+    const [p] = await open(make, server);
+    const calls = [];
+    const both = (data) => calls.push(`both ${data.n}`);
+    p.client.on("echo", both);
+    p.client.once("echo", both);
+    const twice = () => calls.push("twice");
+    const offTwice = p.client.on("echo", twice);
+    p.client.on("echo", twice);
+    offTwice();
+    offTwice();
+    const kept = () => calls.push("kept");
+    p.client.on("echo", kept);
+    p.client.once("echo", kept)();
+    for (const n of [1, 2, 3]) p.client.send({ type: "echo", data: { n } });
+    await until(() => calls.length >= 10, "three echoes");
+    await sleep(50);
+    eq(calls, [
+      "both 1", "both 1", "twice", "kept",
+      "both 2", "twice", "kept",
+      "both 3", "twice", "kept",
+    ], "each listener as often as it was added");
+    p.dispose();
+  },
+
   async tokenProviderIsCalledBeforeEveryConnect(make, server) {
     let calls = 0;
     const token = async () => `token-${++calls}`;
