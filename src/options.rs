@@ -69,6 +69,11 @@ pub struct Options {
     pub queue_overflow: Overflow,
     /// `requestTimeoutMs`: default timeout of `request`. Default 10000.
     pub request_timeout_ms: f64,
+    /// `maxMessageBytes`: the largest inbound frame (UTF-8 bytes of a text frame, bytes
+    /// of a binary one) the client parses and delivers; a larger one is reported
+    /// (`FRAME_TOO_LARGE`) and skipped. `None` (JS `null` or `Infinity`) is no limit.
+    /// Default 64 MiB.
+    pub max_message_bytes: Option<u32>,
     /// `tokenIn`: `"query"` (default) or `"message"`.
     pub token_in: TokenIn,
     /// `debug`: log to the console. Default `false`; switchable at run time.
@@ -99,6 +104,7 @@ impl Default for Options {
             namespace: "/".to_owned(),
             queue_overflow: Overflow::Reject,
             request_timeout_ms: 10_000.0,
+            max_message_bytes: Some(DEFAULT_MAX_MESSAGE_BYTES),
             token_in: TokenIn::Query,
             debug: false,
             refresh_token: false,
@@ -109,6 +115,11 @@ impl Default for Options {
 /// Fields every frame may carry besides the event name; `eventKey` must be none of them.
 pub const RESERVED_FIELDS: [&str; 9] =
     ["id", "data", "topic", "seq", "epoch", "timestamp", "error", "messages", "since"];
+
+/// The default `maxMessageBytes`: 64 MiB. Far above a sane message (a 16 MiB snapshot
+/// still arrives), and a runaway frame of hundreds of MB is not parsed on the page's main
+/// thread, where it would freeze the page or exhaust its memory.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 64 << 20;
 
 /// The largest delay or timeout accepted: one day, far past any sane setting, and
 /// small enough for `setTimeout` (which overflows past 2^31-1 ms).
@@ -158,6 +169,9 @@ impl Options {
         check_ms("heartbeatIntervalMs", self.heartbeat_interval_ms)?;
         check_ms("heartbeatTimeoutMs", self.heartbeat_timeout_ms)?;
         check_ms("requestTimeoutMs", self.request_timeout_ms)?;
+        if self.max_message_bytes == Some(0) {
+            return Err(Error::option("maxMessageBytes", "expected at least 1 (null: no limit)"));
+        }
         if self.queue_max > 1_000_000 {
             return Err(Error::option("queueMax", "expected at most 1000000"));
         }

@@ -13,6 +13,8 @@ fn field_of(opts: Options) -> String {
 #[test]
 fn defaults_are_valid() {
     assert!(Options::default().validate().is_ok());
+    assert!(Options { max_message_bytes: None, ..Options::default() }.validate().is_ok());
+    assert_eq!(Options::default().max_message_bytes, Some(64 * 1024 * 1024));
 }
 
 #[test]
@@ -30,6 +32,7 @@ fn each_bad_value_names_its_field() {
     assert_eq!(field_of(Options { heartbeat_timeout_ms: -5.0, ..d() }), "heartbeatTimeoutMs");
     assert_eq!(field_of(Options { request_timeout_ms: -1.0, ..d() }), "requestTimeoutMs");
     assert_eq!(field_of(Options { queue_max: 2_000_000, ..d() }), "queueMax");
+    assert_eq!(field_of(Options { max_message_bytes: Some(0), ..d() }), "maxMessageBytes");
     assert_eq!(
         field_of(Options { heartbeat_message: Some(String::new()), ..d() }),
         "heartbeatMessage"

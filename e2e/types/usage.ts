@@ -25,11 +25,14 @@ const options: WsClientOptions = {
   queueMax: 1000,
   queueOverflow: "drop-oldest",
   requestTimeoutMs: 10000,
+  maxMessageBytes: 1 << 20,
   debug: false,
 };
 const socketio: WsClientOptions = { protocol: "socketio", namespace: "/events", token: "jwt" };
 // @ts-expect-error: an unknown option
 const typo: WsClientOptions = { maxDelay: 10 };
+// @ts-expect-error: a frame limit is a number of bytes
+const badLimit: WsClientOptions = { maxMessageBytes: "1mb" };
 // @ts-expect-error: not a protocol
 const badProtocol: WsClientOptions = { protocol: "xml" };
 
@@ -54,6 +57,7 @@ export async function main(): Promise<void> {
     const err: WsError = e;
     const code: string = e.code;
     const field: string | undefined = e.field;
+    const size: number | undefined = e.size;
   });
   ws.on("reconnecting", ({ attempt, delayMs }) => {
     const n: number = attempt + delayMs;
@@ -88,6 +92,7 @@ export async function main(): Promise<void> {
   const state: WsState = ws.state;
   const stats: WsStats = ws.stats();
   const rtt: number | null = stats.rttMs;
+  const skipped: number = stats.malformed + stats.oversized;
   ws.debug = true;
   ws.close(1000, "bye");
   ws.free();

@@ -117,6 +117,9 @@ extern "C" {
     pub fn set_debug(this: &Hub, on: bool);
     #[wasm_bindgen(method, setter)]
     pub fn set_writable(this: &Hub, on: bool);
+    /// `maxMessageBytes` (Infinity: no limit), checked per inbound frame.
+    #[wasm_bindgen(method, setter, js_name = maxIn)]
+    pub fn set_max_in(this: &Hub, bytes: f64);
 
     /// Builds the JS `Error` with a `code` that every wsocket error is.
     #[wasm_bindgen(js_name = makeError)]

@@ -47,6 +47,16 @@ function eventName(name) {
   }
 }
 
+// The UTF-8 length of `text`, without encoding it (a surrogate pair is 2 + 2).
+function utf8Length(text) {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) n += c < 0x800 || (c & 0xf800) === 0xd800 ? 1 : 2;
+  }
+  return n;
+}
+
 function preview(frame) {
   const text = typeof frame === "string" ? frame : JSON.stringify(frame) ?? String(frame);
   return text.length > 200 ? text.slice(0, 200) + "…" : text;
@@ -54,7 +64,7 @@ function preview(frame) {
 
 // The options of `new WsClient(url, options)`, in the order `readOptions` returns them
 // (src/web/options.rs reads them by these positions).
-const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace"];
+const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace", "maxMessageBytes"];
 const CHOICES = { protocol: ["json", "raw", "socketio"], tokenIn: ["query", "message"], queueOverflow: ["reject", "drop-oldest", "drop-newest"] };
 const STRINGS = ["eventKey", "heartbeatMessage", "namespace"];
 const BOOLEANS = ["reconnect", "debug"];
@@ -79,7 +89,7 @@ export function checkMethodOptions(options, method) {
 
 /**
  * Checks the types of `options` and returns their values in `OPTIONS` order (undefined
- * where absent; a choice as its index; `maxAttempts` null as Infinity). Ranges and rules
+ * where absent; a choice as its index; `maxAttempts` and `maxMessageBytes` null as Infinity). Ranges and rules
  * across fields are the core's (`Options::validate`). Throws INVALID_OPTION naming the
  * field: an unknown key first, so a typo (`maxDelay`) is found at once.
  */
@@ -108,7 +118,7 @@ export function readOptions(options) {
     if (BOOLEANS.includes(key)) return expect(typeof v === "boolean", "a boolean");
     if (key === "topics") return expect(Array.isArray(v) && v.every((t) => typeof t === "string"), "an array of strings");
     if (key === "token") return expect(v === null || typeof v === "string" || typeof v === "function", "a string or a function returning one (or a Promise of one)");
-    if (key === "maxAttempts") return v === null || v === Infinity ? Infinity : whole(4294967295);
+    if (key === "maxAttempts" || key === "maxMessageBytes") return v === null || v === Infinity ? Infinity : whole(4294967295);
     if (key === "queueMax") return whole(1000000);
     return expect(typeof v === "number", "a number");
   });
@@ -159,7 +169,10 @@ export class Hub {
     this.framesOut = 0;
     this.bytesOut = 0;
     this.malformed = 0;
+    this.oversized = 0;
     this.listenerErrors = 0;
+    // `maxMessageBytes`, set by the core's options (Infinity: no limit).
+    this.maxIn = Infinity;
     this.debug = false;
     this.id = undefined;
     // Mirrors the core's "a send may go out now" (open, nothing queued, no effect
@@ -449,13 +462,24 @@ export class Hub {
   receive(data) {
     this.framesIn++;
     if (typeof data !== "string") {
-      this.bytesIn += data.byteLength;
-      if (this.raw) this.dispatchRaw(data);
+      const size = data.byteLength;
+      this.bytesIn += size;
+      if (size > this.maxIn) this.tooLarge(size, data);
+      else if (this.raw) this.dispatchRaw(data);
       else if (this.sio !== null) this.bad("a binary attachment (not supported: send JSON data)", data);
       else this.bad("a binary frame where JSON text was expected", data);
       return;
     }
-    this.bytesIn += data.length;
+    const length = data.length;
+    this.bytesIn += length;
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only a frame near the limit is measured.
+    if (length * 3 > this.maxIn) {
+      const size = utf8Length(data);
+      if (size > this.maxIn) {
+        this.tooLarge(size, data);
+        return;
+      }
+    }
     if (this.sio !== null) {
       this.receiveSio(data);
       return;
@@ -704,7 +728,7 @@ export class Hub {
     }
     text = `42${this.sio.part}${ack}${text}`;
     const max = this.sio.max;
-    if (text.length > max || (text.length * 3 > max && new TextEncoder().encode(text).length > max)) {
+    if (text.length > max || (text.length * 3 > max && utf8Length(text) > max)) {
       throw makeError("PAYLOAD_TOO_LARGE", `the event is larger than the server's maxPayload (${max} bytes)`);
     }
     return text;
@@ -715,6 +739,12 @@ export class Hub {
     const code = typeof body.code === "string" ? body.code : "SERVER_ERROR";
     const text = typeof body.message === "string" ? body.message : msg.message ?? "the server sent an error";
     return makeError(code, String(text), { frame: msg, fromServer: true });
+  }
+
+  tooLarge(size, frame) {
+    this.oversized++;
+    const why = `frame skipped: ${size} bytes, more than maxMessageBytes (${this.maxIn})`;
+    this.emitError(makeError("FRAME_TOO_LARGE", why, { frame: preview(frame), size }));
   }
 
   bad(why, frame) {
@@ -846,6 +876,7 @@ export class Hub {
       duplicates,
       gaps,
       malformed: this.malformed,
+      oversized: this.oversized,
       listenerErrors: this.listenerErrors,
     };
   }

@@ -450,6 +450,7 @@ impl WsClient {
         let raw = opts.protocol == Protocol::Raw;
         let key = opts.event_key.clone();
         let debug = opts.debug;
+        let max_in = opts.max_message_bytes.map_or(f64::INFINITY, f64::from);
         let machine = Machine::new(opts, seed, &prefix)?;
         let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
             let w = weak.clone();
@@ -458,6 +459,7 @@ impl WsClient {
             });
             let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref());
             hub.set_debug(debug);
+            hub.set_max_in(max_in);
             let (token, provider) = match token {
                 Token::None => (None, false),
                 Token::Fixed(t) => (Some(t), false),

@@ -101,6 +101,9 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), JsValue> {
     if let Some(n) = at(18).as_string() {
         o.namespace = n;
     }
+    if let Some(n) = at(19).as_f64() {
+        o.max_message_bytes = if n.is_finite() { Some(n as u32) } else { None };
+    }
     o.refresh_token = matches!(token, Token::Provider(_));
     o.validate()?;
     Ok((o, token))

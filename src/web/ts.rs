@@ -13,7 +13,8 @@ export interface WsError extends Error {
    * `INVALID_ARGUMENT`, `QUEUE_FULL`, `QUEUE_OVERFLOW`, `REQUEST_TIMEOUT`,
    * `REQUEST_ABORTED`, `CONNECT_TIMEOUT`, `HEARTBEAT_TIMEOUT`, `RECONNECT_FAILED`,
    * `CONNECT_ERROR` and `PAYLOAD_TOO_LARGE` (Socket.IO),
-   * `CLOSED_BY_SERVER`, `AUTH_FAILED`, `MALFORMED_FRAME`, `LISTENER_ERROR`, `TOKEN_ERROR`,
+   * `CLOSED_BY_SERVER`, `AUTH_FAILED`, `MALFORMED_FRAME`, `FRAME_TOO_LARGE`,
+   * `LISTENER_ERROR`, `TOKEN_ERROR`,
    * `CLIENT_FREED` (a call on a client after its `free()`), `NOT_READY` (`new WsClient()`
    * before the wasm is loaded), or a
    * server's own code (`UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`,
@@ -21,8 +22,11 @@ export interface WsError extends Error {
   code: string;
   /** For `INVALID_OPTION`: the option's name. */
   field?: string;
-  /** For `MALFORMED_FRAME`: the start of the frame; for server errors: the frame. */
+  /** For `MALFORMED_FRAME` and `FRAME_TOO_LARGE`: the start of the frame; for server
+   * errors: the frame. */
   frame?: unknown;
+  /** For `FRAME_TOO_LARGE`: the frame's size in bytes. */
+  size?: number;
   /** True when the server sent the error. */
   fromServer?: boolean;
   /** For `LISTENER_ERROR`: what the listener threw. */
@@ -69,6 +73,10 @@ export interface WsClientOptions {
   queueOverflow?: "reject" | "drop-oldest" | "drop-newest";
   /** Default timeout of `request`. Default 10000. */
   requestTimeoutMs?: number;
+  /** The largest inbound frame parsed and delivered, in bytes (UTF-8 for text); a larger
+   * one is skipped and reported as `FRAME_TOO_LARGE`. `null` or `Infinity`: no limit.
+   * Default 67108864 (64 MiB). */
+  maxMessageBytes?: number | null;
   /** Log to the console. Default `false`. */
   debug?: boolean;
 }
@@ -121,7 +129,10 @@ export interface WsStats {
   duplicates: number;
   /** `gap` events emitted. */
   gaps: number;
+  /** Frames skipped as malformed (`MALFORMED_FRAME`). */
   malformed: number;
+  /** Frames skipped as larger than `maxMessageBytes` (`FRAME_TOO_LARGE`). */
+  oversized: number;
   listenerErrors: number;
 }
 

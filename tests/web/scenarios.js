@@ -340,6 +340,29 @@ const scenarios = {
     p.dispose();
   },
 
+  // A frame over `maxMessageBytes` (its UTF-8 bytes, not its characters) is skipped
+  // unparsed and reported; the frames around it are delivered and the client stays open.
+  async framesOverMaxMessageBytesAreSkippedAndReported(make, server) {
+    const [p, id] = await open(make, server, { maxMessageBytes: 100 });
+    const got = p.record("big");
+    const echo = p.record("echo");
+    // `{"type":"big","data":""}` is 24 bytes: each pair is exactly at the limit, then over.
+    const texts = ["a".repeat(76), "a".repeat(77), "é".repeat(38), "é".repeat(39), "😀".repeat(19), "😀".repeat(20)];
+    for (const text of texts) await post(server, `/control/send?cid=${id}`, JSON.stringify({ type: "big", data: text }));
+    await post(server, `/control/send?cid=${id}&binary=1`, "x".repeat(101));
+    p.client.send({ type: "echo" });
+    await until(() => echo.length === 1, "the echo after the frames");
+    eq(got.map((g) => g.data), [texts[0], texts[2], texts[4]], "the frames at the limit, in order");
+    const tooLarge = p.errors.filter((e) => e.code === "FRAME_TOO_LARGE");
+    eq(tooLarge.map((e) => e.size), [101, 102, 104, 101], "each frame over it reported with its bytes");
+    ok(tooLarge[1].frame.startsWith('{"type":"big","data":"éé'), `the frame's start: ${tooLarge[1].frame}`);
+    ok(tooLarge[0].message.includes("maxMessageBytes (100)"), `the message names the option: ${tooLarge[0].message}`);
+    eq(p.errorCodes().length, 4, "nothing else reported");
+    eq([p.client.stats().oversized, p.client.stats().malformed], [4, 0], "counted as oversized, not malformed");
+    eq(p.client.state, "open", "still open");
+    p.dispose();
+  },
+
   async binaryWhereTextWasExpectedIsReported(make, server) {
     const [p, id] = await open(make, server);
     const echo = p.record("echo");
@@ -385,6 +408,11 @@ const scenarios = {
     eq(codeOf({ queueMax: 1.5 }), ["INVALID_OPTION", "queueMax"], "a count is whole");
     ok(codeOf({ maxAttempts: null, queueMax: 0 }) === null, "null attempts (unlimited) and an empty queue are fine");
     ok(codeOf({ maxAttempts: Infinity }) === null, "Infinity attempts is unlimited");
+    eq(codeOf({ maxMessageBytes: 0 }), ["INVALID_OPTION", "maxMessageBytes"], "a frame limit of 0");
+    eq(codeOf({ maxMessageBytes: "1mb" }), ["INVALID_OPTION", "maxMessageBytes"], "a frame limit that is no number");
+    eq(codeOf({ maxMessageBytes: 1.5 }), ["INVALID_OPTION", "maxMessageBytes"], "a frame limit is whole");
+    ok(codeOf({ maxMessageBytes: null }) === null && codeOf({ maxMessageBytes: Infinity }) === null,
+      "null or Infinity: no frame limit");
     const messageOf = (options) => {
       try {
         make(url, options);
