@@ -778,6 +778,10 @@ export class Hub {
     } catch (cause) {
       throw makeError("INVALID_ARGUMENT", `send() could not encode the message: ${cause}`, { cause });
     }
+    // A Date, or a `toJSON` that returns no object: its JSON could not carry an id.
+    if (typeof text !== "string" || text.charCodeAt(0) !== 123) {
+      throw makeError("INVALID_ARGUMENT", "send() takes an object whose JSON is an object (a Date or a toJSON that returns something else is not)");
+    }
     let id = msg.id;
     if (id === undefined) {
       id = this.prefix + n;

@@ -462,6 +462,12 @@ const scenarios = {
     }
     eq(codeOf(() => p.client.close("bye")), "WsError INVALID_CLOSE_CODE", "close('bye')");
     eq(codeOf(() => (p.client.debug = "yes")), "WsError INVALID_ARGUMENT", "debug = 'yes'");
+    // An object whose JSON is no object cannot carry an id: refused, not sent broken.
+    const notObjects = [["a Date", new Date(0)], ["toJSON giving undefined", { toJSON: () => undefined }], ["toJSON giving an array", { toJSON: () => [1] }]];
+    for (const [what, message] of notObjects) {
+      eq(codeOf(() => p.client.send(message)), "WsError INVALID_ARGUMENT", `send(${what})`);
+    }
+    eq(p.client.stats().messagesOut, 0, "nothing sent by the refused calls");
     eq(p.client.debug, false, "debug unchanged");
     eq(p.client.stats().pendingRequests, 0, "no request left pending by the refused ones");
     // Nothing lost: the same client still answers.
