@@ -43,7 +43,7 @@ pub use machine::{Effect, Event, Input, Machine, State, Timer};
 pub use options::Options;
 
 #[cfg(all(target_arch = "wasm32", feature = "std"))]
-pub use web::rust::{Client, ClientEvent, Events, Listener, Message, WsError};
+pub use web::rust::{Client, ClientEvent, Events, Listener, Message, Stats, WsError};
 #[cfg(target_arch = "wasm32")]
 pub use web::WsClient;
 

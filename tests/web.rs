@@ -276,6 +276,12 @@ mod rust_api {
         .await;
         until(&mut events, "open again", |e| matches!(e, ClientEvent::Open)).await;
         assert_eq!(client.state(), State::Open);
+        let stats = client.stats();
+        assert_eq!((stats.state, stats.reconnects), (State::Open, 1), "{stats:?}");
+        // In: the `subscribed` answer and the push; out: the subscribe.
+        assert!(stats.messages_in >= 2 && stats.messages_out >= 1, "{stats:?}");
+        assert!(stats.bytes_in > 0 && stats.bytes_out > 0, "{stats:?}");
+        assert_eq!((stats.malformed, stats.oversized, stats.listener_errors), (0, 0, 0));
 
         client.close(1000, "done").unwrap();
         until(&mut events, "closed", |e| matches!(e, ClientEvent::State { to: State::Closed, .. }))

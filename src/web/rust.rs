@@ -202,6 +202,64 @@ fn get(value: &JsValue, field: &str) -> JsValue {
     Reflect::get(value, &JsValue::from_str(field)).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// The client's counters: what `stats()` returns in JS, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// The connection state.
+    pub state: State,
+    /// Frames received (every frame, including skipped ones).
+    pub messages_in: u64,
+    /// Frames sent.
+    pub messages_out: u64,
+    /// Text frames count UTF-16 code units; binary frames count bytes.
+    pub bytes_in: u64,
+    /// As `bytes_in`, for frames sent.
+    pub bytes_out: u64,
+    /// Reconnects since the client was created.
+    pub reconnects: u64,
+    /// The last heartbeat round trip; `None` before the first pong.
+    pub rtt_ms: Option<f64>,
+    /// Messages queued while not open.
+    pub queue_length: u64,
+    /// Requests waiting for their reply.
+    pub pending_requests: u64,
+    /// Messages dropped or rejected by the queue's overflow policy.
+    pub dropped: u64,
+    /// Topic pushes dropped because they had been delivered already.
+    pub duplicates: u64,
+    /// `gap` events emitted.
+    pub gaps: u64,
+    /// Frames skipped as malformed (`MALFORMED_FRAME`).
+    pub malformed: u64,
+    /// Frames skipped as larger than `max_message_bytes` (`FRAME_TOO_LARGE`).
+    pub oversized: u64,
+    /// Listeners that threw.
+    pub listener_errors: u64,
+}
+
+impl Stats {
+    fn from_js(stats: &JsValue) -> Stats {
+        let count = |field| get(stats, field).as_f64().map_or(0, |n| n as u64);
+        Stats {
+            state: state(get(stats, "state")),
+            messages_in: count("messagesIn"),
+            messages_out: count("messagesOut"),
+            bytes_in: count("bytesIn"),
+            bytes_out: count("bytesOut"),
+            reconnects: count("reconnects"),
+            rtt_ms: get(stats, "rttMs").as_f64(),
+            queue_length: count("queueLength"),
+            pending_requests: count("pendingRequests"),
+            dropped: count("dropped"),
+            duplicates: count("duplicates"),
+            gaps: count("gaps"),
+            malformed: count("malformed"),
+            oversized: count("oversized"),
+            listener_errors: count("listenerErrors"),
+        }
+    }
+}
+
 fn state(value: JsValue) -> State {
     match value.as_string().as_deref() {
         Some("connecting") => State::Connecting,
@@ -507,9 +565,9 @@ impl Client {
         state(JsValue::from(self.js.state()))
     }
 
-    /// The counters of `stats()` in JS (`messagesIn`, `reconnects`, `rttMs`, ...).
-    pub fn stats(&self) -> JsValue {
-        self.js.stats()
+    /// The counters: messages and bytes in and out, reconnects, the last RTT, ...
+    pub fn stats(&self) -> Stats {
+        Stats::from_js(&self.js.stats())
     }
 
     /// Console logging, switchable at run time.
