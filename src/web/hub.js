@@ -89,9 +89,10 @@ export function checkMethodOptions(options, method) {
 
 /**
  * Checks the types of `options` and returns their values in `OPTIONS` order (undefined
- * where absent; a choice as its index; `maxAttempts` and `maxMessageBytes` null as Infinity). Ranges and rules
- * across fields are the core's (`Options::validate`). Throws INVALID_OPTION naming the
- * field: an unknown key first, so a typo (`maxDelay`) is found at once.
+ * where absent; a choice as its index; `maxAttempts` and `maxMessageBytes` null as
+ * Infinity). Ranges and rules across fields are the core's (`Options::validate`). Throws
+ * INVALID_OPTION naming the field: an unknown key first, so a typo (`maxDelay`) is found
+ * at once.
  */
 export function readOptions(options) {
   if (!knownKeys(options, OPTIONS)) return [];
@@ -203,12 +204,13 @@ export class Hub {
   // The package's `WsClient` (js/index.js) owns its listeners and token provider from
   // construction. The wasm side holds this hub for as long as the client lives, and the
   // hub's page listeners hold it too: listeners or a provider held here that use the
-  // client would keep it from the garbage collector even after the app dropped it. So while the client is closed (before the
-  // first `connect()`, and after a final close) only `owner` holds them, and the hub
-  // reaches them through a `WeakRef` to it: a closed client the app dropped is
-  // collected, and its FinalizationRegistry frees the wasm side. From `connecting` until
-  // `closed` again the hub holds them as well, so a connected client the app did not
-  // keep a reference to goes on working, as a `WebSocket` does.
+  // client would keep it from the garbage collector even after the app dropped it. So
+  // while the client is closed (before the first `connect()`, and after a final close)
+  // only `owner` holds them, and the hub reaches them through a `WeakRef` to it: a
+  // closed client the app dropped is collected, and its FinalizationRegistry frees the
+  // wasm side. From `connecting` until `closed` again the hub holds them as well, so a
+  // connected client the app did not keep a reference to goes on working, as a
+  // `WebSocket` does.
   adopt(owner) {
     owner._lists = this.ls;
     this.owner = new WeakRef(owner);
