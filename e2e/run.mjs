@@ -14,7 +14,8 @@
 //    calls does not throw and releases the client, and a freed client's calls throw
 //    `CLIENT_FREED`; after forced garbage collections, a closed client the page dropped is
 //    collected even though its listeners or token provider use it, and a connected one
-//    it dropped is not and still delivers; the demo page is screenshotted after it got data
+//    it dropped is not and still delivers; in a module worker the package connects, gets
+//    a reply and a pushed frame; the demo page is screenshotted after it got data
 //    (target/e2e/demo.png).
 import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -141,6 +142,7 @@ try {
   await check("legacy page on wsocket/compat", legacyTest);
   await check("the package's WsClient: before ready(), free() from a listener, after free()", freeInListenerTest);
   await check("the package's WsClient: a dropped client is collected when closed, not while connected", collectedWhenClosedTest);
+  await check("the package in a module Web Worker", workerTest);
   await check("demo page screenshot", demoTest);
 } finally {
   await browser.close();
@@ -419,6 +421,30 @@ async function collectedWhenClosedTest(page) {
     return window.heard;
   }, [wsBase, id]);
   assert(JSON.stringify(heard) === '[[7,"open"]]', `the dropped connected client still delivers: ${JSON.stringify(heard)}`);
+}
+
+// The package off the main thread: a module worker (e2e/api/worker.js) loads the wasm,
+// connects, gets a request's reply and a pushed frame, then closes.
+async function workerTest(page) {
+  await page.goto(`${statics.url}/api/`);
+  const url = `${wsBase}/ws?cid=e2e-worker-${Date.now()}`;
+  const r = await page.evaluate((url) => new Promise((resolve, reject) => {
+    const worker = new Worker("/api/worker.js", { type: "module" });
+    const timer = setTimeout(() => reject(new Error("the worker did not answer in 10 s")), 10000);
+    worker.onerror = (e) => reject(new Error(`worker error: ${e.message}`));
+    worker.onmessage = ({ data }) => {
+      clearTimeout(timer);
+      worker.terminate();
+      resolve(data);
+    };
+    worker.postMessage({ url });
+  }), url);
+  assert(r.failed === undefined, `the worker's client failed: ${r.failed}`);
+  assert(JSON.stringify(r.reply) === '{"n":5}', `the request's reply: ${JSON.stringify(r.reply)}`);
+  assert(r.pushed === "sent", `the echoed frame reached its listener: ${JSON.stringify(r.pushed)}`);
+  assert(r.state === "open" && r.messagesIn >= 2 && r.messagesOut >= 2, `state and counters: ${JSON.stringify(r)}`);
+  assert(r.errors.length === 0, `no errors: ${r.errors}`);
+  assert(r.path === "accepted", `a path URL in a worker: ${r.path}`);
 }
 
 async function demoTest(page) {
