@@ -679,9 +679,9 @@ impl<P: Clone> Machine<P> {
             self.send_subscribe(&topics);
         }
         let gen = self.gen;
-        let resends: Vec<P> = self.requests.resends().cloned().collect();
-        for payload in resends {
-            self.effects.push_back(Effect::Send { gen, frame: Outbound::Payload(payload) });
+        for payload in self.requests.resends() {
+            let frame = Outbound::Payload(payload.clone());
+            self.effects.push_back(Effect::Send { gen, frame });
         }
         for payload in self.queue.drain() {
             self.effects.push_back(Effect::Send { gen, frame: Outbound::Payload(payload) });
@@ -868,10 +868,12 @@ impl<P: Clone> Machine<P> {
 
     fn send_subscribe(&mut self, topics: &[String]) {
         let id = self.next_wire_id();
-        let since: Vec<(&str, u64, &str)> = topics
-            .iter()
-            .filter_map(|t| self.positions.get(t).map(|p| (t.as_str(), p.seq, p.epoch.as_str())))
-            .collect();
+        let mut since: Vec<(&str, u64, &str)> = Vec::new();
+        for t in topics {
+            if let Some(p) = self.positions.get(t) {
+                since.push((t, p.seq, &p.epoch));
+            }
+        }
         let frame = self.encoder.subscribe_since(&id, topics, &since);
         self.send_text(frame);
     }

@@ -37,12 +37,12 @@ impl<P> Requests<P> {
 
     /// Removes and returns, in id order, every request whose deadline is at or before `now_ms`.
     pub fn expire(&mut self, now_ms: f64) -> Vec<u64> {
-        let expired: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now_ms))
-            .map(|(id, _)| *id)
-            .collect();
+        let mut expired = Vec::new();
+        for (id, p) in self.pending.iter() {
+            if p.deadline.is_some_and(|d| d <= now_ms) {
+                expired.push(*id);
+            }
+        }
         for id in &expired {
             self.pending.remove(id);
         }

@@ -48,7 +48,11 @@ impl Topics {
 
     /// Every topic with a count above zero, in a stable order.
     pub fn active(&self) -> Vec<String> {
-        self.counts.keys().cloned().collect()
+        let mut out = Vec::new();
+        for topic in self.counts.keys() {
+            out.push(topic.clone());
+        }
+        out
     }
 
     /// The reference count of one topic (0 when absent).

@@ -80,7 +80,11 @@ impl<K: Ord, V> VecMap<K, V> {
 
     /// Removes every entry; returns the keys in order.
     pub fn take_keys(&mut self) -> Vec<K> {
-        core::mem::take(&mut self.items).into_iter().map(|(k, _)| k).collect()
+        let mut keys = Vec::with_capacity(self.items.len());
+        for (k, _) in core::mem::take(&mut self.items) {
+            keys.push(k);
+        }
+        keys
     }
 
     pub fn len(&self) -> usize {

@@ -40,7 +40,7 @@ extern "C" {
     #[wasm_bindgen(method, js_name = useSocketIo)]
     pub fn use_socket_io(this: &Hub, nsp: &str, parse: &Function);
     #[wasm_bindgen(method, js_name = sioAuth)]
-    pub fn sio_auth(this: &Hub, json: Option<String>);
+    pub fn sio_auth(this: &Hub, json: Option<&str>);
     #[wasm_bindgen(method, js_name = emitState)]
     pub fn emit_state(this: &Hub, from: &str, to: &str);
     #[wasm_bindgen(method)]

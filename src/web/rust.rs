@@ -562,7 +562,7 @@ impl Client {
 
     /// The connection state.
     pub fn state(&self) -> State {
-        state(JsValue::from(self.js.state()))
+        state(self.js.state())
     }
 
     /// The counters: messages and bytes in and out, reconnects, the last RTT, ...
