@@ -41,10 +41,11 @@ impl<T> Fifo<T> {
         item
     }
 
-    /// Takes every item, oldest first.
+    /// Takes every item, oldest first (the slots before `head` are the taken ones,
+    /// `None`, which `flatten` skips).
     pub fn take_all(&mut self) -> impl Iterator<Item = T> {
-        let head = core::mem::take(&mut self.head);
-        core::mem::take(&mut self.slots).into_iter().skip(head).flatten()
+        self.head = 0;
+        core::mem::take(&mut self.slots).into_iter().flatten()
     }
 
     pub fn len(&self) -> usize {

@@ -56,17 +56,27 @@ impl<P> Requests<P> {
 
     /// The earliest deadline, if any request has one.
     pub fn next_deadline(&self) -> Option<f64> {
-        self.pending.values().filter_map(|p| p.deadline).reduce(f64::min)
+        let mut earliest: Option<f64> = None;
+        for p in self.pending.values() {
+            if let Some(d) = p.deadline {
+                earliest = Some(earliest.map_or(d, |e| e.min(d)));
+            }
+        }
+        earliest
     }
 
     /// The payloads to send again, oldest id first.
     pub fn resends(&self) -> impl Iterator<Item = &P> + '_ {
-        self.pending.values().filter_map(|p| p.resend.as_ref())
+        self.pending.values().flat_map(|p| &p.resend)
     }
 
     /// How many payloads wait for an acknowledgement to be resent.
     pub fn resend_count(&self) -> usize {
-        self.pending.values().filter(|p| p.resend.is_some()).count()
+        let mut n = 0;
+        for p in self.pending.values() {
+            n += usize::from(p.resend.is_some());
+        }
+        n
     }
 
     /// How many requests wait.

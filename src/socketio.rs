@@ -270,5 +270,10 @@ pub fn auth_json(token: &str) -> String {
 
 /// A namespace is `/` or `/` followed by characters that cannot end the header.
 pub fn valid_namespace(nsp: &str) -> bool {
-    nsp.starts_with('/') && !nsp.contains([',', '[', '{', '"']) && !nsp.contains(char::is_control)
+    // Bytes, not `char` patterns: the forbidden characters are ASCII, and a control
+    // character outside ASCII (U+0080..U+009F) is 0xC2 0x80..0x9F in UTF-8.
+    let b = nsp.as_bytes();
+    b.first() == Some(&b'/')
+        && !b.iter().any(|c| matches!(c, b',' | b'[' | b'{' | b'"' | 0..=0x1f | 0x7f))
+        && !b.windows(2).any(|w| matches!(w, [0xc2, 0x80..=0x9f]))
 }

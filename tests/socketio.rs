@@ -83,7 +83,7 @@ fn malformed_packets_are_refused_with_a_reason() {
 
 #[test]
 fn encoded_packets_parse_back() {
-    for nsp in ["/", "/events", "/a-b_c.d"] {
+    for nsp in ["/", "/events", "/a-b_c.d", "/événements", "/a\u{a0}b"] {
         assert!(socketio::valid_namespace(nsp));
         let connect = socketio::connect(nsp, Some(&socketio::auth_json("t\"ok\\en")));
         let p = socketio::parse(&connect).unwrap().sio.unwrap();
@@ -105,7 +105,9 @@ fn encoded_packets_parse_back() {
     }
     assert_eq!(socketio::connect("/", None), "40");
     assert_eq!(socketio::event("/events", Some(3), "[\"x\"]"), "42/events,3[\"x\"]");
-    for bad in ["", "events", "/a,b", "/a[", "/a\n"] {
+    for bad in
+        ["", "events", "/a,b", "/a[", "/a{", "/a\"", "/a\n", "/a\u{7f}", "/a\u{85}", "/a\u{9f}b"]
+    {
         assert!(!socketio::valid_namespace(bad), "{bad:?}");
     }
 }
