@@ -65,7 +65,7 @@ extern "C" {
     pub fn disarm(this: &Hub, slot: u32);
     #[wasm_bindgen(method)]
     pub fn dispose(this: &Hub);
-    /// Keeps the token provider with the listeners (see `Core::provider`).
+    /// Keeps the token provider with the listeners (see `TokenSource`).
     #[wasm_bindgen(method, js_name = useToken)]
     pub fn use_token(this: &Hub, provider: &Function);
     #[wasm_bindgen(method, js_name = resolveToken)]

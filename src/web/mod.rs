@@ -69,15 +69,20 @@ impl From<Error> for JsValue {
     }
 }
 
+/// Where the token comes from. A provider itself is held by the hub, with the listeners
+/// (`useToken`): held here it would be a garbage-collector root, and keep alive a dropped
+/// client that it refers to.
+#[derive(Clone)]
+enum TokenSource {
+    None,
+    Fixed(String),
+    Provider,
+}
+
 struct Core {
     machine: Machine<JsValue>,
     url: String,
-    /// A fixed token.
-    token: Option<String>,
-    /// Whether a token provider gives the token. The hub holds the provider, with the
-    /// listeners (`useToken`): held here it would be a garbage-collector root, and keep
-    /// alive a dropped client that it refers to.
-    provider: bool,
+    token: TokenSource,
     /// The token to send as an `auth` message once the socket opens.
     pending_auth: Option<String>,
 }
@@ -200,14 +205,11 @@ impl Inner {
 
     /// Opens socket `gen`, after resolving the token when a provider gives it.
     fn open_socket(self: &Rc<Self>, gen: u32) {
-        let (provider, token) = {
-            let core = self.core_ref();
-            (core.provider, core.token.clone())
-        };
-        if provider {
-            self.hub.resolve_token(gen);
-        } else {
-            self.create_socket(gen, token);
+        let token = self.core_ref().token.clone();
+        match token {
+            TokenSource::None => self.create_socket(gen, None),
+            TokenSource::Fixed(t) => self.create_socket(gen, Some(t)),
+            TokenSource::Provider => self.hub.resolve_token(gen),
         }
     }
 
@@ -463,12 +465,12 @@ impl WsClient {
             let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref());
             hub.set_debug(debug);
             hub.set_max_in(max_in);
-            let (token, provider) = match token {
-                Token::None => (None, false),
-                Token::Fixed(t) => (Some(t), false),
+            let token = match token {
+                Token::None => TokenSource::None,
+                Token::Fixed(t) => TokenSource::Fixed(t),
                 Token::Provider(f) => {
                     hub.use_token(&f);
-                    (None, true)
+                    TokenSource::Provider
                 }
             };
             let sio_parse = socketio.then(|| {
@@ -478,7 +480,7 @@ impl WsClient {
                 parse
             });
             Inner {
-                core: RefCell::new(Core { machine, url, token, provider, pending_auth: None }),
+                core: RefCell::new(Core { machine, url, token, pending_auth: None }),
                 hub,
                 _sink: sink,
                 _sio_parse: sio_parse,
