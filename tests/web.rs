@@ -146,6 +146,7 @@ scenarios! {
     method_options_name_the_field => "methodOptionsNameTheField",
     once_off_and_unsubscribe_functions => "onceOffAndUnsubscribeFunctions",
     the_same_function_added_twice_is_two_listeners => "theSameFunctionAddedTwiceIsTwoListeners",
+    listeners_changed_between_frames_are_heard_from_the_next_frame => "listenersChangedBetweenFramesAreHeardFromTheNextFrame",
     frames_over_max_message_bytes_are_skipped_and_reported => "framesOverMaxMessageBytesAreSkippedAndReported",
     token_provider_is_called_before_every_connect => "tokenProviderIsCalledBeforeEveryConnect",
     missed_pushes_are_replayed_once_in_order_after_a_drop => "missedPushesAreReplayedOnceInOrderAfterADrop",

@@ -29,8 +29,9 @@ const MAX_BATCH_DEPTH = 4;
 // What the app gave the client that may refer back to it: its listeners, by event name
 // or topic, lifecycle events, and "*"; and the token provider (`useToken`). Lists are
 // replaced, never mutated (except by `mute`), so `off` inside a listener cannot skip
-// another.
-const newLists = () => ({ events: new Map(), life: new Map(), any: [], token: null });
+// another. `seen` caches `events` lookups (`listeners`); adding or removing a listener
+// clears it.
+const newLists = () => ({ events: new Map(), life: new Map(), any: [], token: null, seen: [] });
 
 /** Every error wsocket raises or emits: an `Error` with a stable `code`. */
 export function makeError(code, message, extra) {
@@ -247,6 +248,7 @@ export class Hub {
     }
     this.topicKey = undefined;
     const ls = this.lists();
+    ls.seen = [];
     if (name === "*") {
       ls.any = [...ls.any, entry];
     } else {
@@ -270,6 +272,7 @@ export class Hub {
     };
     this.topicKey = undefined;
     const ls = this.lists();
+    ls.seen = [];
     if (name === "*") {
       ls.any = keep(ls.any);
       return;
@@ -280,6 +283,21 @@ export class Hub {
     const next = keep(list);
     if (next.length === 0) map.delete(name);
     else map.set(name, next);
+  }
+
+  // The listeners of the event `name` (undefined for none). A frame's event name is a
+  // fresh string every time, and a Map lookup hashes it: ~35–60 ns of a ~600 ns frame
+  // (bench/notes.md). So the last name seen of each length (mod 8) is kept with its
+  // list, and a name is compared with that one first: a handful of event names, the
+  // usual case, never reach the Map after their first frame.
+  listeners(ls, name) {
+    const seen = ls.seen;
+    const slot = name.length & 7;
+    if (seen[slot] === name) return seen[slot + 8];
+    const list = ls.events.get(name);
+    seen[slot] = name;
+    seen[slot + 8] = list;
+    return list;
   }
 
   fire(list, a, b) {
@@ -521,7 +539,10 @@ export class Hub {
         return;
       }
     }
-    switch (name) {
+    // The names the protocol reserves are 4, 5 or 10 characters long ("pong"; "batch",
+    // "error"; "subscribed"): a name of another length skips their comparisons (~10 ns).
+    const n = name.length;
+    if (n === 4 || n === 5 || n === 10) switch (name) {
       case "batch":
         this.batch(msg, depth);
         return;
@@ -563,7 +584,7 @@ export class Hub {
       }
     }
     const data = msg.data;
-    const list = ls.events.get(name);
+    const list = this.listeners(ls, name);
     if (list !== undefined) this.fire(list, data, msg);
     // By topic: the list is looked at first, so a topic without listeners costs no
     // string comparison.
@@ -687,7 +708,7 @@ export class Hub {
           msg.ack = (...args) => this.write(`43${part}${ack}${JSON.stringify(args)}`);
         }
         const ls = this.lists();
-        const list = ls.events.get(name);
+        const list = this.listeners(ls, name);
         if (list !== undefined) this.fire(list, msg.data, msg);
         if (ls.any.length !== 0) this.fire(ls.any, msg.data, msg);
         return;

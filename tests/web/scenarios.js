@@ -550,6 +550,45 @@ const scenarios = {
     p.dispose();
   },
 
+  // The hub remembers the last event name of each length (mod 8) with its listeners;
+  // "tick" and "tick_tock_ab" share a slot. Every change to the listeners must show at
+  // the next frame, including one for a name whose frames had no listener before.
+  async listenersChangedBetweenFramesAreHeardFromTheNextFrame(make, server) {
+    const [p, id] = await open(make, server);
+    const topic = `cache:${id}`;
+    const all = p.record("*");
+    await subscribed(p, topic);
+    const heard = [];
+    const frame = async (event, n) => {
+      const before = all.length;
+      await publish(server, topic, event, n);
+      await until(() => all.length > before, `${event} ${n}`);
+    };
+    const a = (n) => heard.push(`a${n}`);
+    const b = (n) => heard.push(`b${n}`);
+    const long = (n) => heard.push(`long${n}`);
+    await frame("tick", 1); // no listener yet
+    p.client.on("tick", a);
+    await frame("tick", 2);
+    await frame("tick_tock_ab", 3); // the same slot, no listener
+    await frame("tick", 4);
+    p.client.on("tick_tock_ab", long);
+    p.client.on("tick", b);
+    await frame("tick_tock_ab", 5);
+    await frame("tick", 6);
+    p.client.off("tick", a);
+    await frame("tick", 7);
+    const offB = p.client.on("tick", b);
+    await frame("tick", 8);
+    offB();
+    p.client.off("tick_tock_ab");
+    await frame("tick_tock_ab", 9);
+    await frame("tick", 10);
+    eq(heard, ["a2", "a4", "long5", "a6", "b6", "b7", "b8", "b8", "b10"], "each frame reaches the listeners of that moment");
+    eq(p.errorCodes(), [], "no errors");
+    p.dispose();
+  },
+
   async tokenProviderIsCalledBeforeEveryConnect(make, server) {
     let calls = 0;
     const token = async () => `token-${++calls}`;
