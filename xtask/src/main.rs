@@ -270,7 +270,7 @@ fn bench() -> Result {
     let notes = std::fs::read_to_string(root().join("bench/notes.md")).unwrap_or_default();
     std::fs::write(&profile, format!("{text}\n{notes}"))
         .map_err(|e| format!("{}: {e}", profile.display()))?;
-    step("benchmarks (about ten minutes)");
+    step("benchmarks (about fifteen minutes)");
     let profile = profile.to_string_lossy();
     run_benchmarks(&["--write", "BENCHMARKS.md", "--append", &profile])
 }
