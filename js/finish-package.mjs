@@ -1,6 +1,6 @@
-// Run by `cargo xtask build` after wasm-pack: shortens the names between the wasm and its
-// glue, adds the entry points (js/*.js and their types) to pkg/ and writes package.json's
-// `exports` for them.
+// Run by `cargo xtask build` after wasm-bindgen and wasm-opt: shortens the names between
+// the wasm and its glue, adds the entry points (js/*.js and their types) to pkg/ and
+// writes package.json with their `exports`.
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,8 +49,26 @@ const entries = ["index", "compat", "react", "vue"];
 const files = [...entries.flatMap((e) => [`${e}.js`, `${e}.d.ts`]), "shared.js"];
 for (const file of files) copyFileSync(join(root, "js", file), join(pkg, file));
 
-const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
-manifest.files = [...new Set([...(manifest.files ?? []), ...files])];
+// package.json from Cargo.toml's `[package]`, as wasm-pack would write it, then the
+// entries; the README as the package's; and a .gitignore so pkg/ stays out of git.
+const cargo = readFileSync(join(root, "Cargo.toml"), "utf8").split(/^\[package\]$/m)[1].split(/^\[/m)[0];
+const field = (key) => {
+  const value = cargo.match(new RegExp(`^${key} = (".*"|\\[.*\\])$`, "m"))?.[1];
+  if (value === undefined) throw new Error(`finish-package: no ${key} in Cargo.toml's [package]`);
+  return JSON.parse(value);
+};
+const manifest = {
+  name: field("name"),
+  type: "module",
+  description: field("description"),
+  version: field("version"),
+  license: field("license"),
+  repository: { type: "git", url: field("repository") },
+  files: ["wsocket_bg.wasm", "wsocket.js", "wsocket.d.ts", "snippets", ...files],
+  keywords: field("keywords"),
+};
+copyFileSync(join(root, "README.md"), join(pkg, "README.md"));
+writeFileSync(join(pkg, ".gitignore"), "*\n");
 manifest.main = "index.js";
 manifest.module = "index.js";
 manifest.types = "index.d.ts";

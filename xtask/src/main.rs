@@ -193,24 +193,95 @@ fn setup() -> Result {
 
 // ---- build ---------------------------------------------------------------------------
 
+/// What the package's wasm is compiled with: no reference types (and no multi-value),
+/// so that wasm-bindgen, seeing no `reference-types` in the `target_features` section
+/// (`bind_package_wasm` strips the one the prebuilt `core`/`alloc` bring), keeps JS
+/// values in a slab in the glue instead of a wasm `externref` table. Its per-export
+/// shims are smaller: the package is ~660 B gzip smaller (BENCHMARKS.md, size). Only the
+/// package build: the browser tier runs wasm-bindgen-test in its default (externref)
+/// mode, as a Rust app that depends on the crate does.
+const PACKAGE_RUSTFLAGS: &str = "-C target-feature=-reference-types,-multivalue";
+
+/// Compiles the package's wasm (into `target/package`, so its flags do not rebuild the
+/// other targets) and runs wasm-bindgen on it into `out`; returns the bound wasm's path.
+fn bind_package_wasm(out: &Path) -> Result<PathBuf> {
+    let target_dir = root().join("target/package");
+    run(cmd("cargo")
+        .env("RUSTFLAGS", PACKAGE_RUSTFLAGS)
+        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"])
+        .args(["--no-default-features", "--features", "npm-package", "--target-dir"])
+        .arg(&target_dir))?;
+    let linked = target_dir.join("wasm32-unknown-unknown/release/wsocket.wasm");
+    let bytes = std::fs::read(&linked).map_err(|e| format!("{}: {e}", linked.display()))?;
+    let input = target_dir.join("wsocket.wasm");
+    std::fs::write(&input, without_custom_section(&bytes, "target_features")?)
+        .map_err(|e| format!("{}: {e}", input.display()))?;
+    run(cmd("wasm-bindgen").args(["--target", "web", "--out-dir"]).arg(out).arg(&input))?;
+    Ok(out.join("wsocket_bg.wasm"))
+}
+
+/// `wasm` without its custom section `name` (every other section as it was).
+fn without_custom_section(wasm: &[u8], name: &str) -> Result<Vec<u8>> {
+    fn leb(bytes: &[u8], at: &mut usize) -> Result<usize> {
+        let (mut n, mut shift) = (0usize, 0);
+        loop {
+            let b = *bytes.get(*at).ok_or("wasm: truncated section header")?;
+            *at += 1;
+            n |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+            shift += 7;
+            if shift > 28 {
+                return Err("wasm: bad LEB128".into());
+            }
+        }
+    }
+    if wasm.get(..4) != Some(b"\0asm".as_slice()) {
+        return Err("not a wasm module".into());
+    }
+    let mut out = wasm[..8].to_vec();
+    let mut at = 8;
+    while at < wasm.len() {
+        let start = at;
+        let id = wasm[at];
+        at += 1;
+        let size = leb(wasm, &mut at)?;
+        let body = at;
+        let end = body
+            .checked_add(size)
+            .filter(|&e| e <= wasm.len())
+            .ok_or("wasm: section past the end")?;
+        let drop = id == 0 && {
+            let mut p = body;
+            let len = leb(wasm, &mut p)?;
+            wasm.get(p..p + len) == Some(name.as_bytes())
+        };
+        if !drop {
+            out.extend_from_slice(&wasm[start..end]);
+        }
+        at = end;
+    }
+    Ok(out)
+}
+
 /// Builds the npm package into `pkg/`; returns the wasm size (raw, gzip -9).
 fn build_pkg() -> Result<(u64, u64)> {
     step(
-        "build: wasm-pack build --target web --release -- --no-default-features --features \
-         npm-package (wasm-opt -Oz)",
+        "build: the npm package into pkg/ (cargo build --no-default-features --features \
+         npm-package, wasm-bindgen --target web, wasm-opt -Oz, js/finish-package.mjs)",
     );
-    run(cmd("wasm-pack").args([
-        "build",
-        "--target",
-        "web",
-        "--release",
-        "--",
-        "--no-default-features",
-        "--features",
-        "npm-package",
-    ]))?;
+    let pkg = root().join("pkg");
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).map_err(|e| format!("{}: {e}", pkg.display()))?;
+    }
+    let wasm = bind_package_wasm(&pkg)?;
+    run(Command::new(tools_bin().join("wasm-opt"))
+        .args(shipped_wasm_opt_flags()?)
+        .arg(&wasm)
+        .arg("-o")
+        .arg(&wasm))?;
     run(cmd("node").arg("js/finish-package.mjs"))?;
-    let wasm = root().join("pkg/wsocket_bg.wasm");
     let raw = std::fs::metadata(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?.len();
     let gz =
         output(Command::new("sh").arg("-c").arg(format!("gzip -9c '{}' | wc -c", wasm.display())))
@@ -303,24 +374,13 @@ fn size_profile() -> Result<String> {
     if output(cmd("twiggy").arg("--version")).is_none() {
         cargo_install("twiggy", None)?;
     }
-    run(cmd("cargo").args([
-        "build",
-        "--release",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--lib",
-        "--no-default-features",
-        "--features",
-        "npm-package",
-    ]))?;
     let dir = root().join("target/size");
-    let release = root().join("target/wasm32-unknown-unknown/release/wsocket.wasm");
-    run(cmd("wasm-bindgen").args(["--target", "web", "--out-dir"]).arg(&dir).arg(&release))?;
+    let bound = bind_package_wasm(&dir)?;
     let named = dir.join("named.wasm");
     run(Command::new(tools_bin().join("wasm-opt"))
         .args(shipped_wasm_opt_flags()?)
         .arg("-g")
-        .arg(dir.join("wsocket_bg.wasm"))
+        .arg(&bound)
         .arg("-o")
         .arg(&named))?;
     let csv = output(cmd("twiggy").args(["top", "-n", "100000", "--format", "csv"]).arg(&named))
