@@ -246,9 +246,7 @@ export class Hub {
       };
       entry.listener = fn;
     }
-    this.topicKey = undefined;
-    const ls = this.lists();
-    ls.seen = [];
+    const ls = this.listenersChanged();
     if (name === "*") {
       ls.any = [...ls.any, entry];
     } else {
@@ -270,9 +268,7 @@ export class Hub {
       const i = list.findIndex(match);
       return i < 0 ? list : [...list.slice(0, i), ...list.slice(i + 1)];
     };
-    this.topicKey = undefined;
-    const ls = this.lists();
-    ls.seen = [];
+    const ls = this.listenersChanged();
     if (name === "*") {
       ls.any = keep(ls.any);
       return;
@@ -283,6 +279,15 @@ export class Hub {
     const next = keep(list);
     if (next.length === 0) map.delete(name);
     else map.set(name, next);
+  }
+
+  // Before a listener is added or removed: the lists it changes, with the caches of
+  // their lookups (`listeners`, the topic's) cleared.
+  listenersChanged() {
+    this.topicKey = undefined;
+    const ls = this.lists();
+    ls.seen = [];
+    return ls;
   }
 
   // The listeners of the event `name` (undefined for none). A frame's event name is a

@@ -212,57 +212,14 @@ fn bind_package_wasm(out: &Path) -> Result<PathBuf> {
         .args(["--no-default-features", "--features", "npm-package", "--target-dir"])
         .arg(&target_dir))?;
     let linked = target_dir.join("wasm32-unknown-unknown/release/wsocket.wasm");
-    let bytes = std::fs::read(&linked).map_err(|e| format!("{}: {e}", linked.display()))?;
     let input = target_dir.join("wsocket.wasm");
-    std::fs::write(&input, without_custom_section(&bytes, "target_features")?)
-        .map_err(|e| format!("{}: {e}", input.display()))?;
+    run(Command::new(tools_bin().join("wasm-opt"))
+        .arg("--strip-target-features")
+        .arg(&linked)
+        .arg("-o")
+        .arg(&input))?;
     run(cmd("wasm-bindgen").args(["--target", "web", "--out-dir"]).arg(out).arg(&input))?;
     Ok(out.join("wsocket_bg.wasm"))
-}
-
-/// `wasm` without its custom section `name` (every other section as it was).
-fn without_custom_section(wasm: &[u8], name: &str) -> Result<Vec<u8>> {
-    fn leb(bytes: &[u8], at: &mut usize) -> Result<usize> {
-        let (mut n, mut shift) = (0usize, 0);
-        loop {
-            let b = *bytes.get(*at).ok_or("wasm: truncated section header")?;
-            *at += 1;
-            n |= usize::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(n);
-            }
-            shift += 7;
-            if shift > 28 {
-                return Err("wasm: bad LEB128".into());
-            }
-        }
-    }
-    if wasm.get(..4) != Some(b"\0asm".as_slice()) {
-        return Err("not a wasm module".into());
-    }
-    let mut out = wasm[..8].to_vec();
-    let mut at = 8;
-    while at < wasm.len() {
-        let start = at;
-        let id = wasm[at];
-        at += 1;
-        let size = leb(wasm, &mut at)?;
-        let body = at;
-        let end = body
-            .checked_add(size)
-            .filter(|&e| e <= wasm.len())
-            .ok_or("wasm: section past the end")?;
-        let drop = id == 0 && {
-            let mut p = body;
-            let len = leb(wasm, &mut p)?;
-            wasm.get(p..p + len) == Some(name.as_bytes())
-        };
-        if !drop {
-            out.extend_from_slice(&wasm[start..end]);
-        }
-        at = end;
-    }
-    Ok(out)
 }
 
 /// Builds the npm package into `pkg/`; returns the wasm size (raw, gzip -9).
