@@ -214,7 +214,9 @@ fn bind_package_wasm(out: &Path) -> Result<PathBuf> {
     let linked = target_dir.join("wasm32-unknown-unknown/release/wsocket.wasm");
     let input = target_dir.join("wsocket.wasm");
     run(Command::new(tools_bin().join("wasm-opt"))
-        .arg("--strip-target-features")
+        // `-g`: keep the function names for wasm-bindgen and the size profile (the
+        // shipped build's last wasm-opt drops them).
+        .args(["--strip-target-features", "-g"])
         .arg(&linked)
         .arg("-o")
         .arg(&input))?;
