@@ -373,6 +373,24 @@ impl Inner {
         self.run();
     }
 
+    /// `subscribe` (`add`) or `unsubscribe`: one path for both (their shims would
+    /// otherwise each carry the checks and the machine's code inlined).
+    fn topics(self: &Rc<Self>, topics: &JsValue, add: bool) -> Result<(), JsValue> {
+        no_topics_in_socketio(&self.core_ref())?;
+        let topics = topic_list(topics)?;
+        let topics = topics.iter().map(String::as_str);
+        {
+            let machine = &mut self.core_mut().machine;
+            if add {
+                machine.subscribe(topics);
+            } else {
+                machine.unsubscribe(topics);
+            }
+        }
+        self.run();
+        Ok(())
+    }
+
     /// The page is visible again (the hub checked).
     fn wake(self: &Rc<Self>) {
         let frames_in = self.hub.frames_in() as u64;
@@ -618,20 +636,12 @@ impl WsClient {
     /// Subscribes to one topic or an array of topics (reference counted; resubscribed
     /// on every open).
     pub fn subscribe(&self, topics: JsValue) -> Result<(), JsValue> {
-        no_topics_in_socketio(&self.inner.core_ref())?;
-        let topics = topic_list(&topics)?;
-        self.inner.core_mut().machine.subscribe(topics.iter().map(String::as_str));
-        self.inner.run();
-        Ok(())
+        self.inner.topics(&topics, true)
     }
 
     /// Drops one reference to each topic; unsubscribes those that reach zero.
     pub fn unsubscribe(&self, topics: JsValue) -> Result<(), JsValue> {
-        no_topics_in_socketio(&self.inner.core_ref())?;
-        let topics = topic_list(&topics)?;
-        self.inner.core_mut().machine.unsubscribe(topics.iter().map(String::as_str));
-        self.inner.run();
-        Ok(())
+        self.inner.topics(&topics, false)
     }
 
     /// `"connecting"`, `"open"`, `"reconnecting"`, `"closing"` or `"closed"`.
