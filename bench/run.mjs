@@ -49,6 +49,8 @@ async function launch() {
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage", "--remote-debugging-port=0", `--user-data-dir=${dir}`, "about:blank",
   ], { stdio: ["ignore", "ignore", "pipe"] });
+  // A failed run exits without `close()`: the browser goes with it, not left running.
+  process.on("exit", () => chrome.kill());
   const endpoint = await new Promise((resolve, reject) => {
     let err = "";
     chrome.stderr.on("data", (d) => {
