@@ -193,8 +193,9 @@ fn setup() -> Result {
 
 // ---- build ---------------------------------------------------------------------------
 
-/// What the package's wasm is compiled with: no reference types (and no multi-value),
-/// so that wasm-bindgen, seeing no `reference-types` in the `target_features` section
+/// What the package's wasm is compiled with: no reference types (and no multi-value in
+/// the codegen, which changes no byte there; wasm-bindgen adds multi-value returns to the
+/// exports itself, `bind_package_wasm`), so that wasm-bindgen, seeing no `reference-types` in the `target_features` section
 /// (`bind_package_wasm` strips the one the prebuilt `core`/`alloc` bring), keeps JS
 /// values in a slab in the glue instead of a wasm `externref` table. Its per-export
 /// shims are smaller: the package is ~660 B gzip smaller (BENCHMARKS.md, size). Only the
