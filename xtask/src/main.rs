@@ -193,15 +193,14 @@ fn setup() -> Result {
 
 // ---- build ---------------------------------------------------------------------------
 
-/// What the package's wasm is compiled with: no reference types (and no multi-value in
-/// the codegen, which changes no byte there; wasm-bindgen adds multi-value returns to the
-/// exports itself, `bind_package_wasm`), so that wasm-bindgen, seeing no `reference-types` in the `target_features` section
-/// (`bind_package_wasm` strips the one the prebuilt `core`/`alloc` bring), keeps JS
-/// values in a slab in the glue instead of a wasm `externref` table. Its per-export
-/// shims are smaller: the package is ~660 B gzip smaller (BENCHMARKS.md, size). Only the
-/// package build: the browser tier runs wasm-bindgen-test in its default (externref)
-/// mode, as a Rust app that depends on the crate does.
-const PACKAGE_RUSTFLAGS: &str = "-C target-feature=-reference-types,-multivalue";
+/// What the package's wasm is compiled with: no reference types, so that wasm-bindgen,
+/// seeing no `reference-types` in the `target_features` section (`bind_package_wasm`
+/// strips the one the prebuilt `core`/`alloc` bring), keeps JS values in a slab in the
+/// glue instead of a wasm `externref` table. Its per-export shims are smaller: the
+/// package is ~660 B gzip smaller (BENCHMARKS.md, size). Only the package build: the
+/// browser tier runs wasm-bindgen-test in its default (externref) mode, as a Rust app
+/// that depends on the crate does.
+const PACKAGE_RUSTFLAGS: &str = "-C target-feature=-reference-types";
 
 /// Compiles the package's wasm (into `target/package`, so its flags do not rebuild the
 /// other targets) and runs wasm-bindgen on it into `out`; returns the bound wasm's path.
