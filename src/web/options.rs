@@ -105,6 +105,5 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), JsValue> {
         o.max_message_bytes = if n.is_finite() { Some(n as u32) } else { None };
     }
     o.refresh_token = matches!(token, Token::Provider(_));
-    o.validate()?;
     Ok((o, token))
 }
