@@ -66,24 +66,24 @@ const manifest = {
   repository: { type: "git", url: field("repository") },
   files: ["wsocket_bg.wasm", "wsocket.js", "wsocket.d.ts", "snippets", ...files],
   keywords: field("keywords"),
+  main: "index.js",
+  module: "index.js",
+  types: "index.d.ts",
+  exports: {
+    ".": { types: "./index.d.ts", default: "./index.js" },
+    "./compat": { types: "./compat.d.ts", default: "./compat.js" },
+    "./react": { types: "./react.d.ts", default: "./react.js" },
+    "./vue": { types: "./vue.d.ts", default: "./vue.js" },
+    "./wsocket_bg.wasm": "./wsocket_bg.wasm",
+    "./package.json": "./package.json",
+  },
+  // The hooks import their framework; an app that uses neither installs neither.
+  peerDependencies: { react: ">=18", vue: ">=3.3" },
+  peerDependenciesMeta: { react: { optional: true }, vue: { optional: true } },
+  sideEffects: false,
 };
 copyFileSync(join(root, "README.md"), join(pkg, "README.md"));
 writeFileSync(join(pkg, ".gitignore"), "*\n");
-manifest.main = "index.js";
-manifest.module = "index.js";
-manifest.types = "index.d.ts";
-manifest.exports = {
-  ".": { types: "./index.d.ts", default: "./index.js" },
-  "./compat": { types: "./compat.d.ts", default: "./compat.js" },
-  "./react": { types: "./react.d.ts", default: "./react.js" },
-  "./vue": { types: "./vue.d.ts", default: "./vue.js" },
-  "./wsocket_bg.wasm": "./wsocket_bg.wasm",
-  "./package.json": "./package.json",
-};
-// The hooks import their framework; an app that uses neither installs neither.
-manifest.peerDependencies = { react: ">=18", vue: ">=3.3" };
-manifest.peerDependenciesMeta = { react: { optional: true }, vue: { optional: true } };
-manifest.sideEffects = false;
 writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 console.log(`pkg/package.json: entries ${entries.join(", ")}`);
 
