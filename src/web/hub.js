@@ -291,8 +291,8 @@ export class Hub {
   }
 
   // The listeners of the event `name` (undefined for none). A frame's event name is a
-  // fresh string every time, and a Map lookup hashes it: ~35–60 ns of a ~600 ns frame
-  // (bench/notes.md). So the last name seen of each length (mod 8) is kept with its
+  // fresh string every time, and a Map lookup hashes it: ~35–65 ns of a ~600–700 ns
+  // frame (bench/notes.md). So the last name seen of each length (mod 8) is kept with its
   // list, and a name is compared with that one first: a handful of event names, the
   // usual case, never reach the Map after their first frame.
   listeners(ls, name) {
