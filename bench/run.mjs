@@ -160,7 +160,7 @@ if (wanted(1)) {
     report(`1. Inbound dispatch in the page, ${key === "type" ? "typed JSON" : "event JSON"} (${N.dispatch} frames, ns per message)`,
       [["variant", "median", "min", "max", "throughput vs raw", "per-rep ratio: median (min–max)"],
         ...["raw", "raw-map", "legacy", "wsocket"].map((v) => { const s = stat(ns[v]); return [v, fmt(s.median), fmt(s.min), fmt(s.max), `${fmt(raw.median / s.median, 2)}×`, perRep(ns, v, "raw")]; })],
-      "Raw is `JSON.parse` + `switch` on the event name + callback, the names written into the page (the issue's baseline); raw-map looks the listeners up in a `Map`, as a page that registers them at run time does; legacy is a `Wsocket.js`-style wrapper; wsocket is the client's real `onmessage` path. Target: wsocket ≥ 0.90× raw.");
+      "Raw is `JSON.parse` + `switch` on the event name + callback, the names written into the page (the issue's baseline); raw-map looks the listeners up in a `Map`, as a page that registers them at run time does; legacy is a `Wsocket.js`-style wrapper; wsocket is the client's real `onmessage` path. Each run feeds its variant 20,000 frames of the same shapes untimed first, so every variant is timed in its steady state (from run 22; bench/notes.md, \"The warm-up\"). Target: wsocket ≥ 0.90× raw.");
   }
 }
 
