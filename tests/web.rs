@@ -142,6 +142,7 @@ scenarios! {
     raw_protocol_delivers_frames_as_they_are => "rawProtocolDeliversFramesAsTheyAre",
     options_are_validated_with_the_field_named => "optionsAreValidatedWithTheFieldNamed",
     close_arguments_are_validated => "closeArgumentsAreValidated",
+    urls_as_the_websocket_constructor_takes_them => "urlsAsTheWebSocketConstructorTakesThem",
     arguments_of_the_wrong_type_are_refused => "argumentsOfTheWrongTypeAreRefused",
     method_options_name_the_field => "methodOptionsNameTheField",
     once_off_and_unsubscribe_functions => "onceOffAndUnsubscribeFunctions",
@@ -351,7 +352,7 @@ mod rust_api {
         let e = Client::new("ws://127.0.0.1:1/ws", bad).unwrap_err();
         assert_eq!(e.code(), "INVALID_OPTION");
         assert_eq!(e.field().as_deref(), Some("maxDelayMs"));
-        let e = Client::new("http://x/ws", Options::default()).unwrap_err();
+        let e = Client::new("ftp://x/ws", Options::default()).unwrap_err();
         assert_eq!(e.code(), "INVALID_URL");
         let client = Client::new("ws://127.0.0.1:1/ws", Options::default()).unwrap();
         assert_eq!(client.on("state", |_| {}).unwrap_err().field().as_deref(), Some("event"));

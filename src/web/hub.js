@@ -127,12 +127,14 @@ export function readOptions(options) {
 }
 
 /**
- * `url` as a WebSocket URL: `ws://` and `wss://` as they are, a path (`/ws`) on this
- * page's host (`wss:` on `https:` pages); undefined for anything else, or for a path
- * where there is no page (a worker without `location`, server-side rendering).
+ * `url` as a WebSocket URL, as the `WebSocket` constructor takes it: `ws://` and `wss://`,
+ * `http://` and `https://` as `ws://` and `wss://` (a scheme in any case), or a path
+ * (`/ws`) on this page's host (`wss:` on `https:` pages); undefined for anything else, or
+ * for a path where there is no page (a worker without `location`, server-side rendering).
  */
 export function wsUrl(url) {
-  if (url.startsWith("ws://") || url.startsWith("wss://")) return url;
+  const scheme = /^(?:ws|http)(s?):\/\//i.exec(url);
+  if (scheme !== null) return `ws${scheme[1] && "s"}://${url.slice(scheme[0].length)}`;
   const page = globalThis.location;
   if (!url.startsWith("/") || url.startsWith("//") || typeof page?.host !== "string") return undefined;
   return `${page.protocol === "https:" ? "wss" : "ws"}://${page.host}${url}`;

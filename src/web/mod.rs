@@ -440,7 +440,8 @@ fn id_prefix() -> String {
 
 #[wasm_bindgen]
 impl WsClient {
-    /// Creates a client for `url` (`ws://`, `wss://`, or a path on this page's host).
+    /// Creates a client for `url` (`ws://`, `wss://`, `http://` or `https://`, or a path on
+    /// this page's host).
     /// It does not connect until `connect()`. Throws a `WsError` naming the bad field
     /// when an option is invalid.
     ///

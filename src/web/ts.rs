@@ -148,7 +148,8 @@ export class WsClient {
    * app no longer refers to is also released by the garbage collector, even when its
    * listeners or token provider use it. */
   free(): void;
-  /** Creates a client for `url` (`ws://`, `wss://`, or a path on this page's host).
+  /** Creates a client for `url` (`ws://`, `wss://`, `http://` or `https://` as the
+   * `WebSocket` constructor takes them, or a path on this page's host).
    * It does not connect until `connect()`. Throws a `WsError` (`INVALID_OPTION` with
    * `field`, or `INVALID_URL`). */
   constructor(url: string, options?: WsClientOptions);

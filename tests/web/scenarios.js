@@ -401,7 +401,7 @@ const scenarios = {
     eq(codeOf({ queueOverflow: "drop-all" }), ["INVALID_OPTION", "queueOverflow"], "bad enum");
     eq(codeOf({ topics: ["ok", 3] }), ["INVALID_OPTION", "topics"], "bad topics");
     eq(codeOf("nope"), ["INVALID_OPTION", "options"], "not an object");
-    eq(codeOf({}, "http://example.invalid/"), ["INVALID_URL", null], "bad url");
+    eq(codeOf({}, "ftp://example.invalid/"), ["INVALID_URL", null], "bad url");
     ok(codeOf(undefined) === null, "no options is fine");
     eq(codeOf({ queueMax: NaN }), ["INVALID_OPTION", "queueMax"], "NaN is not a count");
     eq(codeOf({ maxAttempts: NaN }), ["INVALID_OPTION", "maxAttempts"], "NaN is not a count of attempts");
@@ -444,6 +444,24 @@ const scenarios = {
   // data JSON cannot encode, a close code that is no number: each throws a WsError saying
   // so, and the client goes on working (a non-string once reached the glue's string
   // passing, which asked the allocator for `undefined` bytes; the page hung later).
+  // The URLs the WebSocket constructor takes: http(s):// as ws(s)://, a scheme in any
+  // case. Anything else is INVALID_URL before a socket exists.
+  async urlsAsTheWebSocketConstructorTakesThem(make, server) {
+    for (const scheme of ["http", "HTTP", "Ws"]) {
+      const id = cid(`url-${scheme}`);
+      const p = new Probe(make, `${scheme}://${server}/ws?cid=${id}`, {});
+      p.client.connect();
+      await p.opened(1, `open of ${scheme}://`);
+      const reply = await p.client.request("echo", { scheme }, { timeoutMs: 5000 });
+      eq(reply.data, { scheme }, `a request over ${scheme}://`);
+      p.dispose();
+    }
+    for (const url of ["ftp://example.invalid/", "wsx://example.invalid/", "ws:/example.invalid/", "example.invalid/ws"]) {
+      const e = thrown(() => make(url, {}));
+      eq(e && e.code, "INVALID_URL", `new WsClient(${JSON.stringify(url)})`);
+    }
+  },
+
   async argumentsOfTheWrongTypeAreRefused(make, server) {
     const codeOf = (f) => {
       const e = thrown(f);
@@ -1023,7 +1041,8 @@ const SIO = { protocol: "socketio", namespace: "/events", minDelayMs: 20, maxDel
 
 async function sioOpen(make, server, options = {}) {
   const id = cid("sio");
-  const probe = new Probe(make, `ws://${server}/?cid=${id}`, { ...SIO, token: "good-token", ...options });
+  // An http:// URL, as socket.io-client is given one (the WebSocket constructor takes it too).
+  const probe = new Probe(make, `http://${server}/?cid=${id}`, { ...SIO, token: "good-token", ...options });
   probe.client.connect();
   await probe.opened();
   return [probe, id];
