@@ -441,9 +441,8 @@ fn id_prefix() -> String {
 #[wasm_bindgen]
 impl WsClient {
     /// Creates a client for `url` (`ws://`, `wss://`, `http://` or `https://`, or a path on
-    /// this page's host).
-    /// It does not connect until `connect()`. Throws a `WsError` naming the bad field
-    /// when an option is invalid.
+    /// this page's host). It does not connect until `connect()`. Throws a `WsError`
+    /// naming the bad field when an option is invalid.
     ///
     /// Arguments the JS API calls strings arrive as `JsValue` and are checked here: the
     /// glue's string passing assumes a string. Given a number or an object it asked the

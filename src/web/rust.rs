@@ -394,9 +394,8 @@ impl fmt::Debug for Client {
 
 impl Client {
     /// A client for `url` (`ws://`, `wss://`, `http://` or `https://`, or a path on the
-    /// page's host); it does not
-    /// connect until [`connect`](Self::connect). Invalid options are an `INVALID_OPTION`
-    /// error naming the field.
+    /// page's host); it does not connect until [`connect`](Self::connect). Invalid
+    /// options are an `INVALID_OPTION` error naming the field.
     pub fn new(url: &str, options: Options) -> Result<Client, WsError> {
         Ok(Client { js: WsClient::build(url, options, Token::None)?, _token: None })
     }
