@@ -440,10 +440,6 @@ const scenarios = {
     p.dispose();
   },
 
-  // Wrong types where the API takes strings (the URL, a request's type, an event name),
-  // data JSON cannot encode, a close code that is no number: each throws a WsError saying
-  // so, and the client goes on working (a non-string once reached the glue's string
-  // passing, which asked the allocator for `undefined` bytes; the page hung later).
   // The URLs the WebSocket constructor takes: http(s):// as ws(s)://, a scheme in any
   // case. Anything else is INVALID_URL before a socket exists.
   async urlsAsTheWebSocketConstructorTakesThem(make, server) {
@@ -462,6 +458,10 @@ const scenarios = {
     }
   },
 
+  // Wrong types where the API takes strings (the URL, a request's type, an event name),
+  // data JSON cannot encode, a close code that is no number: each throws a WsError saying
+  // so, and the client goes on working (a non-string once reached the glue's string
+  // passing, which asked the allocator for `undefined` bytes; the page hung later).
   async argumentsOfTheWrongTypeAreRefused(make, server) {
     const codeOf = (f) => {
       const e = thrown(f);
