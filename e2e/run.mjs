@@ -196,6 +196,10 @@ async function appTest(page, app) {
   await page.goto(`${statics.url}/${app}/?ws=${encodeURIComponent(ws)}`);
   await until("open", async () => (await text(page, "state")) === "open");
   await until("live ticker rows", async () => (await page.locator('[data-testid="ticker-row"]').count()) > 0);
+  // The app asks for its URL twice, once spelled `HTTP://`: one shared client, one connection.
+  await until("one client for both spellings", async () => (await text(page, "shared")) === "true");
+  const held = await (await fetch(`${server}/control/connections?cid=${cid}`)).json();
+  assert(held.connections === 1, `one connection for both spellings: ${JSON.stringify(held)}`);
   // A forced drop: the server cuts the TCP connection, the app must come back by itself.
   // The first `open` may come before the listener is attached; count from here.
   const opens = Number(await text(page, "opens"));

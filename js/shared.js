@@ -6,17 +6,31 @@ import { ready, WsClient } from "./index.js";
 
 const clients = new Map();
 
+/** The key of `url`: the URL the client will open, so spellings of one endpoint share one
+ * client (`"/ws"` on this page, `http://h/ws`, `WS://H:80/ws` and `ws://h/ws` are one).
+ * A URL that does not parse keys as written; the client's constructor then refuses it. */
+function keyOf(url) {
+  try {
+    const u = new URL(url, globalThis.location?.href);
+    u.protocol = u.protocol.replace(/^http/, "ws");
+    return u.href;
+  } catch {
+    return url;
+  }
+}
+
 /** Takes a reference to the client of `url`, creating and connecting it on first use
  * (the first caller's `options` win). `entry.promise` resolves with the client. */
 export function acquire(url, options) {
-  let entry = clients.get(url);
+  const key = keyOf(url);
+  let entry = clients.get(key);
   if (entry) {
     entry.refs += 1;
     clearTimeout(entry.closing);
     entry.closing = undefined;
     return entry;
   }
-  entry = { url, refs: 1, client: null, closing: undefined, promise: null };
+  entry = { key, refs: 1, client: null, closing: undefined, promise: null };
   entry.promise = ready().then(() => {
     const client = new WsClient(url, options);
     if (entry.refs === 0) {
@@ -28,8 +42,8 @@ export function acquire(url, options) {
     return client;
   });
   // A failed entry (bad options) is not reused: the next acquire tries again.
-  entry.promise.catch(() => clients.get(url) === entry && clients.delete(url));
-  clients.set(url, entry);
+  entry.promise.catch(() => clients.get(key) === entry && clients.delete(key));
+  clients.set(key, entry);
   return entry;
 }
 
@@ -39,7 +53,7 @@ export function release(entry) {
   if (entry.refs > 0) return;
   entry.closing = setTimeout(() => {
     if (entry.refs > 0) return;
-    if (clients.get(entry.url) === entry) clients.delete(entry.url);
+    if (clients.get(entry.key) === entry) clients.delete(entry.key);
     // close(), not free(): a hook that still holds the client (passed down as a prop)
     // may call it once more; a closed client ignores that, and the GC frees it.
     entry.client?.close();
@@ -47,7 +61,7 @@ export function release(entry) {
   }, 0);
 }
 
-/** How many URLs have a live shared client (for tests). */
+/** How many endpoints have a live shared client (for tests). */
 export function sharedCount() {
   return clients.size;
 }

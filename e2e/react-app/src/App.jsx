@@ -44,13 +44,16 @@ export function App() {
 
 function Live() {
   const { client, state, error } = useWsocket(url, { minDelayMs: 100, maxDelayMs: 1000 });
+  // The same endpoint spelled as the WebSocket constructor also takes it: the same client.
+  const other = useWsocket(url.replace(/^ws/i, "HTTP"));
   const [opens, setOpens] = useState(0);
   useWsocketEvent(client, "open", () => setOpens((n) => n + 1));
   return (
     <main>
       <h1>wsocket + React</h1>
       <p>
-        state: <b data-testid="state">{state}</b>, opens: <b data-testid="opens">{opens}</b>
+        state: <b data-testid="state">{state}</b>, opens: <b data-testid="opens">{opens}</b>,
+        one client: <b data-testid="shared">{String(client !== null && client === other.client)}</b>
       </p>
       {error && <p data-testid="error">{error.message}</p>}
       <Ticker client={client} />
