@@ -219,7 +219,7 @@ pub fn parse(frame: &str) -> Result<Frame<'_>, Malformed> {
         SioKind::Connect => payload.is_none() || payload == Some(b'{'),
         SioKind::Disconnect => payload.is_none(),
     };
-    if !shape_ok || (kind == SioKind::Ack && ack.is_none()) {
+    if !shape_ok || (matches!(kind, SioKind::Ack | SioKind::BinaryAck) && ack.is_none()) {
         return Err(Malformed::Payload);
     }
     Ok(Frame { eio, sio: Some(Packet { kind, attachments, nsp, ack }), payload_start: i })

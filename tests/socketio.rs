@@ -62,6 +62,8 @@ fn malformed_packets_are_refused_with_a_reason() {
         ("49[]", Malformed::SocketType),
         (r#"42/admin["x"]"#, Malformed::Namespace),
         ("43[]", Malformed::Payload),
+        // A BINARY_ACK answers an ack id, as an ACK does.
+        ("461-[{\"_placeholder\":true,\"num\":0}]", Malformed::Payload),
         (r#"42{"a":1}"#, Malformed::Payload),
         ("42", Malformed::Payload),
         (r#"44["x"]"#, Malformed::Payload),

@@ -99,7 +99,8 @@ sio_scenarios! {
     "sioReconnectAndRejoinAfterAbruptDrop" => socketio_reconnect_and_rejoin_after_abrupt_drop, socketio_reference_reconnect_and_rejoin_after_abrupt_drop;
     "sioDeadServerFoundByThePingWatchdog" => socketio_dead_server_found_by_the_ping_watchdog, socketio_reference_dead_server_found_by_the_ping_watchdog;
     "sioServerDisconnectDoesNotReconnect" => socketio_server_disconnect_does_not_reconnect, socketio_reference_server_disconnect_does_not_reconnect;
-    "sioMalformedAndBinaryPacketsAreReportedAndSkipped" => socketio_malformed_and_binary_packets_are_reported_and_skipped, socketio_reference_malformed_and_binary_packets_are_reported_and_skipped;
+    "sioBinaryAttachmentsBothWays" => socketio_binary_attachments_both_ways, socketio_reference_binary_attachments_both_ways;
+    "sioMalformedPacketsAndStrayAttachmentsAreReportedAndSkipped" => socketio_malformed_packets_and_stray_attachments_are_reported_and_skipped, socketio_reference_malformed_packets_and_stray_attachments_are_reported_and_skipped;
 }
 
 macro_rules! scenarios {

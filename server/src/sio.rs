@@ -10,12 +10,17 @@
 //!   message}` for content over 1,000 characters.
 //! - `join` / `leave` `{room}`: `user:joined` / `user:left` `{userId, room}` to the room;
 //!   ack `{success, room}`. Rooms `private:<user>` are for that user only.
+//! - `file` `{name, bytes, parts?}` (binary attachments, as a NestJS gateway takes a
+//!   `Buffer`): `file:echo` with the same to the sender; ack `{success, name, size,
+//!   bytes}`. `file:ask-me`: the gateway emits `file:ask` with an ack and sends the
+//!   client's answer (`{name, bytes}`) back as `file:answered`.
 //! - `POST /socketio/broadcast` `{event, data, room?}` (lib.rs): a server-initiated push.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, Extension, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
@@ -46,6 +51,23 @@ struct MessageIn {
 #[derive(Debug, Deserialize)]
 struct RoomIn {
     room: Option<String>,
+}
+
+/// A file as binary attachments: `bytes`, and any number of further `parts`.
+#[derive(Debug, Deserialize, Serialize)]
+struct File {
+    name: String,
+    bytes: Bytes,
+    #[serde(default)]
+    parts: Vec<Bytes>,
+}
+
+#[derive(Debug, Serialize)]
+struct FileAck<'a> {
+    success: bool,
+    name: &'a str,
+    size: usize,
+    bytes: &'a Bytes,
 }
 
 fn query_token(s: &SocketRef) -> Option<String> {
@@ -111,6 +133,8 @@ async fn on_connect(s: SocketRef) {
     s.on("message", on_message);
     s.on("join", on_join);
     s.on("leave", on_leave);
+    s.on("file", on_file);
+    s.on("file:ask-me", on_file_ask_me);
 }
 
 fn refuse(ack: AckSender, message: &str) {
@@ -133,6 +157,21 @@ async fn on_message(
         None => s.broadcast().emit("message", &payload).await,
     };
     let _ = ack.send(&json!({ "success": sent.is_ok() }));
+}
+
+async fn on_file(s: SocketRef, Data(f): Data<File>, ack: AckSender) {
+    let size = f.bytes.len() + f.parts.iter().map(Bytes::len).sum::<usize>();
+    let _ = s.emit("file:echo", &f);
+    let _ = ack.send(&FileAck { success: true, name: &f.name, size, bytes: &f.bytes });
+}
+
+async fn on_file_ask_me(s: SocketRef) {
+    let Ok(answer) = s.emit_with_ack::<_, File>("file:ask", &json!({ "want": "bytes" })) else {
+        return;
+    };
+    if let Ok(answer) = answer.await {
+        let _ = s.emit("file:answered", &answer);
+    }
 }
 
 fn may_enter(user: &str, room: &str) -> bool {

@@ -65,6 +65,37 @@ function preview(frame) {
 
 // The options of `new WsClient(url, options)`, in the order `readOptions` returns them
 // (src/web/options.rs reads them by these positions).
+// Socket.IO's binary attachments (socket.io-parser's deconstructPacket and
+// reconstructPacket): each binary value of an event travels as a frame of its own, a
+// `{_placeholder: true, num}` standing in for it in the packet's JSON.
+const isBinary = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v) || (typeof Blob === "function" && v instanceof Blob);
+
+// `v` with each binary value taken out into `buffers`; `v` itself when it holds none.
+function deconstruct(v, buffers) {
+  if (typeof v !== "object" || v === null || typeof v.toJSON === "function") return v;
+  if (isBinary(v)) return { _placeholder: true, num: buffers.push(v) - 1 };
+  let out = v;
+  for (const k of Object.keys(v)) {
+    const r = deconstruct(v[k], buffers);
+    if (r === v[k]) continue;
+    if (out === v) out = Array.isArray(v) ? v.slice() : { ...v };
+    out[k] = r;
+  }
+  return out;
+}
+
+// `v` (parsed JSON) with each placeholder replaced by its attachment; throws on a
+// placeholder with no such attachment.
+function reconstruct(v, buffers) {
+  if (typeof v !== "object" || v === null) return v;
+  if (v._placeholder === true) {
+    if (Number.isInteger(v.num) && v.num >= 0 && v.num < buffers.length) return buffers[v.num];
+    throw new Error(`a placeholder for attachment ${v.num} of ${buffers.length}`);
+  }
+  for (const k of Object.keys(v)) v[k] = reconstruct(v[k], buffers);
+  return v;
+}
+
 const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace", "maxMessageBytes"];
 const CHOICES = { protocol: ["json", "raw", "socketio"], tokenIn: ["query", "message"], queueOverflow: ["reject", "drop-oldest", "drop-newest"] };
 const STRINGS = ["eventKey", "heartbeatMessage", "namespace"];
@@ -184,12 +215,13 @@ export class Hub {
     this.writable = false;
     this.fastIds = 0;
     // Socket.IO mode (`useSocketIo`): the namespace, the header parser (Rust,
-    // src/socketio.rs), the CONNECT auth, and what the open packet said.
+    // src/socketio.rs), the CONNECT auth, what the open packet said, and the binary
+    // packet whose attachments are arriving (`bin`).
     this.sio = null;
   }
 
   useSocketIo(nsp, parse) {
-    this.sio = { nsp, part: nsp === "/" ? "" : `${nsp},`, parse, auth: "", max: 1000000, window: 0 };
+    this.sio = { nsp, part: nsp === "/" ? "" : `${nsp},`, parse, auth: "", max: 1000000, window: 0, bin: null };
   }
 
   sioAuth(json) {
@@ -366,6 +398,7 @@ export class Hub {
     const ws = new WebSocket(url);
     this.socket = ws;
     this.gen = gen;
+    if (this.sio !== null) this.sio.bin = null;
     ws.binaryType = "arraybuffer";
     ws.onopen = () => {
       this.ws = ws;
@@ -491,9 +524,12 @@ export class Hub {
     if (typeof data !== "string") {
       const size = data.byteLength;
       this.bytesIn += size;
-      if (size > this.maxIn) this.tooLarge(size, data);
-      else if (this.raw) this.dispatchRaw(data);
-      else if (this.sio !== null) this.bad("a binary attachment (not supported: send JSON data)", data);
+      if (size > this.maxIn) {
+        this.tooLarge(size, data);
+        // The packet it belonged to is lost with it.
+        if (this.sio !== null) this.sio.bin = null;
+      } else if (this.raw) this.dispatchRaw(data);
+      else if (this.sio !== null) this.attachment(data);
       else this.bad("a binary frame where JSON text was expected", data);
       return;
     }
@@ -685,7 +721,19 @@ export class Hub {
       return;
     }
     if (eio !== 4) return;
-    if ((h[5] < 0 ? "/" : text.slice(h[5], h[6])) !== sio.nsp) return;
+    // Attachments follow their packet's header at once (pings may come in between).
+    if (sio.bin !== null) {
+      this.bad("a Socket.IO packet whose binary attachments did not all arrive", sio.bin.text);
+      sio.bin = null;
+    }
+    const kind = h[1];
+    // BINARY_EVENT and BINARY_ACK announce their attachments.
+    const count = kind > 4 ? h[2] : 0;
+    if ((h[5] < 0 ? "/" : text.slice(h[5], h[6])) !== sio.nsp) {
+      // Another namespace's packet: its attachments are skipped with it.
+      if (count > 0) sio.bin = { text, count, buffers: [], skip: true };
+      return;
+    }
     let payload;
     if (start < text.length) {
       try {
@@ -695,8 +743,36 @@ export class Hub {
         return;
       }
     }
-    const ack = h[3];
-    switch (h[1]) {
+    if (count > 0) sio.bin = { kind, ack: h[3], payload, text, count, buffers: [] };
+    else this.sioPacket(kind, h[3], payload, text, kind > 4 ? [] : null);
+  }
+
+  // A binary frame: the next attachment of the packet in `sio.bin`.
+  attachment(data) {
+    const bin = this.sio.bin;
+    if (bin === null) {
+      this.bad("a binary attachment no packet announced", data);
+      return;
+    }
+    bin.buffers.push(data);
+    if (bin.buffers.length < bin.count) return;
+    this.sio.bin = null;
+    if (!bin.skip) this.sioPacket(bin.kind, bin.ack, bin.payload, bin.text, bin.buffers);
+  }
+
+  // One Socket.IO packet of this namespace; `buffers` are a binary packet's attachments.
+  sioPacket(kind, ack, payload, text, buffers) {
+    if (buffers !== null) {
+      try {
+        payload = reconstruct(payload, buffers);
+      } catch (e) {
+        this.bad(e.message, text);
+        return;
+      }
+      kind -= 3;
+    }
+    const sio = this.sio;
+    switch (kind) {
       case 0:
         this.sink(K_OPEN, this.gen, sio.window);
         return;
@@ -711,8 +787,7 @@ export class Hub {
         }
         const msg = { type: name, data: payload[1], args: payload.slice(1) };
         if (ack >= 0) {
-          const part = sio.part;
-          msg.ack = (...args) => this.write(`43${part}${ack}${JSON.stringify(args)}`);
+          msg.ack = (...args) => this.write(this.sioEncode(3, ack, args));
         }
         const ls = this.lists();
         const list = this.listeners(ls, name);
@@ -738,30 +813,36 @@ export class Hub {
           }),
         );
         this.sink(K_UNAUTHORIZED, this.gen, undefined);
-        return;
       }
-      default:
-        this.bad("a binary attachment (not supported: send JSON data)", text);
     }
   }
 
-  // An EVENT packet: `42<nsp,>[ack]["name", ...args]`, refused over `maxPayload`.
+  // An EVENT packet: `42<nsp,>[ack]["name", ...args]`.
   sioEvent(name, args, ack) {
     if (typeof name !== "string" || name === "") {
       throw makeError("INVALID_ARGUMENT", `a Socket.IO event needs a string "${this.key}"`);
     }
+    return this.sioEncode(2, ack, [name, ...args]);
+  }
+
+  // An EVENT (`type` 2) or ACK (3) packet, `4<type><nsp,><ack><JSON>`; with binary values,
+  // a BINARY_EVENT or BINARY_ACK, `4<type + 3><n>-<nsp,><ack><JSON>`, sent as the array of
+  // its frames: that text, then the n attachments. Refused over the server's `maxPayload`.
+  sioEncode(type, ack, args) {
+    const buffers = [];
     let text;
     try {
-      text = JSON.stringify([name, ...args]);
+      text = JSON.stringify(deconstruct(args, buffers));
     } catch (cause) {
       throw makeError("INVALID_ARGUMENT", `could not encode the event: ${cause}`, { cause });
     }
-    text = `42${this.sio.part}${ack}${text}`;
+    const n = buffers.length;
+    text = `4${n === 0 ? type : `${type + 3}${n}-`}${this.sio.part}${ack}${text}`;
     const max = this.sio.max;
-    if (text.length > max || (text.length * 3 > max && utf8Length(text) > max)) {
+    if (text.length > max || (text.length * 3 > max && utf8Length(text) > max) || buffers.some((b) => (b.byteLength ?? b.size) > max)) {
       throw makeError("PAYLOAD_TOO_LARGE", `the event is larger than the server's maxPayload (${max} bytes)`);
     }
-    return text;
+    return n === 0 ? text : [text, ...buffers];
   }
 
   serverError(msg) {
@@ -851,6 +932,14 @@ export class Hub {
     const ws = this.ws;
     if (ws === null) return false;
     this.framesOut++;
+    if (Array.isArray(frame)) {
+      // A Socket.IO packet with binary attachments (`sioEncode`): one message, its frames.
+      for (const part of frame) {
+        this.bytesOut += typeof part === "string" ? part.length : part.byteLength ?? part.size;
+        ws.send(part);
+      }
+      return true;
+    }
     this.bytesOut += typeof frame === "string" ? frame.length : frame.byteLength;
     ws.send(frame);
     return true;

@@ -92,9 +92,11 @@ export interface WsMessage<T = unknown> {
   error?: { code: string; message: string; details?: unknown };
   seq?: number;
   epoch?: string;
-  /** Socket.IO: every argument of the event (`data` is the first). */
+  /** Socket.IO: every argument of the event (`data` is the first). A binary attachment
+   * is an `ArrayBuffer` where the server put it. */
   args?: unknown[];
-  /** Socket.IO: present when the server asked for an acknowledgement; call it to answer. */
+  /** Socket.IO: present when the server asked for an acknowledgement; call it to answer
+   * (an `ArrayBuffer`, typed array or `Blob` in the answer goes as an attachment). */
   ack?: (...args: unknown[]) => void;
   [field: string]: unknown;
 }

@@ -54,6 +54,16 @@ events.on("connection", (socket) => {
     socket.to(room).emit("user:joined", { userId: user, room });
     if (typeof ack === "function") ack({ success: true, room });
   });
+  // Binary attachments both ways, as a NestJS gateway takes a Buffer.
+  socket.on("file", (body = {}, ack) => {
+    const parts = Array.isArray(body.parts) ? body.parts : [];
+    const size = [body.bytes, ...parts].reduce((n, b) => n + (Buffer.isBuffer(b) ? b.length : 0), 0);
+    socket.emit("file:echo", body);
+    if (typeof ack === "function") ack({ success: true, name: body.name, size, bytes: body.bytes });
+  });
+  socket.on("file:ask-me", () => {
+    socket.emit("file:ask", { want: "bytes" }, (answer) => socket.emit("file:answered", answer));
+  });
   socket.on("leave", (body = {}, ack) => {
     const room = body.room;
     if (!room) return refuse(ack, "room is required");

@@ -1172,18 +1172,62 @@ const sioScenarios = {
     p.dispose();
   },
 
-  async sioMalformedAndBinaryPacketsAreReportedAndSkipped(make, server) {
+  async sioBinaryAttachmentsBothWays(make, server) {
+    const [p, id] = await sioOpen(make, server);
+    const echoes = p.record("file:echo");
+    const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+    const view = (b) => (b instanceof ArrayBuffer ? [...new Uint8Array(b)] : `not an ArrayBuffer: ${b}`);
+    // A BINARY_EVENT with two attachments (a typed array and an ArrayBuffer, one nested in
+    // an array), answered by a BINARY_ACK.
+    const ack = await p.client.request("file", { name: "a.bin", bytes, parts: [new Uint8Array([9, 8, 7]).buffer] }, { timeoutMs: 3000 });
+    eq([ack.data.success, ack.data.name, ack.data.size, view(ack.data.bytes)], [true, "a.bin", 8, [0, 1, 2, 250, 255]], "the gateway's binary ack");
+    await until(() => echoes.length === 1, "the echoed binary event");
+    const echo = echoes[0].data;
+    eq([echo.name, view(echo.bytes), echo.parts.map(view)], ["a.bin", [0, 1, 2, 250, 255], [[9, 8, 7]]], "the binary event");
+    eq([...bytes], [0, 1, 2, 250, 255], "the caller's data is left as it was");
+    // A plain send with an attachment, no ack; then one queued while reconnecting.
+    p.client.send({ type: "file", data: { name: "b.bin", bytes: new Uint8Array([42]) } });
+    await until(() => echoes.length === 2, "the second echo");
+    eq(view(echoes[1].data.bytes), [42], "a send's attachment");
+    await post(server, `/control/drop?cid=${id}`);
+    await until(() => p.client.state !== "open", "the drop seen");
+    p.client.send({ type: "file", data: { name: "c.bin", bytes: new Uint8Array([1, 2]) } });
+    eq(p.client.stats().queueLength, 1, "queued while reconnecting");
+    await p.opened(2, "reopen after the drop");
+    await until(() => echoes.length === 3, "the queued binary event, sent on open");
+    eq([echoes[2].data.name, view(echoes[2].data.bytes)], ["c.bin", [1, 2]], "the queued event's attachment");
+    // The server asks with an ack; the client answers with an attachment (a BINARY_ACK).
+    const answered = p.record("file:answered");
+    p.client.on("file:ask", (data, msg) => msg.ack({ name: "answer", bytes: new Uint8Array([7, 7]) }));
+    p.client.send({ type: "file:ask-me" });
+    await until(() => answered.length === 1, "the server got the binary answer");
+    eq([answered[0].data.name, view(answered[0].data.bytes)], ["answer", [7, 7]], "the answer's attachment");
+    eq(p.errorCodes(), [], "no errors");
+    eq(p.client.stats().malformed, 0, "nothing malformed");
+    p.dispose();
+  },
+
+  async sioMalformedPacketsAndStrayAttachmentsAreReportedAndSkipped(make, server) {
     const [a, id] = await sioOpen(make, server);
     const [b] = await sioOpen(make, server);
     const got = a.record("message");
-    for (const bad of ["42/events,[\"message\",", "4x", "451-/events,[\"message\",{\"_placeholder\":true,\"num\":0}]"]) {
-      await post(server, `/control/send?cid=${id}`, bad);
-    }
-    await post(server, `/control/send?cid=${id}&binary=1`, "attachment");
-    await until(() => a.client.stats().malformed === 4, "four malformed frames counted");
+    const send = (body, binary) => post(server, `/control/send?cid=${id}${binary ? "&binary=1" : ""}`, body);
+    const placeholder = (num) => `["message",{"_placeholder":true,"num":${num}}]`;
+    await send(`42/events,["message",`); // cut short
+    await send("4x"); // no packet type
+    await send("attachment", true); // an attachment no packet announced
+    await send(`451-/events,${placeholder(1)}`); // a placeholder past its one attachment
+    await send("attachment", true);
+    await send(`451-/other,${placeholder(0)}`); // another namespace's: skipped, not counted
+    await send("attachment", true);
+    await send(`451-/events,${placeholder(0)}`); // its attachment never comes
+    await send(`42/events,["message",{"content":"after"}]`);
+    await until(() => a.client.stats().malformed === 5, "five malformed frames counted");
     ok(a.errorCodes().every((c) => c === "MALFORMED_FRAME"), `only MALFORMED_FRAME: ${a.errorCodes()}`);
     b.client.send({ type: "message", data: { content: "still here" } });
-    await until(() => got.length === 1, "delivery goes on");
+    await until(() => got.length === 2, "delivery goes on");
+    eq(got.map((m) => m.data.content), ["after", "still here"], "the packets after the bad ones");
+    eq(a.client.stats().malformed, 5, "five malformed frames");
     eq(a.client.state, "open", "still open");
     a.dispose();
     b.dispose();
