@@ -81,11 +81,18 @@ macro_rules! sio_scenarios {
             }
         )*
 
+        /// Connection state recovery is an extension of the reference server that
+        /// socketioxide does not have: that scenario runs against the reference only.
+        #[wasm_bindgen_test]
+        async fn socketio_reference_connection_state_recovery() {
+            sio_scenario("sioConnectionStateRecovery", SIO_REFERENCE_SERVER).await;
+        }
+
         #[wasm_bindgen_test]
         fn every_socketio_scenario_has_a_test() {
             let mut listed = sio_names();
             listed.sort();
-            let mut ours = vec![$($name.to_owned()),*];
+            let mut ours = vec!["sioConnectionStateRecovery".to_owned(), $($name.to_owned()),*];
             ours.sort();
             assert_eq!(listed, ours);
         }

@@ -215,13 +215,14 @@ export class Hub {
     this.writable = false;
     this.fastIds = 0;
     // Socket.IO mode (`useSocketIo`): the namespace, the header parser (Rust,
-    // src/socketio.rs), the CONNECT auth, what the open packet said, and the binary
-    // packet whose attachments are arriving (`bin`).
+    // src/socketio.rs), the CONNECT auth, what the open packet said, the binary packet
+    // whose attachments are arriving (`bin`), and the session a server with connection
+    // state recovery gave (`pid`, and `offset`, the last event's).
     this.sio = null;
   }
 
   useSocketIo(nsp, parse) {
-    this.sio = { nsp, part: nsp === "/" ? "" : `${nsp},`, parse, auth: "", max: 1000000, window: 0, bin: null };
+    this.sio = { nsp, part: nsp === "/" ? "" : `${nsp},`, parse, auth: "", max: 1000000, window: 0, bin: null, pid: undefined, offset: undefined };
   }
 
   sioAuth(json) {
@@ -717,7 +718,9 @@ export class Hub {
       const num = (v, d) => (Number.isFinite(v) && v > 0 ? v : d);
       sio.max = num(info.maxPayload, 1000000);
       sio.window = num(info.pingInterval, 25000) + num(info.pingTimeout, 20000);
-      this.write(`40${sio.part}${sio.auth}`);
+      // As socket.io-client: with a session, the CONNECT asks for it back from the offset on.
+      const auth = sio.pid === undefined ? sio.auth : JSON.stringify(Object.assign({ pid: sio.pid, offset: sio.offset }, sio.auth && JSON.parse(sio.auth)));
+      this.write(`40${sio.part}${auth}`);
       return;
     }
     if (eio !== 4) return;
@@ -773,9 +776,15 @@ export class Hub {
     }
     const sio = this.sio;
     switch (kind) {
-      case 0:
+      case 0: {
+        // A server with connection state recovery names the session; when it is not the
+        // one asked for, the old offset means nothing to it.
+        const pid = typeof payload?.pid === "string" ? payload.pid : undefined;
+        if (pid !== sio.pid) sio.offset = undefined;
+        sio.pid = pid;
         this.sink(K_OPEN, this.gen, sio.window);
         return;
+      }
       case 1:
         this.sink(K_SIO_DISCONNECT, this.gen, undefined);
         return;
@@ -788,6 +797,10 @@ export class Hub {
         const msg = { type: name, data: payload[1], args: payload.slice(1) };
         if (ack >= 0) {
           msg.ack = (...args) => this.write(this.sioEncode(3, ack, args));
+        } else if (sio.pid !== undefined && payload.length > 1 && typeof payload[payload.length - 1] === "string") {
+          // In a recoverable session the server ends each event without an ack with its
+          // offset (left in `args`, as socket.io-client leaves it).
+          sio.offset = payload[payload.length - 1];
         }
         const ls = this.lists();
         const list = this.listeners(ls, name);

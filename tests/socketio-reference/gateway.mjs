@@ -22,6 +22,10 @@ const io = new Server(http, {
   pingInterval,
   pingTimeout,
   maxHttpBufferSize: 64 * 1024,
+  // As a NestJS gateway may set it: a client back within two minutes gets its session
+  // (rooms, data) and the events it missed. The companion server's socketioxide has no
+  // such extension, so only the reference runs `sioConnectionStateRecovery`.
+  connectionStateRecovery: { maxDisconnectionDuration: 120000 },
 });
 const events = io.of("/events");
 

@@ -1207,6 +1207,33 @@ const sioScenarios = {
     p.dispose();
   },
 
+  async sioConnectionStateRecovery(make, server) {
+    // `a` reconnects only after 300 ms, so `b`'s messages go out while it is away.
+    const [a, id] = await sioOpen(make, server, { minDelayMs: 300, maxDelayMs: 300 });
+    const [b] = await sioOpen(make, server);
+    await join(a, "recover");
+    await join(b, "recover");
+    const got = a.record("message");
+    const say = (content) => b.client.request("message", { room: "recover", content }, { timeoutMs: 3000 });
+    await say("before");
+    await until(() => got.length === 1, "a message before the drop");
+    ok(typeof got[0].msg.args.at(-1) === "string", `the server's offset ends the event's arguments: ${JSON.stringify(got[0].msg.args)}`);
+    await post(server, `/control/drop?cid=${id}`);
+    await until(() => a.client.state !== "open", "the drop seen");
+    for (const content of ["missed 1", "missed 2", "missed 3"]) await say(content);
+    eq(a.opens, 1, "still away while they were sent");
+    await a.opened(2, "reopen after the drop");
+    // The session came back: the missed messages in order, nothing twice, and the room
+    // kept without a rejoin.
+    await until(() => got.length === 4, "the missed messages, replayed");
+    await say("after");
+    await until(() => got.length === 5, "a live message after the recovery");
+    eq(got.map((m) => m.data.content), ["before", "missed 1", "missed 2", "missed 3", "after"], "every message once, in order");
+    eq(a.errorCodes(), [], "no errors");
+    a.dispose();
+    b.dispose();
+  },
+
   async sioMalformedPacketsAndStrayAttachmentsAreReportedAndSkipped(make, server) {
     const [a, id] = await sioOpen(make, server);
     const [b] = await sioOpen(make, server);
