@@ -63,8 +63,6 @@ function preview(frame) {
   return text.length > 200 ? text.slice(0, 200) + "…" : text;
 }
 
-// The options of `new WsClient(url, options)`, in the order `readOptions` returns them
-// (src/web/options.rs reads them by these positions).
 // Socket.IO's binary attachments (socket.io-parser's deconstructPacket and
 // reconstructPacket): each binary value of an event travels as a frame of its own, a
 // `{_placeholder: true, num}` standing in for it in the packet's JSON.
@@ -96,6 +94,8 @@ function reconstruct(v, buffers) {
   return v;
 }
 
+// The options of `new WsClient(url, options)`, in the order `readOptions` returns them
+// (src/web/options.rs reads them by these positions).
 const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace", "maxMessageBytes"];
 const CHOICES = { protocol: ["json", "raw", "socketio"], tokenIn: ["query", "message"], queueOverflow: ["reject", "drop-oldest", "drop-newest"] };
 const STRINGS = ["eventKey", "heartbeatMessage", "namespace"];
