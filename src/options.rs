@@ -80,6 +80,10 @@ pub struct Options {
     pub debug: bool,
     /// `namespace`: the Socket.IO namespace (`protocol: "socketio"`). Default `"/"`.
     pub namespace: String,
+    /// `subprotocols`: the WebSocket subprotocols offered at every connect, in order of
+    /// preference (the `protocols` argument of `new WebSocket`); the server picks one.
+    /// Default none.
+    pub subprotocols: Vec<String>,
     /// Whether a fresh token can be asked for (a token provider was given): then a
     /// 4001/1008 close or an `UNAUTHORIZED` error retries once with a new token.
     pub refresh_token: bool,
@@ -102,6 +106,7 @@ impl Default for Options {
             heartbeat_message: None,
             queue_max: 1_000,
             namespace: "/".to_owned(),
+            subprotocols: Vec::new(),
             queue_overflow: Overflow::Reject,
             request_timeout_ms: 10_000.0,
             max_message_bytes: Some(DEFAULT_MAX_MESSAGE_BYTES),
@@ -124,6 +129,11 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 64 << 20;
 /// The largest delay or timeout accepted: one day, far past any sane setting, and
 /// small enough for `setTimeout` (which overflows past 2^31-1 ms).
 pub const MAX_MS: f64 = 86_400_000.0;
+
+/// Whether `b` may be in a subprotocol name: a token of RFC 7230, as RFC 6455 asks.
+fn token_byte(b: u8) -> bool {
+    matches!(b, b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^'..=b'`' | b'|' | b'~')
+}
 
 fn check_ms(field: &str, value: f64) -> Result<(), Error> {
     if !value.is_finite() || !(0.0..=MAX_MS).contains(&value) {
@@ -177,6 +187,19 @@ impl Options {
         }
         if matches!(&self.heartbeat_message, Some(m) if m.is_empty()) {
             return Err(Error::option("heartbeatMessage", "must not be empty"));
+        }
+        let mut offered: &[String] = &[];
+        for p in &self.subprotocols {
+            if p.is_empty() || !p.bytes().all(token_byte) {
+                return Err(Error::option(
+                    "subprotocols",
+                    "each must be a token: letters, digits and !#$%&'*+-.^_`|~",
+                ));
+            }
+            if offered.contains(p) {
+                return Err(Error::option("subprotocols", "each may be offered once"));
+            }
+            offered = self.subprotocols.get(..=offered.len()).unwrap_or_default();
         }
         if !crate::socketio::valid_namespace(&self.namespace) {
             return Err(Error::option("namespace", "must start with / and hold no , [ { or \""));

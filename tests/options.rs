@@ -40,6 +40,26 @@ fn each_bad_value_names_its_field() {
 }
 
 #[test]
+fn subprotocols_are_distinct_tokens() {
+    let with = |names: &[&str]| Options {
+        subprotocols: names.iter().map(|n| (*n).to_owned()).collect(),
+        ..Options::default()
+    };
+    for good in
+        [&[][..], &["wsocket.v1"], &["graphql-transport-ws", "v2.json"], &["a!#$%&'*+-.^_`|~9"]]
+    {
+        assert!(with(good).validate().is_ok(), "{good:?}");
+    }
+    for bad in
+        [&[""][..], &["two words"], &["a,b"], &["a/b"], &["é"], &["a\u{7f}"], &["x", "y", "x"]]
+    {
+        assert_eq!(field_of(with(bad)), "subprotocols", "{bad:?}");
+    }
+    let err = with(&["v1", "v1"]).validate().unwrap_err();
+    assert_eq!(err.to_string(), "invalid option `subprotocols`: each may be offered once");
+}
+
+#[test]
 fn the_error_message_says_what_was_expected() {
     let err = Options { min_delay_ms: -1.0, ..Options::default() }.validate().unwrap_err();
     assert_eq!(err.to_string(), "invalid option `minDelayMs`: expected 0..=86400000 ms, got -1");

@@ -149,6 +149,7 @@ scenarios! {
     binary_where_text_was_expected_is_reported => "binaryWhereTextWasExpectedIsReported",
     raw_protocol_delivers_frames_as_they_are => "rawProtocolDeliversFramesAsTheyAre",
     options_are_validated_with_the_field_named => "optionsAreValidatedWithTheFieldNamed",
+    subprotocols_are_offered_at_every_connect => "subprotocolsAreOfferedAtEveryConnect",
     close_arguments_are_validated => "closeArgumentsAreValidated",
     urls_as_the_websocket_constructor_takes_them => "urlsAsTheWebSocketConstructorTakesThem",
     arguments_of_the_wrong_type_are_refused => "argumentsOfTheWrongTypeAreRefused",

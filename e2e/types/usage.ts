@@ -26,6 +26,7 @@ const options: WsClientOptions = {
   queueOverflow: "drop-oldest",
   requestTimeoutMs: 10000,
   maxMessageBytes: 1 << 20,
+  subprotocols: ["wsocket.v1", "json"],
   debug: false,
 };
 const socketio: WsClientOptions = { protocol: "socketio", namespace: "/events", token: "jwt" };
@@ -35,6 +36,8 @@ const typo: WsClientOptions = { maxDelay: 10 };
 const badLimit: WsClientOptions = { maxMessageBytes: "1mb" };
 // @ts-expect-error: not a protocol
 const badProtocol: WsClientOptions = { protocol: "xml" };
+// @ts-expect-error: subprotocols are strings
+const badSubprotocols: WsClientOptions = { subprotocols: [1] };
 
 export async function main(): Promise<void> {
   await init();
@@ -48,6 +51,7 @@ export async function main(): Promise<void> {
     const n: number = to;
   });
   ws.on("open", () => {});
+  ws.on("open", ({ subprotocol }) => subprotocol.toUpperCase());
   ws.on("close", ({ code, reason, wasClean }) => {
     const c: number = code;
     const r: string = reason;

@@ -180,7 +180,7 @@ async fn ws_upgrade(
 ) -> Response {
     let params = ws::Params::from_query(&q);
     admit(&state.clone(), &headers, upgrade, |u| {
-        u.on_upgrade(move |socket| ws::serve(socket, state, params))
+        u.protocols([ws::SUBPROTOCOL]).on_upgrade(move |socket| ws::serve(socket, state, params))
     })
 }
 

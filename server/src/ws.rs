@@ -16,6 +16,10 @@ use crate::conns::Control;
 use crate::hub::now_ms;
 use crate::{auth, encode, AppState};
 
+/// The WebSocket subprotocol `/ws` picks when a client offers it (a client that offers
+/// none gets none): the reference protocol, version 1.
+pub const SUBPROTOCOL: &str = "wsocket.v1";
+
 /// Batching of pushes: at most this many per batch frame...
 const BATCH_MAX: usize = 10;
 /// ...and at most this long in the buffer.

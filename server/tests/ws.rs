@@ -53,6 +53,28 @@ fn error_code(m: &Message) -> ErrorCode {
 }
 
 #[tokio::test]
+async fn the_reference_subprotocol_is_picked_when_offered() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let addr = start(Config::default()).await;
+    let offer = |protocols: Option<&str>| {
+        let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+        if let Some(p) = protocols {
+            request.headers_mut().insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+        }
+        request
+    };
+    let (_, response) = tokio_tungstenite::connect_async(offer(Some("x-unknown, wsocket.v1")))
+        .await
+        .expect("the handshake");
+    assert_eq!(response.headers()["Sec-WebSocket-Protocol"], "wsocket.v1");
+    let (_, response) = tokio_tungstenite::connect_async(offer(None)).await.expect("the handshake");
+    assert!(
+        response.headers().get("Sec-WebSocket-Protocol").is_none(),
+        "none offered, none picked"
+    );
+}
+
+#[tokio::test]
 async fn ping_gets_pong_with_the_same_id_and_timestamp() {
     let addr = start(Config::default()).await;
     let mut s = connect(&addr, "").await;

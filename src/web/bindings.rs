@@ -25,7 +25,7 @@ extern "C" {
     pub fn ws_url(url: &str) -> Option<String>;
 
     #[wasm_bindgen(constructor)]
-    pub fn new(raw: bool, key: &str, prefix: &str, sink: &Function) -> Hub;
+    pub fn new(raw: bool, key: &str, prefix: &str, sink: &Function, protocols: &Array) -> Hub;
 
     #[wasm_bindgen(method, catch)]
     pub fn on(
@@ -43,8 +43,8 @@ extern "C" {
     pub fn sio_auth(this: &Hub, json: Option<&str>);
     #[wasm_bindgen(method, js_name = emitState)]
     pub fn emit_state(this: &Hub, from: &str, to: &str);
-    #[wasm_bindgen(method)]
-    pub fn emit(this: &Hub, name: &str, payload: &JsValue);
+    #[wasm_bindgen(method, js_name = emitOpen)]
+    pub fn emit_open(this: &Hub);
     #[wasm_bindgen(method, js_name = emitClose)]
     pub fn emit_close(this: &Hub, code: u16, reason: &str, was_clean: bool);
     #[wasm_bindgen(method, js_name = emitReconnecting)]

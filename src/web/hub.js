@@ -96,7 +96,7 @@ function reconstruct(v, buffers) {
 
 // The options of `new WsClient(url, options)`, in the order `readOptions` returns them
 // (src/web/options.rs reads them by these positions).
-const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace", "maxMessageBytes"];
+const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace", "maxMessageBytes", "subprotocols"];
 const CHOICES = { protocol: ["json", "raw", "socketio"], tokenIn: ["query", "message"], queueOverflow: ["reject", "drop-oldest", "drop-newest"] };
 const STRINGS = ["eventKey", "heartbeatMessage", "namespace"];
 const BOOLEANS = ["reconnect", "debug"];
@@ -149,7 +149,9 @@ export function readOptions(options) {
     }
     if (STRINGS.includes(key)) return expect(typeof v === "string", "a string");
     if (BOOLEANS.includes(key)) return expect(typeof v === "boolean", "a boolean");
-    if (key === "topics") return expect(Array.isArray(v) && v.every((t) => typeof t === "string"), "an array of strings");
+    const strings = Array.isArray(v) && v.every((t) => typeof t === "string");
+    if (key === "topics") return expect(strings, "an array of strings");
+    if (key === "subprotocols") return typeof v === "string" ? [v] : expect(strings, "a string or an array of strings");
     if (key === "token") return expect(v === null || typeof v === "string" || typeof v === "function", "a string or a function returning one (or a Promise of one)");
     if (key === "maxAttempts" || key === "maxMessageBytes") return v === null || v === Infinity ? Infinity : whole(4294967295);
     if (key === "queueMax") return whole(1000000);
@@ -172,11 +174,13 @@ export function wsUrl(url) {
 }
 
 export class Hub {
-  constructor(raw, key, prefix, sink) {
+  constructor(raw, key, prefix, sink, protocols) {
     this.raw = raw;
     this.key = key;
     this.prefix = prefix;
     this.sink = sink;
+    // The subprotocols offered at every connect (`subprotocols`).
+    this.protocols = protocols;
     this.gen = 0;
     // `socket` is the current WebSocket from its creation, `ws` the same once it opened
     // (what writes go to).
@@ -372,6 +376,11 @@ export class Hub {
     }
   }
 
+  // `open`, with the subprotocol the server picked ("" for none), as `WebSocket.protocol`.
+  emitOpen() {
+    this.emit("open", { subprotocol: this.ws?.protocol ?? "" });
+  }
+
   emitState(from, to) {
     if (from === "closed") this.ls = this.lists();
     this.emit("state", { from, to });
@@ -396,7 +405,7 @@ export class Hub {
   // previous socket is released first, so at most one socket is ever attached.
   open(url, gen) {
     this.release();
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, this.protocols);
     this.socket = ws;
     this.gen = gen;
     if (this.sio !== null) this.sio.bin = null;

@@ -188,7 +188,7 @@ impl Inner {
                 self.debug("wsocket state", &JsValue::from_str(to.as_str()));
                 self.hub.emit_state(from.as_str(), to.as_str());
             }
-            Event::Open => self.hub.emit("open", &JsValue::UNDEFINED),
+            Event::Open => self.hub.emit_open(),
             Event::Close { code, reason, was_clean } => {
                 self.hub.emit_close(code, &reason, was_clean)
             }
@@ -474,13 +474,17 @@ impl WsClient {
         let key = opts.event_key.clone();
         let debug = opts.debug;
         let max_in = opts.max_message_bytes.map_or(f64::INFINITY, f64::from);
+        let protocols = Array::new();
+        for p in &opts.subprotocols {
+            protocols.push(&JsValue::from_str(p));
+        }
         let machine = Machine::new(opts, seed, &prefix)?;
         let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
             let w = weak.clone();
             let sink = Closure::<dyn Fn(u32, u32, JsValue) -> u32>::new(move |kind, gen, value| {
                 w.upgrade().map_or(0, |inner| inner.on_socket(kind, gen, value))
             });
-            let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref());
+            let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref(), &protocols);
             hub.set_debug(debug);
             hub.set_max_in(max_in);
             let token = match token {

@@ -54,8 +54,15 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), JsValue> {
     if let Some(key) = at(1).as_string() {
         o.event_key = key;
     }
-    if Array::is_array(&at(2)) {
-        o.topics = at(2).unchecked_ref::<Array>().iter().filter_map(|t| t.as_string()).collect();
+    // Arrays of strings (the hub checked them): `topics`, `subprotocols`.
+    for (i, to) in [(2, &mut o.topics), (20, &mut o.subprotocols)] {
+        let v = at(i);
+        if Array::is_array(&v) {
+            let v = v.unchecked_ref::<Array>();
+            for j in 0..v.length() {
+                to.extend(v.get(j).as_string());
+            }
+        }
     }
     let token = at(3);
     let token = if let Some(s) = token.as_string() {

@@ -77,6 +77,9 @@ export interface WsClientOptions {
    * one is skipped and reported as `FRAME_TOO_LARGE`. `null` or `Infinity`: no limit.
    * Default 67108864 (64 MiB). */
   maxMessageBytes?: number | null;
+  /** WebSocket subprotocols offered at every connect, in order of preference (the
+   * `protocols` argument of `new WebSocket`); `open` says which the server picked. */
+  subprotocols?: string | string[];
   /** Log to the console. Default `false`. */
   debug?: boolean;
 }
@@ -103,7 +106,8 @@ export interface WsMessage<T = unknown> {
 
 /** Lifecycle events and their payloads. */
 export interface WsLifecycleEvents {
-  open: () => void;
+  /** `subprotocol`: the one the server picked of `subprotocols`, `""` for none. */
+  open: (event: { subprotocol: string }) => void;
   close: (event: { code: number; reason: string; wasClean: boolean }) => void;
   error: (error: WsError) => void;
   state: (change: { from: WsState; to: WsState }) => void;

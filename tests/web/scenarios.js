@@ -428,6 +428,36 @@ const scenarios = {
     eq(messageOf({ protocol: 1 }), "invalid option `protocol`: expected a string", "a choice must be a string");
   },
 
+  async subprotocolsAreOfferedAtEveryConnect(make, server) {
+    // The server picks `wsocket.v1` among those offered; `open` says which.
+    const [p, id] = await open(make, server, { subprotocols: ["x-unknown", "wsocket.v1"] });
+    const picked = [];
+    p.client.on("open", (info) => picked.push(info.subprotocol));
+    await post(server, `/control/drop?cid=${id}`);
+    await p.opened(2, "reopen after the drop");
+    eq(picked, ["wsocket.v1"], "offered again on the reconnect, and picked");
+    eq((await p.client.request("echo", { n: 1 }, { timeoutMs: 3000 })).data, { n: 1 }, "a request over it");
+    p.dispose();
+    // One string is one subprotocol; none offered, none picked.
+    const [q, qid] = await open(make, server, { subprotocols: "wsocket.v1" });
+    const [r, rid] = await open(make, server);
+    const seen = [];
+    q.client.on("open", (info) => seen.push(["q", info.subprotocol]));
+    r.client.on("open", (info) => seen.push(["r", info.subprotocol]));
+    for (const id of [qid, rid]) await post(server, `/control/drop?cid=${id}`);
+    await until(() => seen.length === 2, "both open again");
+    eq(seen.sort(), [["q", "wsocket.v1"], ["r", ""]], "the subprotocol picked, or none");
+    q.dispose();
+    r.dispose();
+    const codeOf = (subprotocols) => {
+      const e = thrown(() => make(`ws://${server}/ws`, { subprotocols }));
+      return e ? [e.code, e.field ?? null] : null;
+    };
+    for (const bad of [5, [1], ["two words"], ["a,b"], [""], ["v1", "v1"], "é"]) {
+      eq(codeOf(bad), ["INVALID_OPTION", "subprotocols"], `subprotocols ${JSON.stringify(bad)}`);
+    }
+  },
+
   async closeArgumentsAreValidated(make, server) {
     const [p] = await open(make, server);
     const codeOf = (f) => thrown(f)?.code ?? null;
