@@ -260,10 +260,12 @@ mod rust_api {
     #[wasm_bindgen_test]
     async fn rust_api_stream_sees_messages_a_drop_and_the_reconnect() {
         let cid = format!("rust-stream-{}", js_sys::Date::now());
-        let client = Client::new(&url(&cid), options()).unwrap();
+        let subprotocols = vec!["wsocket.v1".to_owned()];
+        let client = Client::new(&url(&cid), Options { subprotocols, ..options() }).unwrap();
         let mut events = client.events(&["rust_tick", "subscribed"]).unwrap();
         client.connect();
-        until(&mut events, "open", |e| matches!(e, ClientEvent::Open)).await;
+        let open = until(&mut events, "open", |e| matches!(e, ClientEvent::Open { .. })).await;
+        assert!(matches!(&open, ClientEvent::Open { subprotocol } if subprotocol == "wsocket.v1"));
         client.subscribe(&["rust:topic"]).unwrap();
         until(&mut events, "subscribed", |e| matches!(e, ClientEvent::Message(_))).await;
         post("/publish", r#"{"topic":"rust:topic","event":"rust_tick","data":{"n":7}}"#).await;
@@ -285,7 +287,7 @@ mod rust_api {
             matches!(e, ClientEvent::Reconnecting { attempt: 1, .. })
         })
         .await;
-        until(&mut events, "open again", |e| matches!(e, ClientEvent::Open)).await;
+        until(&mut events, "open again", |e| matches!(e, ClientEvent::Open { .. })).await;
         assert_eq!(client.state(), State::Open);
         let stats = client.stats();
         assert_eq!((stats.state, stats.reconnects), (State::Open, 1), "{stats:?}");

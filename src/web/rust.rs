@@ -157,7 +157,11 @@ impl fmt::Debug for Message {
 #[derive(Debug, Clone)]
 pub enum ClientEvent {
     /// The socket opened (the first time and after every reconnect).
-    Open,
+    Open {
+        /// The subprotocol the server picked of [`Options::subprotocols`](crate::Options),
+        /// empty for none.
+        subprotocol: String,
+    },
     /// The socket closed.
     Close {
         /// The close code (1006 for a drop).
@@ -274,7 +278,9 @@ impl ClientEvent {
     fn lifecycle(name: &str, payload: JsValue) -> ClientEvent {
         let number = |field| get(&payload, field).as_f64().unwrap_or(0.0);
         match name {
-            "open" => ClientEvent::Open,
+            "open" => ClientEvent::Open {
+                subprotocol: get(&payload, "subprotocol").as_string().unwrap_or_default(),
+            },
             "close" => ClientEvent::Close {
                 code: number("code") as u16,
                 reason: get(&payload, "reason").as_string().unwrap_or_default(),
