@@ -1023,6 +1023,7 @@ export class Hub {
       malformed: this.malformed,
       oversized: this.oversized,
       listenerErrors: this.listenerErrors,
+      bufferedAmount: this.ws?.bufferedAmount ?? 0,
     };
   }
 }

@@ -239,6 +239,9 @@ pub struct Stats {
     pub oversized: u64,
     /// Listeners that threw.
     pub listener_errors: u64,
+    /// Bytes sent but still in the browser's buffer (`WebSocket.bufferedAmount`; 0 when
+    /// not open).
+    pub buffered_amount: u64,
 }
 
 impl Stats {
@@ -260,6 +263,7 @@ impl Stats {
             malformed: count("malformed"),
             oversized: count("oversized"),
             listener_errors: count("listenerErrors"),
+            buffered_amount: count("bufferedAmount"),
         }
     }
 }

@@ -140,6 +140,10 @@ export interface WsStats {
   /** Frames skipped as larger than `maxMessageBytes` (`FRAME_TOO_LARGE`). */
   oversized: number;
   listenerErrors: number;
+  /** Bytes sent but still in the browser's buffer, not yet on the network
+   * (`WebSocket.bufferedAmount`; 0 when not open): wait for it to fall before sending
+   * more of a large upload. */
+  bufferedAmount: number;
 }
 
 export type WsListener<T = unknown> = (data: T, message: WsMessage<T>) => void;

@@ -184,6 +184,12 @@ const scenarios = {
       eq([e.code, e.fromServer], ["UNKNOWN_MESSAGE_TYPE", true], "error reply rejects with the server code");
     }
     eq(p.client.stats().pendingRequests, 0, "no request left pending");
+    // A large message sits in the browser's buffer until it is on the network.
+    const big = p.client.request("echo", { s: "x".repeat(60000) });
+    const buffered = p.client.stats().bufferedAmount;
+    ok(buffered > 60000, `bufferedAmount right after a 60 KB send: ${buffered}`);
+    eq((await big).data.s.length, 60000, "the large echo");
+    await until(() => p.client.stats().bufferedAmount === 0, "the buffer drained");
     p.dispose();
   },
 
