@@ -170,6 +170,7 @@ scenarios! {
     bad_input_is_reported_and_nothing_is_lost => "badInputIsReportedAndNothingIsLost",
     chaos_loses_nothing_and_duplicates_nothing => "chaosLosesNothingAndDuplicatesNothing",
     random_frames_never_escape_the_client => "randomFramesNeverEscapeTheClient",
+    random_socket_io_frames_never_escape_the_client => "randomSocketIoFramesNeverEscapeTheClient",
     packaged_client_sends_fast_and_keeps_order => "packagedClientSendsFastAndKeepsOrder",
     legacy_bug_1_second_on_does_not_replace_first => "legacyBug1SecondOnDoesNotReplaceFirst",
     legacy_bug_2_no_duplicate_heartbeat_after_reconnects => "legacyBug2NoDuplicateHeartbeatAfterReconnects",

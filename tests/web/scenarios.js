@@ -907,7 +907,9 @@ const scenarios = {
     ];
     const chars = '{}[]":,\\0123456789abcdeftypsqn .-é\u0000';
     let seed = 12345;
-    const rand = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    // A 32-bit LCG (in float arithmetic the product loses bits, and the sequence can fall
+    // into a short cycle).
+    const rand = (n) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 16) % n; };
     let thrown = 0;
     for (let i = 0; i < 20000; i++) {
       let f = seeds[rand(seeds.length)].split("");
@@ -930,6 +932,96 @@ const scenarios = {
     eq(good.length, before + 1, "still delivering after 20,000 random frames");
     ok(errors.every((c) => typeof c === "string"), "every problem reported with a code");
     console.log(`browser fuzz: 20000 frames, ${errors.length} reported, ${good.length} delivered, 0 thrown`);
+    client.free();
+  },
+
+  async randomSocketIoFramesNeverEscapeTheClient(make) {
+    // The same in Socket.IO mode: mutated packets, binary headers and attachments in
+    // random order, through the real onmessage path of a fake socket.
+    class FakeSocket {
+      static last = null;
+      constructor(url) { this.url = url; this.readyState = 0; this.sent = []; FakeSocket.last = this; }
+      send(frame) { this.sent.push(frame); }
+      close() { this.readyState = 3; }
+    }
+    const real = globalThis.WebSocket;
+    const withFake = (f) => {
+      globalThis.WebSocket = FakeSocket;
+      try {
+        return f();
+      } finally {
+        globalThis.WebSocket = real;
+      }
+    };
+    const client = withFake(() => make("http://fuzz.invalid/", { protocol: "socketio", namespace: "/events", connectTimeoutMs: 0 }));
+    const errors = [];
+    client.on("error", (e) => errors.push(e.code));
+    const good = [];
+    client.on("ok", (data, msg) => {
+      good.push(data);
+      msg.ack?.({ back: new Uint8Array([1]) });
+    });
+    const sent = [];
+    // Connects on a fresh fake socket, through the Engine.IO open and the CONNECT answer.
+    const connect = () => {
+      withFake(() => client.connect());
+      const ws = FakeSocket.last;
+      ws.readyState = 1;
+      ws.onopen({});
+      ws.onmessage({ data: '0{"sid":"s","pingInterval":25000,"pingTimeout":20000,"maxPayload":100000}' });
+      ws.onmessage({ data: '40/events,{"sid":"x","pid":"p"}' });
+      eq(client.state, "open", "open after the CONNECT answer");
+      sent.push(ws.sent);
+    };
+    connect();
+    const seeds = [
+      '42/events,["ok",1,"offset-1"]', '42/events,7["ok",{"a":[1,2]}]', '43/events,1[{"ok":true}]',
+      '452-/events,["ok",{"_placeholder":true,"num":0},[{"_placeholder":true,"num":1}]]',
+      '461-/events,3[{"_placeholder":true,"num":0}]', '451-/other,["ok",{"_placeholder":true,"num":0}]',
+      '2', '3', '6', '40/events,{"sid":"y"}',
+    ];
+    const chars = '{}[]":,\\0123456789-/_placeholdernumtrue é\u0000';
+    // A 32-bit LCG (in float arithmetic the product loses bits, and the sequence can fall
+    // into a short cycle).
+    let seed = 4242;
+    const rand = (n) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 16) % n; };
+    let thrown = 0;
+    let ended = 0;
+    for (let i = 0; i < 20000; i++) {
+      // A mutation can make a valid DISCONNECT or CONNECT_ERROR, which ends the session
+      // as it should: connect again.
+      if (client.state === "closed") {
+        ended++;
+        connect();
+      }
+      let data;
+      if (rand(4) === 0) {
+        data = new Uint8Array(rand(8)).buffer; // an attachment, announced or not
+      } else {
+        let f = seeds[rand(seeds.length)].split("");
+        for (let k = 0, n = rand(4); k < n; k++) {
+          const at = rand(f.length + 1);
+          const op = rand(3);
+          if (op === 0) f.splice(at, 1);
+          else if (op === 1) f.splice(at, 0, chars[rand(chars.length)]);
+          else f = f.slice(0, at);
+        }
+        data = f.join("");
+      }
+      try {
+        FakeSocket.last.onmessage({ data });
+      } catch (e) {
+        thrown++;
+      }
+    }
+    eq(thrown, 0, "nothing thrown out of onmessage");
+    if (client.state === "closed") connect();
+    const before = good.length;
+    FakeSocket.last.onmessage({ data: '42/events,["ok","after"]' });
+    eq(good.slice(before), ["after"], "still delivering after 20,000 random frames");
+    ok(errors.every((c) => typeof c === "string"), "every problem reported with a code");
+    ok(sent.flat().some((f) => f instanceof Uint8Array), "binary acks went out");
+    console.log(`browser Socket.IO fuzz: 20000 frames, ${errors.length} reported, ${good.length} delivered, ${ended} sessions ended, 0 thrown`);
     client.free();
   },
 
