@@ -86,7 +86,7 @@ impl Error {
             Error::InvalidUrl(url) => concat(&[
                 "invalid URL \"",
                 url,
-                "\": expected ws://, wss:// or a path starting with /",
+                "\": expected ws://, wss://, http://, https:// or a path starting with /",
             ]),
             Error::InvalidCloseCode(code) => {
                 with_number("invalid close code ", (*code).into(), ": use 1000 or 3000-4999")

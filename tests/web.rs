@@ -159,6 +159,7 @@ scenarios! {
     listeners_changed_between_frames_are_heard_from_the_next_frame => "listenersChangedBetweenFramesAreHeardFromTheNextFrame",
     frames_over_max_message_bytes_are_skipped_and_reported => "framesOverMaxMessageBytesAreSkippedAndReported",
     token_provider_is_called_before_every_connect => "tokenProviderIsCalledBeforeEveryConnect",
+    url_provider_is_called_before_every_connect => "urlProviderIsCalledBeforeEveryConnect",
     missed_pushes_are_replayed_once_in_order_after_a_drop => "missedPushesAreReplayedOnceInOrderAfterADrop",
     gap_is_reported_when_the_server_lost_its_history => "gapIsReportedWhenTheServerLostItsHistory",
     reliable_sends_take_effect_once_across_drops => "reliableSendsTakeEffectOnceAcrossDrops",

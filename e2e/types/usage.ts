@@ -44,6 +44,8 @@ export async function main(): Promise<void> {
   await ready();
   const loaded: boolean = isReady();
   const ws = new WsClient("ws://127.0.0.1:8080/ws", options);
+  const signed = new WsClient(async () => "wss://example.invalid/ws?sig=x", { protocol: "raw" });
+  signed.free();
   const off: () => void = ws.on("state", ({ from, to }) => {
     const a: WsState = from;
     const b: WsState = to;

@@ -68,8 +68,12 @@ extern "C" {
     /// Keeps the token provider with the listeners (see `TokenSource`).
     #[wasm_bindgen(method, js_name = useToken)]
     pub fn use_token(this: &Hub, provider: &Function);
-    #[wasm_bindgen(method, js_name = resolveToken)]
-    pub fn resolve_token(this: &Hub, gen: u32);
+    /// Keeps the URL provider with the listeners, as the token provider.
+    #[wasm_bindgen(method, js_name = useUrl)]
+    pub fn use_url(this: &Hub, provider: &Function);
+    /// Calls the URL and token providers for socket `gen` (`K_TOKEN` answers).
+    #[wasm_bindgen(method)]
+    pub fn resolve(this: &Hub, gen: u32);
 
     #[wasm_bindgen(method, catch)]
     pub fn frame(this: &Hub, msg: &JsValue, n: f64) -> Result<JsValue, JsValue>;

@@ -27,11 +27,12 @@ const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "g
 const MAX_BATCH_DEPTH = 4;
 
 // What the app gave the client that may refer back to it: its listeners, by event name
-// or topic, lifecycle events, and "*"; and the token provider (`useToken`). Lists are
+// or topic, lifecycle events, and "*"; and the token and URL providers (`useToken`,
+// `useUrl`). Lists are
 // replaced, never mutated (except by `mute`), so `off` inside a listener cannot skip
 // another. `seen` caches `events` lookups (`listeners`); adding or removing a listener
 // clears it.
-const newLists = () => ({ events: new Map(), life: new Map(), any: [], token: null, seen: [] });
+const newLists = () => ({ events: new Map(), life: new Map(), any: [], token: null, url: null, seen: [] });
 
 /** Every error wsocket raises or emits: an `Error` with a stable `code`. */
 export function makeError(code, message, extra) {
@@ -513,19 +514,35 @@ export class Hub {
     }
   }
 
-  // The token provider, kept with the listeners (not in the wasm side, whose references
-  // are roots for the garbage collector).
+  // The token and URL providers, kept with the listeners (not in the wasm side, whose
+  // references are roots for the garbage collector).
   useToken(provider) {
     this.lists().token = provider;
   }
 
-  // Calls the token provider for socket `gen`; the core hears a string, `null` (no
-  // string returned) or `undefined` (it threw or rejected).
-  resolveToken(gen) {
-    const provider = this.lists().token;
-    new Promise((resolve) => resolve(provider())).then(
-      (token) => this.sink(K_TOKEN, gen, typeof token === "string" ? token : null),
-      () => this.sink(K_TOKEN, gen, undefined),
+  useUrl(provider) {
+    this.lists().url = provider;
+  }
+
+  // Calls the URL and token providers for socket `gen`; the core hears `[url, token]`,
+  // each a string (the URL as `wsUrl` reads it) or `false` (no such provider), or
+  // `undefined` when one failed, reported here (INVALID_URL, TOKEN_ERROR).
+  resolve(gen) {
+    const { url, token } = this.lists();
+    // A provider's answer, or a rejection with [code, why].
+    const call = (f, code, what) => f !== null && new Promise((r) => r(f())).then(
+      (v) => (typeof v === "string" ? v : Promise.reject([code, `the ${what} provider returned no string`])),
+      (cause) => Promise.reject([code, `the ${what} provider threw or rejected: ${cause}`]),
+    );
+    const ws = Promise.resolve(call(url, "INVALID_URL", "URL")).then((u) => u === false || wsUrl(u) !== undefined
+      ? u && wsUrl(u)
+      : Promise.reject(["INVALID_URL", `the URL provider gave "${u}": expected ws://, wss://, http://, https:// or a path`]));
+    Promise.all([ws, call(token, "TOKEN_ERROR", "token")]).then(
+      (got) => this.sink(K_TOKEN, gen, got),
+      ([code, why]) => {
+        this.emitError(makeError(code, why));
+        this.sink(K_TOKEN, gen, undefined);
+      },
     );
   }
 

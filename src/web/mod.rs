@@ -81,7 +81,9 @@ enum TokenSource {
 
 struct Core {
     machine: Machine<JsValue>,
-    url: String,
+    /// The URL to open; `None` when a provider gives it before every connect (held by the
+    /// hub, as the token provider is: `useUrl`).
+    url: Option<String>,
     token: TokenSource,
     /// The token to send as an `auth` message once the socket opens.
     pending_auth: Option<String>,
@@ -203,19 +205,23 @@ impl Inner {
         }
     }
 
-    /// Opens socket `gen`, after resolving the token when a provider gives it.
+    /// Opens socket `gen`, after resolving the URL and the token when providers give them.
     fn open_socket(self: &Rc<Self>, gen: u32) {
-        let token = self.core_ref().token.clone();
-        match token {
-            TokenSource::None => self.create_socket(gen, None),
-            TokenSource::Fixed(t) => self.create_socket(gen, Some(t)),
-            TokenSource::Provider => self.hub.resolve_token(gen),
+        let (url, token) = {
+            let core = self.core_ref();
+            (core.url.clone(), core.token.clone())
+        };
+        match (url, token) {
+            (Some(url), TokenSource::None) => self.create_socket(gen, url, None),
+            (Some(url), TokenSource::Fixed(t)) => self.create_socket(gen, url, Some(t)),
+            _ => self.hub.resolve(gen),
         }
     }
 
-    /// The provider's answer for socket `gen`: a string, `null` (no string) or
-    /// `undefined` (it threw or rejected).
-    fn on_token(self: &Rc<Self>, gen: u32, token: JsValue) {
+    /// The providers' answers for socket `gen`: `[url, token]`, each a string (the URL
+    /// already a WebSocket URL) or `false` (no such provider); `undefined` when one failed,
+    /// which the hub reported (`INVALID_URL`, `TOKEN_ERROR`): then it is retried like a drop.
+    fn on_resolved(self: &Rc<Self>, gen: u32, got: JsValue) {
         let current = {
             let core = self.core_ref();
             core.machine.gen() == gen && core.machine.state() == State::Connecting
@@ -223,35 +229,41 @@ impl Inner {
         if !current {
             return;
         }
-        match token.as_string() {
-            Some(t) => self.create_socket(gen, Some(t)),
-            None if token.is_null() => {
-                self.token_failed(gen, "the token provider returned no string")
-            }
-            None => self.token_failed(gen, "the token provider threw or rejected"),
+        if got.is_undefined() {
+            return self.input(Input::SocketClosed {
+                gen,
+                code: 1006,
+                reason: "no socket: a provider failed".to_owned(),
+                was_clean: false,
+            });
         }
+        let given = |i| got.unchecked_ref::<Array>().get(i).as_string();
+        let (url, token) = {
+            let core = self.core_ref();
+            let socketio = core_is_socketio(&core);
+            let url = core
+                .url
+                .clone()
+                .or_else(|| given(0).map(|url| if socketio { socketio_url(&url) } else { url }));
+            let token = match &core.token {
+                TokenSource::Fixed(t) => Some(t.clone()),
+                _ => given(1),
+            };
+            (url, token)
+        };
+        self.create_socket(gen, url.unwrap_or_default(), token);
     }
 
-    fn token_failed(self: &Rc<Self>, gen: u32, why: &str) {
-        self.hub.emit_error(&make_error("TOKEN_ERROR", why));
-        self.input(Input::SocketClosed {
-            gen,
-            code: 1006,
-            reason: why.to_owned(),
-            was_clean: false,
-        });
-    }
-
-    fn create_socket(self: &Rc<Self>, gen: u32, token: Option<String>) {
+    fn create_socket(self: &Rc<Self>, gen: u32, url: String, token: Option<String>) {
         let (url, auth) = {
             let core = self.core_ref();
             match (core.machine.options().token_in, token) {
                 (TokenIn::Query, Some(t)) => {
-                    let sep = if core.url.bytes().any(|b| b == b'?') { "&" } else { "?" };
+                    let sep = if url.bytes().any(|b| b == b'?') { "&" } else { "?" };
                     let encoded = js::encode_uri_component(&t);
-                    (crate::text::concat(&[&core.url, sep, "token=", &encoded]), None)
+                    (crate::text::concat(&[&url, sep, "token=", &encoded]), None)
                 }
-                (_, token) => (core.url.clone(), token),
+                (_, token) => (url, token),
             }
         };
         // Socket.IO: the token goes in the CONNECT packet the hub sends.
@@ -324,7 +336,7 @@ impl Inner {
             }
             K_ONLINE => self.input(Input::Online),
             K_WAKE => self.wake(),
-            K_TOKEN => self.on_token(gen, value),
+            K_TOKEN => self.on_resolved(gen, value),
             K_SIO_DISCONNECT => {
                 // The server disconnected this client from the namespace: as in
                 // socket.io, that is final (no reconnect until `connect()`).
@@ -451,22 +463,37 @@ impl WsClient {
     /// `TypeError`.
     #[wasm_bindgen(constructor)]
     pub fn new(url: JsValue, options: JsValue) -> Result<WsClient, JsValue> {
-        let url =
-            url.as_string().ok_or_else(|| make_error("INVALID_URL", "the URL must be a string"))?;
+        let fixed = url.as_string();
+        if fixed.is_none() && !url.is_function() {
+            let why = "the URL must be a string, or a function returning one (or a Promise of one)";
+            return Err(make_error("INVALID_URL", why));
+        }
         let (opts, token) = options::read(&options)?;
-        Ok(WsClient::build(&url, opts, token)?)
+        let client = WsClient::build(fixed.as_deref(), opts, token)?;
+        if fixed.is_none() {
+            client.inner.hub.use_url(url.unchecked_ref());
+        }
+        Ok(client)
     }
 }
 
 impl WsClient {
     /// The constructor behind `new WsClient(url, options)` and the Rust API's
-    /// [`Client::new`](crate::Client::new): options already read, not yet validated.
-    pub(crate) fn build(url: &str, opts: crate::Options, token: Token) -> Result<WsClient, Error> {
-        let mut url = ws_url(url).ok_or_else(|| Error::InvalidUrl(url.to_owned()))?;
+    /// [`Client::new`](crate::Client::new): options already read, not yet validated. No
+    /// `url`: a provider gives it before every connect (`useUrl`).
+    pub(crate) fn build(
+        url: Option<&str>,
+        opts: crate::Options,
+        token: Token,
+    ) -> Result<WsClient, Error> {
         let socketio = opts.protocol == Protocol::SocketIo;
-        if socketio {
-            url = socketio_url(&url);
-        }
+        let url = match url {
+            Some(given) => {
+                let url = ws_url(given).ok_or_else(|| Error::InvalidUrl(given.to_owned()))?;
+                Some(if socketio { socketio_url(&url) } else { url })
+            }
+            None => None,
+        };
         let namespace = opts.namespace.clone();
         let seed = (math_random() * 9_007_199_254_740_991.0) as u64;
         let prefix = id_prefix();

@@ -407,14 +407,14 @@ impl Client {
     /// page's host); it does not connect until [`connect`](Self::connect). Invalid
     /// options are an `INVALID_OPTION` error naming the field.
     pub fn new(url: &str, options: Options) -> Result<Client, WsError> {
-        Ok(Client { js: WsClient::build(url, options, Token::None)?, _token: None })
+        Ok(Client { js: WsClient::build(Some(url), options, Token::None)?, _token: None })
     }
 
     /// The same, with a fixed token (sent as `?token=` or an `auth` message, per
     /// `options.token_in`).
     pub fn with_token(url: &str, options: Options, token: &str) -> Result<Client, WsError> {
         let token = Token::Fixed(token.to_owned());
-        Ok(Client { js: WsClient::build(url, options, token)?, _token: None })
+        Ok(Client { js: WsClient::build(Some(url), options, token)?, _token: None })
     }
 
     /// The same, with a token provider called before every connect; a connection
@@ -427,7 +427,7 @@ impl Client {
         let closure = Closure::<dyn Fn() -> JsValue>::new(move || JsValue::from(provider()));
         let function = closure.as_ref().unchecked_ref::<super::js::Function>().clone();
         options.refresh_token = true;
-        let js = WsClient::build(url, options, Token::Provider(function))?;
+        let js = WsClient::build(Some(url), options, Token::Provider(function))?;
         Ok(Client { js, _token: Some(closure) })
     }
 

@@ -159,10 +159,11 @@ export class WsClient {
    * listeners or token provider use it. */
   free(): void;
   /** Creates a client for `url` (`ws://`, `wss://`, `http://` or `https://` as the
-   * `WebSocket` constructor takes them, or a path on this page's host).
+   * `WebSocket` constructor takes them, or a path on this page's host), or for the URL a
+   * function returns (or resolves to) before every connect, such as a freshly signed one.
    * It does not connect until `connect()`. Throws a `WsError` (`INVALID_OPTION` with
    * `field`, or `INVALID_URL`). */
-  constructor(url: string, options?: WsClientOptions);
+  constructor(url: string | (() => string | Promise<string>), options?: WsClientOptions);
   /** Opens the connection (no-op when already connecting or open). */
   connect(): void;
   /** Closes for good. `code`: 1000 (default) or 3000–4999; `reason`: at most 123 UTF-8 bytes. */

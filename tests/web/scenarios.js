@@ -658,6 +658,46 @@ const scenarios = {
     p.dispose();
   },
 
+  async urlProviderIsCalledBeforeEveryConnect(make, server) {
+    // A URL signed per connection: each connect asks for a fresh one, and the token
+    // provider's `?token=` goes on the URL it gave.
+    const urls = [];
+    const id = cid("url");
+    const url = async () => {
+      urls.push(`ws://${server}/ws?cid=${id}&sig=${urls.length + 1}`);
+      return urls.at(-1);
+    };
+    let tokens = 0;
+    const p = new Probe(make, url, { token: () => `t${++tokens}`, minDelayMs: 20 });
+    p.client.connect();
+    await p.opened();
+    await post(server, `/control/drop?cid=${id}`);
+    await p.opened(2, "reopen on a fresh URL");
+    eq([urls.length, tokens], [2, 2], "both providers called per connect");
+    eq((await p.client.request("echo", 1, { timeoutMs: 3000 })).data, 1, "a request over it");
+    p.dispose();
+    // A provider that fails, or gives no WebSocket URL: INVALID_URL, and a retry.
+    const answers = [() => Promise.reject(new Error("signer down")), () => 42, () => "ftp://x/ws", () => `http://${server}/ws`];
+    const q = new Probe(make, () => answers.shift()(), { minDelayMs: 20, maxDelayMs: 40 });
+    q.client.connect();
+    await q.opened(1, "open on the fourth answer");
+    eq(q.errorCodes(), ["INVALID_URL", "INVALID_URL", "INVALID_URL"], "each failure reported");
+    ok(/threw or rejected/.test(q.errors[0].message) && /no string/.test(q.errors[1].message) && /ftp:/.test(q.errors[2].message),
+      `the messages say which: ${q.errors.map((e) => e.message)}`);
+    eq(q.reconnecting.map((r) => r.attempt), [1, 2, 3], "retried like drops, with backoff");
+    q.dispose();
+    // A token provider that fails: TOKEN_ERROR, and a retry.
+    const tokens2 = [() => { throw new Error("no session"); }, () => null, () => "t"];
+    const t = new Probe(make, url, { token: () => tokens2.shift()(), minDelayMs: 20, maxDelayMs: 40 });
+    t.client.connect();
+    await t.opened(1, "open with the third token");
+    eq(t.errorCodes(), ["TOKEN_ERROR", "TOKEN_ERROR"], "each token failure reported");
+    ok(/threw or rejected: Error: no session/.test(t.errors[0].message) && /no string/.test(t.errors[1].message),
+      `the messages say which: ${t.errors.map((e) => e.message)}`);
+    t.dispose();
+    eq(thrown(() => make(42)).code, "INVALID_URL", "a URL that is neither a string nor a function");
+  },
+
   async missedPushesAreReplayedOnceInOrderAfterADrop(make, server) {
     const [p, id] = await open(make, server, { minDelayMs: 300, maxDelayMs: 300 });
     const topic = `replay:${id}`;
