@@ -10,6 +10,7 @@ const clients = new Map();
  * client (`"/ws"` on this page, `http://h/ws`, `WS://H:80/ws` and `ws://h/ws` are one).
  * A URL that does not parse keys as written; the client's constructor then refuses it. */
 function keyOf(url) {
+  if (typeof url !== "string") return url;
   try {
     const u = new URL(url, globalThis.location?.href);
     u.protocol = u.protocol.replace(/^http/, "ws");
