@@ -67,6 +67,31 @@ export class WsClient extends CoreClient {
   }
 
   /**
+   * `options.signal`, an `AbortSignal`, cancels the request as it cancels a `fetch`: the
+   * promise rejects with `REQUEST_ABORTED` and the core forgets the request (no timeout,
+   * no resend). Already aborted, the request is not sent at all.
+   */
+  request(type, data, options) {
+    if (this.__wbg_ptr === 0) throw freed();
+    const signal = options?.signal;
+    if (signal === undefined) return super.request(type, data, options);
+    if (!(signal instanceof AbortSignal)) {
+      throw Object.assign(wsError("INVALID_OPTION", "invalid option `signal`: expected an AbortSignal"), { field: "signal" });
+    }
+    const { signal: _, ...rest } = options;
+    if (signal.aborted) {
+      const error = wsError("REQUEST_ABORTED", "the request was aborted by its signal before it was sent");
+      return Promise.reject(Object.assign(error, { cause: signal.reason }));
+    }
+    const promise = super.request(type, data, rest);
+    const abort = () => this._hub.abort(promise, signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    const done = () => signal.removeEventListener("abort", abort);
+    promise.then(done, done);
+    return promise;
+  }
+
+  /**
    * Releases the client; again, it does nothing. Its listeners are dropped at once (the
    * hub's `mute`): inside a listener of the client's own call (a `state` listener in
    * `close()`) the glue releases the client only when that call returns, and until then

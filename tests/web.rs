@@ -173,6 +173,7 @@ scenarios! {
     random_frames_never_escape_the_client => "randomFramesNeverEscapeTheClient",
     random_socket_io_frames_never_escape_the_client => "randomSocketIoFramesNeverEscapeTheClient",
     packaged_client_sends_fast_and_keeps_order => "packagedClientSendsFastAndKeepsOrder",
+    packaged_client_requests_stop_at_their_signal => "packagedClientRequestsStopAtTheirSignal",
     legacy_bug_1_second_on_does_not_replace_first => "legacyBug1SecondOnDoesNotReplaceFirst",
     legacy_bug_2_no_duplicate_heartbeat_after_reconnects => "legacyBug2NoDuplicateHeartbeatAfterReconnects",
     legacy_bug_3_reconnect_works_repeatedly_with_jitter_for_every_code => "legacyBug3ReconnectWorksRepeatedlyWithJitterForEveryCode",

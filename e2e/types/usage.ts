@@ -45,6 +45,9 @@ export async function main(): Promise<void> {
   const loaded: boolean = isReady();
   const ws = new WsClient("ws://127.0.0.1:8080/ws", options);
   const signed = new WsClient(async () => "wss://example.invalid/ws?sig=x", { protocol: "raw" });
+  const cancel = new AbortController();
+  void signed.request("get", {}, { timeoutMs: 100, signal: cancel.signal }).catch(() => {});
+  cancel.abort();
   signed.free();
   const off: () => void = ws.on("state", ({ from, to }) => {
     const a: WsState = from;

@@ -1001,10 +1001,22 @@ export class Hub {
   }
 
   track(n) {
-    return new Promise((resolve, reject) => {
-      // Socket.IO ack ids are numbers; the typed protocol's ids carry the prefix.
-      this.pending.set(this.sio !== null ? String(n) : this.prefix + n, { n, resolve, reject });
-    });
+    const request = { n };
+    request.promise = new Promise((resolve, reject) => Object.assign(request, { resolve, reject }));
+    // Socket.IO ack ids are numbers; the typed protocol's ids carry the prefix.
+    this.pending.set(this.sio !== null ? String(n) : this.prefix + n, request);
+    return request.promise;
+  }
+
+  // The request's `signal` fired (js/index.js): the core forgets it, its promise rejects.
+  abort(promise, reason) {
+    for (const [id, request] of this.pending) {
+      if (request.promise !== promise) continue;
+      this.pending.delete(id);
+      this.sink(K_REPLY, this.gen, request.n);
+      request.reject(makeError("REQUEST_ABORTED", `request ${id} aborted by its signal`, { id, cause: reason }));
+      return;
+    }
   }
 
   // A reliable send: its acknowledgement settles it in the core, nothing else.

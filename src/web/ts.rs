@@ -185,8 +185,10 @@ export class WsClient {
    * Returns the message's id (undefined for strings and binary). */
   send(message: object | string | ArrayBuffer | ArrayBufferView, options?: { reliable?: boolean }): string | undefined;
   /** Sends `{type, id, data}` and resolves with the reply carrying the same id. With
-   * `retry: true` it is sent again after every reconnect until answered or timed out. */
-  request<T = unknown>(type: string, data?: unknown, options?: { timeoutMs?: number; retry?: boolean }): Promise<WsMessage<T>>;
+   * `retry: true` it is sent again after every reconnect until answered or timed out.
+   * `signal` (the package's `WsClient`) cancels it as it cancels a `fetch`: the promise
+   * rejects with `REQUEST_ABORTED` and nothing more is sent or awaited for it. */
+  request<T = unknown>(type: string, data?: unknown, options?: { timeoutMs?: number; retry?: boolean; signal?: AbortSignal }): Promise<WsMessage<T>>;
   /** Subscribes to topics (reference counted; resubscribed on every open). */
   subscribe(topics: string | string[]): void;
   /** Drops one reference to each topic. */

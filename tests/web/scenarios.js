@@ -1099,6 +1099,43 @@ const scenarios = {
     client.free();
   },
 
+  async packagedClientRequestsStopAtTheirSignal(make, server) {
+    // `request(…, { signal })` of the package's WsClient, as `fetch` takes one.
+    const pkg = await import(`http://${server}/pkg/index.js`);
+    await pkg.default();
+    const id = cid("abort");
+    const client = new pkg.WsClient(`ws://${server}/ws?cid=${id}`, { minDelayMs: 20, heartbeatIntervalMs: 0 });
+    const errors = [];
+    client.on("error", (e) => errors.push(e.code));
+    client.connect();
+    await until(() => client.state === "open", "open");
+    // A stalled server: the request waits until its signal fires, then rejects at once.
+    await post(server, `/control/stall?cid=${id}`);
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = client.request("echo", { n: 1 }, { timeoutMs: 150, retry: true, signal: controller.signal });
+    eq(client.stats().pendingRequests, 1, "pending while unanswered");
+    setTimeout(() => controller.abort(new Error("unmounted")), 50);
+    const e = await pending.then(() => fail("an aborted request must reject"), (e) => e);
+    eq([e.code, e.cause?.message], ["REQUEST_ABORTED", "unmounted"], "rejected with the signal's reason");
+    ok(Date.now() - started < 140, "at the abort, not at the timeout");
+    eq(client.stats().pendingRequests, 0, "the core forgot it");
+    await sleep(200);
+    eq(errors, [], "no REQUEST_TIMEOUT after the abort");
+    // Already aborted: not sent at all.
+    await post(server, `/control/stall?cid=${id}&on=0`);
+    const out = client.stats().messagesOut;
+    const early = await client.request("echo", {}, { signal: AbortSignal.abort() }).catch((e) => e);
+    eq([early.code, client.stats().messagesOut], ["REQUEST_ABORTED", out], "refused before sending");
+    eq(thrown(() => client.request("echo", {}, { signal: "stop" }))?.field, "signal", "a signal that is no AbortSignal");
+    // A signal that fires after the reply changes nothing.
+    const late = new AbortController();
+    eq((await client.request("echo", { n: 2 }, { signal: late.signal })).data, { n: 2 }, "answered");
+    late.abort();
+    client.close();
+    client.free();
+  },
+
   async legacyBug1SecondOnDoesNotReplaceFirst(make, server) {
     const [p] = await open(make, server);
     const a = p.record("echo");
