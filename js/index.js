@@ -73,22 +73,9 @@ export class WsClient extends CoreClient {
    */
   request(type, data, options) {
     if (this.__wbg_ptr === 0) throw freed();
-    const signal = options?.signal;
-    if (signal === undefined) return super.request(type, data, options);
-    if (!(signal instanceof AbortSignal)) {
-      throw Object.assign(wsError("INVALID_OPTION", "invalid option `signal`: expected an AbortSignal"), { field: "signal" });
-    }
-    const { signal: _, ...rest } = options;
-    if (signal.aborted) {
-      const error = wsError("REQUEST_ABORTED", "the request was aborted by its signal before it was sent");
-      return Promise.reject(Object.assign(error, { cause: signal.reason }));
-    }
-    const promise = super.request(type, data, rest);
-    const abort = () => this._hub.abort(promise, signal.reason);
-    signal.addEventListener("abort", abort, { once: true });
-    const done = () => signal.removeEventListener("abort", abort);
-    promise.then(done, done);
-    return promise;
+    if (options?.signal === undefined) return super.request(type, data, options);
+    const { signal, ...rest } = options;
+    return this._hub.watch(signal, () => super.request(type, data, rest));
   }
 
   /**

@@ -1008,15 +1008,26 @@ export class Hub {
     return request.promise;
   }
 
-  // The request's `signal` fired (js/index.js): the core forgets it, its promise rejects.
-  abort(promise, reason) {
-    for (const [id, request] of this.pending) {
-      if (request.promise !== promise) continue;
-      this.pending.delete(id);
-      this.sink(K_REPLY, this.gen, request.n);
-      request.reject(makeError("REQUEST_ABORTED", `request ${id} aborted by its signal`, { id, cause: reason }));
-      return;
+  // A request with a `signal` (js/index.js): `send()` makes it unless the signal already
+  // fired; when it fires, the request's promise rejects and the core forgets it.
+  watch(signal, send) {
+    if (!(signal instanceof AbortSignal)) throw badOption("signal", "expected an AbortSignal");
+    if (signal.aborted) {
+      return Promise.reject(makeError("REQUEST_ABORTED", "request aborted by its signal before it was sent", { cause: signal.reason }));
     }
+    const promise = send();
+    const abort = () => {
+      for (const [id, request] of this.pending) {
+        if (request.promise !== promise) continue;
+        this.pending.delete(id);
+        this.sink(K_REPLY, this.gen, request.n);
+        request.reject(makeError("REQUEST_ABORTED", `request ${id} aborted by its signal`, { id, cause: signal.reason }));
+      }
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    const done = () => signal.removeEventListener("abort", abort);
+    promise.then(done, done);
+    return promise;
   }
 
   // A reliable send: its acknowledgement settles it in the core, nothing else.
