@@ -188,18 +188,16 @@ impl Options {
         if matches!(&self.heartbeat_message, Some(m) if m.is_empty()) {
             return Err(Error::option("heartbeatMessage", "must not be empty"));
         }
-        let mut offered: &[String] = &[];
-        for p in &self.subprotocols {
+        for (i, p) in self.subprotocols.iter().enumerate() {
             if p.is_empty() || !p.bytes().all(token_byte) {
                 return Err(Error::option(
                     "subprotocols",
                     "each must be a token: letters, digits and !#$%&'*+-.^_`|~",
                 ));
             }
-            if offered.contains(p) {
+            if self.subprotocols.get(..i).is_some_and(|before| before.contains(p)) {
                 return Err(Error::option("subprotocols", "each may be offered once"));
             }
-            offered = self.subprotocols.get(..=offered.len()).unwrap_or_default();
         }
         if !crate::socketio::valid_namespace(&self.namespace) {
             return Err(Error::option("namespace", "must start with / and hold no , [ { or \""));

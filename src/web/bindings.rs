@@ -71,7 +71,7 @@ extern "C" {
     /// Keeps the URL provider with the listeners, as the token provider.
     #[wasm_bindgen(method, js_name = useUrl)]
     pub fn use_url(this: &Hub, provider: &Function);
-    /// Calls the URL and token providers for socket `gen` (`K_TOKEN` answers).
+    /// Calls the URL and token providers for socket `gen` (`K_RESOLVED` answers).
     #[wasm_bindgen(method)]
     pub fn resolve(this: &Hub, gen: u32);
 

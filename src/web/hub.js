@@ -19,7 +19,7 @@ const K_SIO_DISCONNECT = 7;
 const K_TIMER = 8;
 const K_ONLINE = 9;
 const K_WAKE = 10;
-const K_TOKEN = 11;
+const K_RESOLVED = 11;
 
 const DUPLICATE = 1;
 
@@ -534,14 +534,16 @@ export class Hub {
       (v) => (typeof v === "string" ? v : Promise.reject([code, `the ${what} provider returned no string`])),
       (cause) => Promise.reject([code, `the ${what} provider threw or rejected: ${cause}`]),
     );
-    const ws = Promise.resolve(call(url, "INVALID_URL", "URL")).then((u) => u === false || wsUrl(u) !== undefined
-      ? u && wsUrl(u)
-      : Promise.reject(["INVALID_URL", `the URL provider gave "${u}": expected ws://, wss://, http://, https:// or a path`]));
+    const ws = Promise.resolve(call(url, "INVALID_URL", "URL")).then((u) => {
+      const read = u === false ? u : wsUrl(u);
+      if (read === undefined) throw ["INVALID_URL", `the URL provider gave "${u}": expected ws://, wss://, http://, https:// or a path`];
+      return read;
+    });
     Promise.all([ws, call(token, "TOKEN_ERROR", "token")]).then(
-      (got) => this.sink(K_TOKEN, gen, got),
+      (got) => this.sink(K_RESOLVED, gen, got),
       ([code, why]) => {
         this.emitError(makeError(code, why));
-        this.sink(K_TOKEN, gen, undefined);
+        this.sink(K_RESOLVED, gen, undefined);
       },
     );
   }
@@ -908,7 +910,7 @@ export class Hub {
   // strings and binary go as they are. Leaves the id in `this.id`.
   frame(msg, n) {
     if (this.sio !== null) {
-      if (typeof msg !== "object" || msg === null || Array.isArray(msg) || ArrayBuffer.isView(msg) || msg instanceof ArrayBuffer) {
+      if (typeof msg !== "object" || msg === null || Array.isArray(msg) || isBinary(msg)) {
         throw makeError("INVALID_ARGUMENT", `with protocol "socketio", send() takes {${this.key}, data} or {${this.key}, args}`);
       }
       this.id = undefined;
@@ -1022,6 +1024,7 @@ export class Hub {
         this.pending.delete(id);
         this.sink(K_REPLY, this.gen, request.n);
         request.reject(makeError("REQUEST_ABORTED", `request ${id} aborted by its signal`, { id, cause: signal.reason }));
+        return;
       }
     };
     signal.addEventListener("abort", abort, { once: true });

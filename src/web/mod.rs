@@ -54,7 +54,7 @@ const K_SIO_DISCONNECT: u32 = 7;
 const K_TIMER: u32 = 8;
 const K_ONLINE: u32 = 9;
 const K_WAKE: u32 = 10;
-const K_TOKEN: u32 = 11;
+const K_RESOLVED: u32 = 11;
 
 /// What the sink answers for a push the core decided is a duplicate.
 const DUPLICATE: u32 = 1;
@@ -336,7 +336,7 @@ impl Inner {
             }
             K_ONLINE => self.input(Input::Online),
             K_WAKE => self.wake(),
-            K_TOKEN => self.on_resolved(gen, value),
+            K_RESOLVED => self.on_resolved(gen, value),
             K_SIO_DISCONNECT => {
                 // The server disconnected this client from the namespace: as in
                 // socket.io, that is final (no reconnect until `connect()`).
