@@ -109,8 +109,9 @@ $("topic-form").onsubmit = (e) => {
 };
 $("publish-form").onsubmit = (e) => {
   e.preventDefault();
-  const body = { topic: $("publish-topic").value.trim(), event: "user_message", data: { text: $("publish-text").value } };
-  fetch("/publish", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  // Over the WebSocket (the protocol's `publish`): the HTTP endpoint needs the server's
+  // publish token, which a page must not hold.
+  ws.send({ type: "publish", topic: $("publish-topic").value.trim(), event: "user_message", data: { text: $("publish-text").value } });
 };
 renderTopics();
 

@@ -1,10 +1,17 @@
-//! The registry of live connections, and the test-control commands they obey.
+//! The registry of live connections: their slots (how many may be open, and how many
+//! may still be authenticating), the shutdown signal, and the test-control commands.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{mpsc, watch};
+
+use crate::Config;
+
+/// Commands a connection may have waiting; more are dropped (the test-control API is
+/// the only sender, and it waits for nothing).
+pub const CONTROL_QUEUE: usize = 64;
 
 /// A command from the test-control API to one connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,16 +32,91 @@ pub enum Control {
     Flood(u32),
 }
 
+/// Whether a server may send `code` in a close frame (RFC 6455 §7.4: 1004-1006 and 1015
+/// are reserved, 1016-2999 unassigned).
+pub fn legal_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
 struct Entry {
     cid: Option<String>,
-    tx: UnboundedSender<Control>,
+    tx: mpsc::Sender<Control>,
+}
+
+/// Which count a connection's slot is taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotKind {
+    /// An authenticated connection (or any, when no auth is configured).
+    Open,
+    /// A connection that has still to authenticate.
+    Pending,
+}
+
+/// A connection's place in `max_connections` or `max_unauthenticated`, given back on
+/// drop.
+pub struct Slot {
+    kind: SlotKind,
+    counts: Arc<Counts>,
+}
+
+impl Slot {
+    /// Which count the slot is from.
+    pub fn kind(&self) -> SlotKind {
+        self.kind
+    }
+
+    /// Moves an authenticating connection's slot to the open ones; false (and the slot
+    /// unchanged) when they are all taken.
+    pub fn promote(&mut self, config: &Config) -> bool {
+        if self.kind == SlotKind::Open {
+            return true;
+        }
+        if !take(&self.counts.open, config.max_connections) {
+            return false;
+        }
+        self.counts.pending.fetch_sub(1, Ordering::AcqRel);
+        self.kind = SlotKind::Open;
+        true
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let count = match self.kind {
+            SlotKind::Open => &self.counts.open,
+            SlotKind::Pending => &self.counts.pending,
+        };
+        count.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    open: AtomicUsize,
+    pending: AtomicUsize,
+}
+
+fn take(count: &AtomicUsize, max: usize) -> bool {
+    count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).is_ok()
 }
 
 /// Live connections by id, each with the client-chosen `cid` from its URL.
-#[derive(Default)]
 pub struct Conns {
     next: AtomicU64,
     map: Mutex<HashMap<u64, Entry>>,
+    counts: Arc<Counts>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Default for Conns {
+    fn default() -> Self {
+        Conns {
+            next: AtomicU64::new(0),
+            map: Mutex::new(HashMap::new()),
+            counts: Arc::default(),
+            shutdown: watch::channel(false).0,
+        }
+    }
 }
 
 impl Conns {
@@ -42,11 +124,29 @@ impl Conns {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a connection; returns its id.
-    pub fn add(&self, cid: Option<String>, tx: UnboundedSender<Control>) -> u64 {
+    /// A slot among `max_connections`, if one is free.
+    pub fn open_slot(&self, config: &Config) -> Option<Slot> {
+        take(&self.counts.open, config.max_connections)
+            .then(|| Slot { kind: SlotKind::Open, counts: self.counts.clone() })
+    }
+
+    /// A slot among `max_unauthenticated`, if one is free.
+    pub fn pending_slot(&self, config: &Config) -> Option<Slot> {
+        take(&self.counts.pending, config.max_unauthenticated)
+            .then(|| Slot { kind: SlotKind::Pending, counts: self.counts.clone() })
+    }
+
+    /// (open, authenticating) connections.
+    pub fn slots(&self) -> (usize, usize) {
+        (self.counts.open.load(Ordering::Acquire), self.counts.pending.load(Ordering::Acquire))
+    }
+
+    /// Registers a connection; returns its id and the receiver of its commands.
+    pub fn add(&self, cid: Option<String>) -> (u64, mpsc::Receiver<Control>) {
+        let (tx, rx) = mpsc::channel(CONTROL_QUEUE);
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         self.lock().insert(id, Entry { cid, tx });
-        id
+        (id, rx)
     }
 
     /// Forgets a connection.
@@ -60,12 +160,34 @@ impl Conns {
         self.lock()
             .values()
             .filter(|e| cid.is_none() || e.cid.as_deref() == cid)
-            .filter(|e| e.tx.send(control.clone()).is_ok())
+            .filter(|e| e.tx.try_send(control.clone()).is_ok())
             .count()
     }
 
     /// How many connections have this cid (or all, when `None`).
     pub fn count(&self, cid: Option<&str>) -> usize {
         self.lock().values().filter(|e| cid.is_none() || e.cid.as_deref() == cid).count()
+    }
+
+    /// Tells every connection to close with 1012 (service restart) and refuses new ones.
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Whether the server is shutting down.
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// What a connection task waits on to learn of the shutdown.
+    pub fn on_shutdown(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+}
+
+/// Completes when the server starts shutting down (never, if it cannot any more).
+pub async fn stopping(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }

@@ -18,7 +18,7 @@ pub async fn run(state: Arc<AppState>) {
         tick += 1;
         for (i, task) in tasks.iter().enumerate() {
             let percent = (tick * (i as u64 + 2)) % 101;
-            state.hub.publish(
+            let _ = state.hub.publish(
                 "task:progress",
                 "task_progress",
                 json!({ "task": task, "percent": percent }),
@@ -26,7 +26,7 @@ pub async fn run(state: Arc<AppState>) {
         }
         for symbol in ["BTC-USD", "ETH-USD", "SOL-USD"] {
             let data = json!({ "symbol": symbol, "price": crate::legacy::price(symbol, tick) });
-            state.hub.publish("market:ticker", "market_data", data);
+            let _ = state.hub.publish("market:ticker", "market_data", data);
         }
     }
 }

@@ -1,20 +1,69 @@
 //! Topic fan-out with per-topic sequence numbers and a bounded history for recovery.
+//!
+//! Bounded: at most `max_topics` topics; per topic at most `history` messages and
+//! `history_bytes` bytes of history; a topic with no subscriber and no publish for
+//! `topic_idle` is reclaimed (`sweep`). Each topic has its own epoch, new whenever its
+//! history starts over (created, reclaimed and created again, `restart_epoch`), so a
+//! client's old position never matches numbers that started again. Each subscriber has a
+//! bounded queue (`Outbox`): a push that does not fit disconnects it as a slow consumer
+//! rather than buffering without end.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
+use prometheus_client::metrics::gauge::Gauge;
 use serde_json::Value;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{mpsc, Notify};
 use wsocket::protocol::{Message, Position};
+
+use crate::Config;
 
 /// What a connection's writer receives from the hub: one pre-encoded push.
 pub type Push = Utf8Bytes;
 
+/// A subscriber's side of the hub: its bounded push queue, and what tells it that a push
+/// did not fit (it is then dropped from every topic it is found in).
+#[derive(Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Push>,
+    slow: Arc<Notify>,
+    depth: Gauge,
+}
+
+impl Outbox {
+    /// A queue of `capacity` pushes: the outbox, its receiver, and what is notified when
+    /// a push did not fit. `depth` counts what is queued (the receiver decrements it).
+    pub fn new(capacity: usize, depth: Gauge) -> (Outbox, mpsc::Receiver<Push>, Arc<Notify>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let slow = Arc::new(Notify::new());
+        (Outbox { tx, slow: slow.clone(), depth }, rx, slow)
+    }
+
+    /// Queues `push`; false when the subscriber is gone or did not keep up (then told).
+    fn offer(&self, push: &Push) -> bool {
+        match self.tx.try_send(push.clone()) {
+            Ok(()) => {
+                self.depth.inc();
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.slow.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
 struct Topic {
     seq: u64,
+    epoch: String,
     history: VecDeque<(u64, Utf8Bytes)>,
-    subscribers: HashMap<u64, UnboundedSender<Push>>,
+    history_bytes: usize,
+    subscribers: HashMap<u64, Outbox>,
+    active: Instant,
 }
 
 /// The outcome of a subscribe for one topic.
@@ -28,24 +77,76 @@ pub struct Joined {
     pub position: Position,
 }
 
+/// The outcome of a publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The push's sequence number in its topic.
+    pub seq: u64,
+    /// The topic's epoch.
+    pub epoch: String,
+    /// How many subscribers it was handed to.
+    pub delivered: usize,
+}
+
 /// Every topic, its subscribers and its recent history.
 pub struct Hub {
     inner: Mutex<HubInner>,
     history_len: usize,
+    history_bytes: usize,
+    max_topics: usize,
+    max_topic_bytes: usize,
+    topic_idle: Duration,
 }
 
 struct HubInner {
     epoch: String,
     epochs: u64,
+    made: u64,
     topics: HashMap<String, Topic>,
 }
 
+impl HubInner {
+    fn next_epoch(&mut self) -> String {
+        self.made += 1;
+        format!("{}.{}", self.epoch, self.made)
+    }
+
+    /// `name`, created if there is room.
+    fn topic(&mut self, name: &str, max_topics: usize) -> Result<&mut Topic, String> {
+        if !self.topics.contains_key(name) {
+            if self.topics.len() >= max_topics {
+                return Err(format!("too many topics on this server (at most {max_topics})"));
+            }
+            let epoch = self.next_epoch();
+            let topic = Topic {
+                seq: 0,
+                epoch,
+                history: VecDeque::new(),
+                history_bytes: 0,
+                subscribers: HashMap::new(),
+                active: Instant::now(),
+            };
+            self.topics.insert(name.to_owned(), topic);
+        }
+        self.topics.get_mut(name).ok_or_else(|| "topic vanished".to_owned())
+    }
+}
+
 impl Hub {
-    /// A hub that keeps the last `history_len` messages of each topic.
-    pub fn new(history_len: usize) -> Hub {
+    /// A hub bounded as `config` says.
+    pub fn new(config: &Config) -> Hub {
         Hub {
-            inner: Mutex::new(HubInner { epoch: new_epoch(1), epochs: 1, topics: HashMap::new() }),
-            history_len,
+            inner: Mutex::new(HubInner {
+                epoch: new_epoch(1),
+                epochs: 1,
+                made: 0,
+                topics: HashMap::new(),
+            }),
+            history_len: config.history,
+            history_bytes: config.history_bytes,
+            max_topics: config.max_topics,
+            max_topic_bytes: config.max_topic_bytes,
+            topic_idle: config.topic_idle,
         }
     }
 
@@ -54,7 +155,18 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The current epoch.
+    /// Whether `topic` is a name the hub takes: not empty, at most `max_topic_bytes`.
+    pub fn check_topic(&self, topic: &str) -> Result<(), String> {
+        if topic.is_empty() {
+            return Err("a topic name may not be empty".to_owned());
+        }
+        if topic.len() > self.max_topic_bytes {
+            return Err(format!("a topic name is at most {} bytes", self.max_topic_bytes));
+        }
+        Ok(())
+    }
+
+    /// The server's epoch (each topic's epoch starts with it).
     pub fn epoch(&self) -> String {
         self.lock().epoch.clone()
     }
@@ -65,91 +177,117 @@ impl Hub {
         let mut inner = self.lock();
         inner.epochs += 1;
         inner.epoch = new_epoch(inner.epochs);
-        for topic in inner.topics.values_mut() {
-            topic.seq = 0;
-            topic.history.clear();
+        let names: Vec<String> = inner.topics.keys().cloned().collect();
+        for name in names {
+            let epoch = inner.next_epoch();
+            if let Some(topic) = inner.topics.get_mut(&name) {
+                topic.seq = 0;
+                topic.epoch = epoch;
+                topic.history.clear();
+                topic.history_bytes = 0;
+            }
         }
         inner.epoch.clone()
     }
 
-    /// Subscribes connection `conn` to `topic`, replaying from `since` when possible.
+    /// Subscribes connection `conn` to `topic`, replaying from `since` when possible;
+    /// an error when the topic would be one too many.
     pub fn subscribe(
         &self,
         conn: u64,
         topic: &str,
-        tx: UnboundedSender<Push>,
+        outbox: &Outbox,
         since: Option<&Position>,
-    ) -> Joined {
+    ) -> Result<Joined, String> {
         let mut inner = self.lock();
-        let epoch = inner.epoch.clone();
-        let t = inner.topic(topic);
-        t.subscribers.insert(conn, tx);
-        let position = Position { seq: t.seq, epoch: epoch.clone() };
+        let t = inner.topic(topic, self.max_topics)?;
+        t.subscribers.insert(conn, outbox.clone());
+        t.active = Instant::now();
+        let position = Position { seq: t.seq, epoch: t.epoch.clone() };
         let Some(since) = since else {
-            return Joined { recovered: true, replay: Vec::new(), position };
+            return Ok(Joined { recovered: true, replay: Vec::new(), position });
         };
         let oldest = t.history.front().map_or(t.seq + 1, |(seq, _)| *seq);
-        let recovered = since.epoch == epoch && since.seq <= t.seq && since.seq + 1 >= oldest;
+        let recovered = since.epoch == t.epoch && since.seq <= t.seq && since.seq + 1 >= oldest;
         let replay = if recovered {
             t.history.iter().filter(|(seq, _)| *seq > since.seq).map(|(_, m)| m.clone()).collect()
         } else {
             Vec::new()
         };
-        Joined { recovered, replay, position }
+        Ok(Joined { recovered, replay, position })
     }
 
     /// Removes `conn` from `topic`.
     pub fn unsubscribe(&self, conn: u64, topic: &str) {
         if let Some(t) = self.lock().topics.get_mut(topic) {
-            t.subscribers.remove(&conn);
+            if t.subscribers.remove(&conn).is_some() {
+                t.active = Instant::now();
+            }
         }
     }
 
-    /// Removes `conn` from every topic (it disconnected).
-    pub fn leave_all(&self, conn: u64) {
-        for t in self.lock().topics.values_mut() {
-            t.subscribers.remove(&conn);
-        }
-    }
-
-    /// Publishes `data` on `topic` as a push of type `event`; returns the push's `seq`
-    /// and how many subscribers it was handed to.
-    pub fn publish(&self, topic: &str, event: &str, data: Value) -> (u64, usize) {
+    /// Removes `conn` from each of `topics` (it disconnected).
+    pub fn leave<'a>(&self, conn: u64, topics: impl IntoIterator<Item = &'a String>) {
         let mut inner = self.lock();
-        let epoch = inner.epoch.clone();
-        let t = inner.topic(topic);
+        for topic in topics {
+            if let Some(t) = inner.topics.get_mut(topic) {
+                t.subscribers.remove(&conn);
+                t.active = Instant::now();
+            }
+        }
+    }
+
+    /// Publishes `data` on `topic` as a push of type `event`. A subscriber whose queue is
+    /// full is dropped from the topic (and told, see `Outbox`).
+    pub fn publish(&self, topic: &str, event: &str, data: Value) -> Result<Published, String> {
+        let mut inner = self.lock();
+        let t = inner.topic(topic, self.max_topics)?;
         t.seq += 1;
+        t.active = Instant::now();
         let message = Message {
             kind: event.to_owned(),
             topic: Some(topic.to_owned()),
             data: Some(data),
             seq: Some(t.seq),
-            epoch: Some(epoch),
+            epoch: Some(t.epoch.clone()),
             timestamp: Some(now_ms()),
             ..Message::default()
         };
         let text = Utf8Bytes::from(crate::encode(&message));
+        t.history_bytes += text.len();
         t.history.push_back((t.seq, text.clone()));
-        while t.history.len() > self.history_len {
-            t.history.pop_front();
+        while t.history.len() > self.history_len || t.history_bytes > self.history_bytes {
+            let Some((_, old)) = t.history.pop_front() else { break };
+            t.history_bytes -= old.len();
         }
-        t.subscribers.retain(|_, tx| tx.send(text.clone()).is_ok());
-        (t.seq, t.subscribers.len())
+        t.subscribers.retain(|_, outbox| outbox.offer(&text));
+        Ok(Published { seq: t.seq, epoch: t.epoch.clone(), delivered: t.subscribers.len() })
+    }
+
+    /// Reclaims every topic with no subscriber and no publish for `topic_idle`; returns
+    /// how many went.
+    pub fn sweep(&self) -> usize {
+        let idle = self.topic_idle;
+        let mut inner = self.lock();
+        let before = inner.topics.len();
+        inner.topics.retain(|_, t| !t.subscribers.is_empty() || t.active.elapsed() < idle);
+        before - inner.topics.len()
+    }
+
+    /// How often `sweep` should run.
+    pub fn sweep_every(&self) -> Duration {
+        (self.topic_idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(60))
+    }
+
+    /// (topics, history bytes) held now.
+    pub fn size(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.topics.len(), inner.topics.values().map(|t| t.history_bytes).sum())
     }
 
     /// Current positions of every topic, for tests and the demo.
     pub fn positions(&self) -> BTreeMap<String, u64> {
         self.lock().topics.iter().map(|(k, t)| (k.clone(), t.seq)).collect()
-    }
-}
-
-impl HubInner {
-    fn topic(&mut self, name: &str) -> &mut Topic {
-        self.topics.entry(name.to_owned()).or_insert_with(|| Topic {
-            seq: 0,
-            history: VecDeque::new(),
-            subscribers: HashMap::new(),
-        })
     }
 }
 

@@ -7,10 +7,11 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 use wsocket::protocol::EventMessage;
 
-use crate::conns::Control;
+use crate::conns::{Control, Slot};
+use crate::ws::codes::{self, UNAUTHORIZED};
+use crate::ws::{Flow, Guard, Params};
 use crate::AppState;
 
 /// How often subscribed symbols tick.
@@ -33,76 +34,160 @@ pub fn price(symbol: &str, tick: u64) -> f64 {
     ((base + wave) * 100.0).round() / 100.0
 }
 
-/// Runs one `/legacy` connection.
-pub async fn serve(socket: WebSocket, state: Arc<AppState>, cid: Option<String>) {
+/// Runs one `/legacy` connection, under the same policy as `/ws` (`ws::Guard`): when the
+/// server requires credentials, `?token=` or a first `{"event": "auth", "data": {"token"}}`
+/// (answered `auth_ok`), else an `error` event and close 4001.
+pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot: Slot) {
     let (mut sink, mut stream) = socket.split();
-    let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
-    let conn = state.conns.add(cid, ctl_tx);
+    let (conn, mut ctl_rx) = state.conns.add(params.cid.clone());
+    let mut guard = Guard::new(state.clone(), slot);
+    let mut shutdown = state.conns.on_shutdown();
     let mut symbols: BTreeSet<String> = BTreeSet::new();
     let mut ticker = tokio::time::interval(MARKET_TICK);
     let mut tick: u64 = 0;
     let mut stalled = false;
-    loop {
-        let mut out: Vec<Utf8Bytes> = Vec::new();
-        tokio::select! {
-            inbound = stream.next() => match inbound {
-                Some(Ok(WsMessage::Text(text))) => out.extend(on_text(&text, &mut symbols)),
-                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
-            },
-            _ = ticker.tick() => {
-                if !stalled {
-                    tick += 1;
-                    for s in &symbols {
-                        let data = json!({ "symbol": s, "price": price(s, tick), "tick": tick });
-                        out.push(event("market_data", data, None));
+    let mut flow = Flow::Continue;
+    let mut out: Vec<Utf8Bytes> = Vec::new();
+    if let Some(token) = params.token.as_deref() {
+        if let Err(why) = guard.authenticate(token) {
+            out.push(refusal(why, None));
+            flow = Flow::Close(UNAUTHORIZED, "unauthorized");
+        }
+    }
+    'conn: {
+        while let Flow::Continue = flow {
+            // Stalled: half-open. What arrives is still processed, nothing gets back.
+            if stalled {
+                out.clear();
+            }
+            for text in std::mem::take(&mut out) {
+                if guard.write(&mut sink, WsMessage::Text(text)).await.is_err() {
+                    break 'conn;
+                }
+            }
+            tokio::select! {
+                inbound = stream.next() => match inbound {
+                    Some(Ok(WsMessage::Text(text))) => match guard.arrived() {
+                        Ok(()) => flow = on_text(&text, &mut symbols, &mut guard, &mut out),
+                        Err(Some(Flow::Continue)) => out.push(event("error", json!({ "code": "RATE_LIMITED", "message": "too many messages per second" }), None)),
+                        Err(Some(close)) => flow = close,
+                        Err(None) => {}
+                    },
+                    Some(Ok(WsMessage::Close(_))) => {
+                        let _ = tokio::time::timeout(state.config.write_timeout, sink.flush()).await;
+                        break;
+                    }
+                    Some(Ok(_)) => {
+                        if let Err(Some(f)) = guard.arrived() {
+                            flow = f;
+                        }
+                    }
+                    Some(Err(e)) => {
+                        if let Some((code, reason)) = guard.read_error(e) {
+                            guard.close(&mut sink, code, reason).await;
+                        }
+                        break 'conn;
+                    }
+                    None => break,
+                },
+                _ = ticker.tick() => {
+                    if !stalled {
+                        tick += 1;
+                        for s in &symbols {
+                            let data = json!({ "symbol": s, "price": price(s, tick), "tick": tick });
+                            out.push(event("market_data", data, None));
+                        }
                     }
                 }
-            }
-            control = ctl_rx.recv() => match control {
-                Some(Control::Drop) | None => break,
-                Some(Control::Close(code, reason)) => {
-                    let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
-                    break;
+                why = guard.deadline() => {
+                    let (error, close) = guard.expired(why);
+                    if let Some(text) = error {
+                        out.push(refusal(text, None));
+                    }
+                    flow = close;
                 }
-                Some(Control::Stall(on)) => stalled = on,
-                Some(Control::Raw(text)) => out.push(Utf8Bytes::from(text)),
-                Some(Control::Binary(bytes)) => {
-                    let _ = sink.send(WsMessage::Binary(bytes.into())).await;
-                }
-                Some(Control::Flood(_)) => {}
-            },
-        }
-        // Stalled: half-open. What arrives is still processed, nothing gets back.
-        if stalled {
-            out.clear();
-        }
-        for text in out {
-            if sink.send(WsMessage::Text(text)).await.is_err() {
-                state.conns.remove(conn);
-                return;
+                () = crate::conns::stopping(&mut shutdown) => flow = Flow::Close(codes::SERVICE_RESTART, "server restart"),
+                control = ctl_rx.recv() => match control {
+                    Some(Control::Drop) | None => break 'conn,
+                    Some(Control::Close(code, reason)) => {
+                        let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
+                        let _ = guard.write(&mut sink, WsMessage::Close(Some(frame))).await;
+                        break;
+                    }
+                    Some(Control::Stall(on)) => stalled = on,
+                    Some(Control::Raw(text)) => out.push(Utf8Bytes::from(text)),
+                    Some(Control::Binary(bytes)) => {
+                        let _ = guard.write(&mut sink, WsMessage::Binary(bytes.into())).await;
+                    }
+                    Some(Control::Flood(_)) => {}
+                },
             }
+        }
+        if let Flow::Close(code, reason) = flow {
+            for text in std::mem::take(&mut out) {
+                if guard.write(&mut sink, WsMessage::Text(text)).await.is_err() {
+                    break 'conn;
+                }
+            }
+            guard.close(&mut sink, code, reason).await;
+            guard.linger(&mut stream).await;
         }
     }
     state.conns.remove(conn);
 }
 
-fn on_text(text: &str, symbols: &mut BTreeSet<String>) -> Vec<Utf8Bytes> {
+fn refusal(why: &str, id: Option<String>) -> Utf8Bytes {
+    event("error", json!({ "code": "UNAUTHORIZED", "message": why }), id)
+}
+
+fn on_text(
+    text: &str,
+    symbols: &mut BTreeSet<String>,
+    guard: &mut Guard,
+    out: &mut Vec<Utf8Bytes>,
+) -> Flow {
     // The legacy heartbeat is a bare text frame; answer so a client watchdog sees life.
     if text == "PONG" || text == "PING" {
-        return vec![event("pong", Value::Null, None)];
+        out.push(event("pong", Value::Null, None));
+        return Flow::Continue;
     }
     let m: EventMessage = match serde_json::from_str(text) {
         Ok(m) => m,
         Err(e) => {
-            return vec![event(
-                "error",
-                json!({ "code": "BAD_REQUEST", "message": e.to_string() }),
-                None,
-            )]
+            let data = json!({ "code": "BAD_REQUEST", "message": e.to_string() });
+            out.push(event("error", data, None));
+            return Flow::Continue;
         }
     };
+    let max_id = guard.state.config.max_id_bytes;
+    if m.id.as_ref().is_some_and(|id| id.len() > max_id) {
+        let data =
+            json!({ "code": "BAD_REQUEST", "message": format!("an id is at most {max_id} bytes") });
+        out.push(event("error", data, None));
+        return Flow::Continue;
+    }
+    if m.event == "auth" {
+        let token = m.data.as_ref().and_then(|d| d.get("token")).and_then(Value::as_str);
+        return match guard.authenticate(token.unwrap_or_default()) {
+            Ok(()) => {
+                out.push(event("auth_ok", Value::Null, m.id));
+                Flow::Continue
+            }
+            Err(why) => {
+                out.push(refusal(why, m.id));
+                Flow::Close(UNAUTHORIZED, "unauthorized")
+            }
+        };
+    }
+    if !guard.authed() {
+        out.push(refusal("authenticate first", m.id));
+        return Flow::Close(UNAUTHORIZED, "unauthorized");
+    }
+    out.extend(answer(m, symbols));
+    Flow::Continue
+}
+
+fn answer(m: EventMessage, symbols: &mut BTreeSet<String>) -> Vec<Utf8Bytes> {
     let list = |data: &Option<Value>| -> Vec<String> {
         data.as_ref()
             .and_then(|d| d.get("symbols"))

@@ -1,19 +1,30 @@
 //! The companion server of wsocket: `/ws` (reference protocol), `/legacy` (event JSON),
-//! demo feeds, a publish endpoint and a test-control API, and the demo page from `www/`
-//! and `pkg/`. `app` builds the router; `main` only binds and serves.
+//! `/socket.io/` (a relay to the Socket.IO gateway), demo feeds, a publish endpoint, the
+//! demo page from `www/` and `pkg/`, `/healthz` and `/metrics`, and, only when asked for
+//! and only on loopback, a test-control API. `app` builds the router, `serve` runs it with
+//! the connection limits and timeouts; `main` only reads the flags.
+//!
+//! Closed by default: the test-control API exists only with `Config::test_control` and
+//! answers loopback peers only; `POST /publish` and `POST /socketio/broadcast` exist only
+//! with `Config::publish_token` and need it as a bearer token; CORS allows only the
+//! configured origins. Every resource a client can make the server spend is bounded by a
+//! `Config` field (see `Limits` in the README).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Query, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower_http::cors::CorsLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 
 pub mod auth;
@@ -22,40 +33,94 @@ pub mod dedupe;
 pub mod feeds;
 pub mod hub;
 pub mod legacy;
+pub mod metrics;
 pub mod relay;
+pub mod serve;
 pub mod sio;
 pub mod ws;
 
 use conns::{Conns, Control};
 use hub::Hub;
+pub use serve::serve;
 
-/// Server settings.
+/// Server settings. Every bound on what a client can make the server spend is here.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The repository root: `www/` and `pkg/` are served from under it.
     pub root: PathBuf,
-    /// When set, `/ws` requires this token (`?token=` or an `auth` message).
+    /// When set, `/ws`, `/legacy` and Socket.IO require this token (`?token=` or an
+    /// `auth` message), compared in constant time.
     pub auth_token: Option<String>,
-    /// When set, `/ws` requires a JWT signed with this HS256 secret (`exp` checked).
+    /// When set, they require a JWT signed with this HS256 secret (`exp` required).
     pub jwt_secret: Option<String>,
     /// When not empty, upgrades from any other `Origin` are refused with 403
-    /// (cross-site WebSocket hijacking).
+    /// (cross-site WebSocket hijacking), and CORS allows these origins only.
     pub allowed_origins: Vec<String>,
-    /// Connections past this are closed at once with 1013 (try again later).
+    /// The test-control API (`/control/*`): off unless set, and then for loopback peers
+    /// only (CORS then also allows loopback origins, for test pages).
+    pub test_control: bool,
+    /// `POST /publish` and `POST /socketio/broadcast` need `Authorization: Bearer` this;
+    /// without it they do not exist.
+    pub publish_token: Option<String>,
+    /// `/metrics` needs `Authorization: Bearer` this; without it, loopback peers only.
+    pub metrics_token: Option<String>,
+    /// Authenticated (or, with no auth configured, all) WebSocket connections past this
+    /// are closed at once with 1013 (try again later).
     pub max_connections: usize,
-    /// Messages per second per connection before `RATE_LIMITED`.
+    /// Connections that still have to authenticate, apart from `max_connections`, so
+    /// that silent strangers cannot take the slots of users with a token.
+    pub max_unauthenticated: usize,
+    /// TCP connections still in their HTTP phase (before an upgrade); more are dropped.
+    pub max_http_connections: usize,
+    /// How long a client may take to send a request's headers (slowloris).
+    pub header_read_timeout: Duration,
+    /// How long a new WebSocket may stay silent before its first frame.
+    pub first_frame_timeout: Duration,
+    /// How long a connection may take to authenticate when a token is required.
+    pub auth_timeout: Duration,
+    /// How long a connection may stay silent (no frame, not even a ping) before it is
+    /// closed with 1001.
+    pub idle_timeout: Duration,
+    /// How long one write may wait on a client that does not read (slow consumer).
+    pub write_timeout: Duration,
+    /// Pushes queued per connection before it is disconnected as a slow consumer.
+    pub outbound_queue: usize,
+    /// Messages per second per connection (a token bucket with this rate and burst);
+    /// past it `RATE_LIMITED`, and after as many again close 4008.
     pub rate_limit_per_sec: u32,
-    /// The largest text frame accepted before `TOO_LARGE` and close 1009.
+    /// The largest frame (and message) accepted; the WebSocket layer refuses a larger
+    /// one from its header, before buffering it, with close 1009.
     pub max_frame_bytes: usize,
-    /// Messages kept per topic for recovery.
+    /// Messages kept per topic for recovery...
     pub history: usize,
+    /// ...and at most this many bytes of them per topic.
+    pub history_bytes: usize,
+    /// Topics alive at once; a new topic past this is refused.
+    pub max_topics: usize,
+    /// A topic with no subscriber and no publish for this long is reclaimed (its
+    /// history with it; a later one starts a new epoch).
+    pub topic_idle: Duration,
+    /// Topics one connection may hold.
+    pub max_topics_per_connection: usize,
+    /// The longest topic name, in bytes.
+    pub max_topic_bytes: usize,
+    /// The longest message `id`, in bytes.
+    pub max_id_bytes: usize,
+    /// Processed ids remembered per scope (user or client id)...
+    pub processed_per_scope: usize,
+    /// ...and in all, in bytes; the least recently used scope goes first.
+    pub processed_bytes: usize,
+    /// How long a processed id is remembered.
+    pub processed_ttl: Duration,
     /// Where `/socket.io/` relays to (`host:port` of a Socket.IO server); `None`: the
-    /// internal socketioxide gateway, once `sio::start` has run.
+    /// internal socketioxide gateway, once `start_socketio` has run.
     pub socketio_upstream: Option<String>,
     /// Engine.IO ping interval of the internal gateway, ms.
     pub sio_ping_interval_ms: u64,
     /// Engine.IO ping timeout of the internal gateway, ms.
     pub sio_ping_timeout_ms: u64,
+    /// On shutdown, how long connections get to close before the process exits.
+    pub drain_timeout: Duration,
 }
 
 impl Default for Config {
@@ -65,13 +130,34 @@ impl Default for Config {
             auth_token: None,
             jwt_secret: None,
             allowed_origins: Vec::new(),
+            test_control: false,
+            publish_token: None,
+            metrics_token: None,
             max_connections: 20_000,
+            max_unauthenticated: 1_000,
+            max_http_connections: 4_096,
+            header_read_timeout: Duration::from_secs(10),
+            first_frame_timeout: Duration::from_secs(30),
+            auth_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(90),
+            write_timeout: Duration::from_secs(10),
+            outbound_queue: 1_024,
             rate_limit_per_sec: 100,
             max_frame_bytes: 64 * 1024,
             history: 1_000,
+            history_bytes: 1 << 20,
+            max_topics: 100_000,
+            topic_idle: Duration::from_secs(300),
+            max_topics_per_connection: 1_000,
+            max_topic_bytes: 256,
+            max_id_bytes: 128,
+            processed_per_scope: 10_000,
+            processed_bytes: 64 << 20,
+            processed_ttl: Duration::from_secs(24 * 3600),
             socketio_upstream: None,
             sio_ping_interval_ms: 25_000,
             sio_ping_timeout_ms: 20_000,
+            drain_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -82,21 +168,25 @@ pub struct AppState {
     pub config: Config,
     /// Topics and their subscribers.
     pub hub: Hub,
-    /// Live connections, for the control API.
+    /// Live connections: slots, the shutdown signal, control commands.
     pub conns: Conns,
     /// Message ids already processed, so a resent message takes effect once.
     pub processed: dedupe::Processed,
-    /// The internal Socket.IO gateway: its address and handle (set by `start_socketio`).
-    pub sio: std::sync::OnceLock<(String, socketioxide::SocketIo)>,
+    /// Counters and gauges for `/metrics`.
+    pub metrics: metrics::Metrics,
+    /// The internal Socket.IO gateway: its address, the secret the relay presents to it,
+    /// and its handle (set by `start_socketio`).
+    pub sio: std::sync::OnceLock<(String, String, socketioxide::SocketIo)>,
 }
 
 impl AppState {
     /// State for `config`.
     pub fn new(config: Config) -> Arc<AppState> {
         Arc::new(AppState {
-            hub: Hub::new(config.history),
+            hub: Hub::new(&config),
             conns: Conns::default(),
-            processed: dedupe::Processed::new(100_000),
+            processed: dedupe::Processed::new(&config),
+            metrics: metrics::Metrics::default(),
             sio: std::sync::OnceLock::new(),
             config,
         })
@@ -104,11 +194,11 @@ impl AppState {
 }
 
 /// Starts the internal Socket.IO gateway that `/socket.io/` relays to (unless the
-/// config names another upstream).
+/// config names another upstream), and the hub's reclaiming of idle topics.
 pub async fn start_socketio(state: &Arc<AppState>) -> std::io::Result<()> {
     if state.config.socketio_upstream.is_none() && state.sio.get().is_none() {
-        let (addr, io) = sio::start(state.clone()).await?;
-        let _ = state.sio.set((addr.to_string(), io));
+        let (addr, secret, io) = sio::start(state.clone()).await?;
+        let _ = state.sio.set((addr.to_string(), secret, io));
     }
     Ok(())
 }
@@ -118,58 +208,178 @@ pub fn encode(message: &wsocket::protocol::Message) -> String {
     serde_json::to_string(message).unwrap_or_default()
 }
 
-/// The whole server as a router.
+/// Whether an `Origin` header value is a loopback page (`http://127.0.0.1:5000`).
+fn loopback_origin(origin: &[u8]) -> bool {
+    let Ok(origin) = std::str::from_utf8(origin) else { return false };
+    let host = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+    let host =
+        host.map(|h| {
+            h.rsplit_once(':').map_or(h, |(h, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    ""
+                }
+            })
+        });
+    matches!(host, Some("127.0.0.1" | "localhost" | "[::1]"))
+}
+
+/// CORS: the `--allow-origin` origins, and loopback pages when the test-control API is on
+/// (the browser tests' pages). Never a wildcard.
+fn cors(config: &Config) -> CorsLayer {
+    let allowed: Vec<HeaderValue> =
+        config.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let loopback = config.test_control;
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            allowed.contains(origin) || (loopback && loopback_origin(origin.as_bytes()))
+        }))
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+}
+
+/// The whole server as a router. Handlers that check the peer's address need
+/// `ConnectInfo<SocketAddr>`, which `serve` provides.
 pub fn app(state: Arc<AppState>) -> Router {
     let root = state.config.root.clone();
-    let control = Router::new()
-        .route("/control/drop", post(drop_conns))
-        .route("/control/close", post(close_conns))
-        .route("/control/stall", post(stall_conns))
-        .route("/control/malformed", post(malformed))
-        .route("/control/send", post(send_raw))
-        .route("/control/epoch", post(restart_epoch))
-        .route("/control/connections", get(connections))
-        .route("/control/burst", post(burst))
-        .route("/control/flood", post(flood))
-        .route("/publish", post(publish))
-        .route("/socketio/broadcast", post(sio_broadcast))
-        // Bad-input tests send 16 MiB frames through `/control/send`.
-        .layer(DefaultBodyLimit::max(32 << 20))
-        .layer(CorsLayer::permissive());
-    Router::new()
+    let cors = cors(&state.config);
+    let mut router = Router::new()
         .route("/ws", any(ws_upgrade))
         .route("/legacy", any(legacy_upgrade))
         .route("/socket.io/", any(socketio_upgrade))
-        .merge(control)
-        // CORS, so test pages on another origin can import the built package.
-        .nest_service(
-            "/pkg",
-            tower::Layer::layer(&CorsLayer::permissive(), ServeDir::new(root.join("pkg"))),
-        )
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics));
+    if state.config.publish_token.is_some() {
+        router = router.merge(
+            Router::new()
+                .route("/publish", post(publish))
+                .route("/socketio/broadcast", post(sio_broadcast))
+                .layer(DefaultBodyLimit::max(state.config.max_frame_bytes))
+                .route_layer(middleware::from_fn_with_state(state.clone(), publisher_only))
+                .layer(cors.clone()),
+        );
+    }
+    if state.config.test_control {
+        let control = Router::new()
+            .route("/control/drop", post(drop_conns))
+            .route("/control/close", post(close_conns))
+            .route("/control/stall", post(stall_conns))
+            .route("/control/malformed", post(malformed))
+            .route("/control/send", post(send_raw))
+            .route("/control/epoch", post(restart_epoch))
+            .route("/control/connections", get(connections))
+            .route("/control/burst", post(burst))
+            .route("/control/flood", post(flood))
+            // Bad-input tests send 16 MiB frames through `/control/send`.
+            .layer(DefaultBodyLimit::max(32 << 20))
+            .route_layer(middleware::from_fn(loopback_only))
+            .layer(cors.clone());
+        router = router.merge(control);
+    }
+    router
+        .nest_service("/pkg", tower::Layer::layer(&cors, ServeDir::new(root.join("pkg"))))
         .nest_service("/bench", ServeDir::new(root.join("bench")))
         .fallback_service(ServeDir::new(root.join("www")).append_index_html_on_directories(true))
         .with_state(state)
 }
 
+fn peer(request: &Request) -> Option<SocketAddr> {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
+
+/// The test-control API answers loopback peers only (403 otherwise).
+async fn loopback_only(request: Request, next: Next) -> Response {
+    if !peer(&request).is_some_and(|p| p.ip().is_loopback()) {
+        return (StatusCode::FORBIDDEN, "the test-control API is for loopback peers only")
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether `headers` carry `Authorization: Bearer <expected>` (constant-time).
+fn bearer(headers: &HeaderMap, expected: &str) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    auth::same(given, expected)
+}
+
+/// `/publish` and `/socketio/broadcast` need the publish token (401 otherwise).
+async fn publisher_only(State(s): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let expected = s.config.publish_token.as_deref().unwrap_or_default();
+    if expected.is_empty() || !bearer(request.headers(), expected) {
+        s.metrics.auth_failures.inc();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "bearer token required",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+async fn healthz(State(s): State<Arc<AppState>>) -> Response {
+    if s.conns.shutting_down() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
+    }
+    "ok".into_response()
+}
+
+/// Prometheus metrics: with `metrics_token` as a bearer token, else loopback peers only.
+async fn metrics(State(s): State<Arc<AppState>>, request: Request) -> Response {
+    let allowed = match s.config.metrics_token.as_deref() {
+        Some(token) => bearer(request.headers(), token),
+        None => peer(&request).is_some_and(|p| p.ip().is_loopback()),
+    };
+    if !allowed {
+        return (StatusCode::UNAUTHORIZED, "metrics need a bearer token").into_response();
+    }
+    let body = s.metrics.render(&s);
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
+        .into_response()
+}
+
 /// The admission checks every WebSocket endpoint shares: an Origin on the allow-list
-/// (else 403), and room under `max_connections` (else the socket is closed with 1013).
-/// `accept` upgrades an admitted request.
+/// (else 403), not shutting down (else 503), the frame and write-buffer bounds, and a
+/// slot (`conns::Slot`; none left: the socket is closed at once with 1013). `accept`
+/// upgrades an admitted request with its slot.
 fn admit(
-    state: &AppState,
+    state: &Arc<AppState>,
     headers: &HeaderMap,
     upgrade: WebSocketUpgrade,
-    accept: impl FnOnce(WebSocketUpgrade) -> Response,
+    authenticated: bool,
+    accept: impl FnOnce(WebSocketUpgrade, conns::Slot) -> Response,
 ) -> Response {
     let allowed = &state.config.allowed_origins;
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     if !allowed.is_empty() && !origin.is_some_and(|o| allowed.iter().any(|a| a == o)) {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    let upgrade = upgrade.max_message_size(state.config.max_frame_bytes.max(1 << 20) * 2);
-    if state.conns.count(None) >= state.config.max_connections {
-        return upgrade.on_upgrade(ws::refuse_busy);
+    if state.conns.shutting_down() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
     }
-    accept(upgrade)
+    let max = state.config.max_frame_bytes;
+    let upgrade = upgrade
+        .max_frame_size(max)
+        .max_message_size(max)
+        .write_buffer_size(0)
+        .max_write_buffer_size(max.saturating_mul(4).max(1 << 20));
+    let slot = if authenticated || !auth::required(&state.config) {
+        state.conns.open_slot(&state.config)
+    } else {
+        state.conns.pending_slot(&state.config)
+    };
+    match slot {
+        Some(slot) => accept(upgrade, slot),
+        None => {
+            state.metrics.refused.inc();
+            upgrade.on_upgrade(ws::refuse_busy)
+        }
+    }
 }
 
 async fn ws_upgrade(
@@ -179,8 +389,10 @@ async fn ws_upgrade(
     headers: HeaderMap,
 ) -> Response {
     let params = ws::Params::from_query(&q);
-    admit(&state.clone(), &headers, upgrade, |u| {
-        u.protocols([ws::SUBPROTOCOL]).on_upgrade(move |socket| ws::serve(socket, state, params))
+    let credential = params.token.as_deref().and_then(|t| auth::check(&state.config, t).ok());
+    admit(&state.clone(), &headers, upgrade, credential.is_some(), |u, slot| {
+        u.protocols([ws::SUBPROTOCOL])
+            .on_upgrade(move |socket| ws::serve(socket, state, params, slot))
     })
 }
 
@@ -190,9 +402,10 @@ async fn legacy_upgrade(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let cid = q.get("cid").cloned();
-    admit(&state.clone(), &headers, upgrade, |u| {
-        u.on_upgrade(move |socket| legacy::serve(socket, state, cid))
+    let params = ws::Params::from_query(&q);
+    let credential = params.token.as_deref().and_then(|t| auth::check(&state.config, t).ok());
+    admit(&state.clone(), &headers, upgrade, credential.is_some(), |u, slot| {
+        u.on_upgrade(move |socket| legacy::serve(socket, state, params, slot))
     })
 }
 
@@ -203,17 +416,19 @@ async fn socketio_upgrade(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
-    let upstream = match (&state.config.socketio_upstream, state.sio.get()) {
-        (Some(up), _) => up.clone(),
-        (None, Some((addr, _))) => addr.clone(),
+    let (upstream, secret) = match (&state.config.socketio_upstream, state.sio.get()) {
+        (Some(up), _) => (up.clone(), None),
+        (None, Some((addr, secret, _))) => (addr.clone(), Some(secret.clone())),
         (None, None) => {
             return (StatusCode::SERVICE_UNAVAILABLE, "no Socket.IO gateway").into_response()
         }
     };
     let url = format!("ws://{upstream}/socket.io/?{}", uri.query().unwrap_or(""));
     let cid = q.get("cid").cloned();
-    admit(&state.clone(), &headers, upgrade, |u| {
-        u.on_upgrade(move |socket| relay::serve(socket, state, url, cid))
+    // The gateway authenticates in its CONNECT packet: a Socket.IO connection counts as
+    // authenticated for its slot (the gateway's own timeouts end a silent one).
+    admit(&state.clone(), &headers, upgrade, true, |u, slot| {
+        u.on_upgrade(move |socket| relay::serve(socket, state, url, secret, cid, slot))
     })
 }
 
@@ -227,7 +442,7 @@ struct SioBroadcast {
 }
 
 async fn sio_broadcast(State(s): State<Arc<AppState>>, Json(b): Json<SioBroadcast>) -> Response {
-    let Some((_, io)) = s.sio.get() else {
+    let Some((_, _, io)) = s.sio.get() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no internal Socket.IO gateway").into_response();
     };
     let sent = sio::broadcast(io, &b.event, &b.data, b.room).await;
@@ -252,9 +467,17 @@ async fn drop_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> 
     applied(s.conns.command(t.cid.as_deref(), &Control::Drop))
 }
 
-async fn close_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {
-    let control = Control::Close(t.code.unwrap_or(1000), t.reason.unwrap_or_default());
-    applied(s.conns.command(t.cid.as_deref(), &control))
+async fn close_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Response {
+    let code = t.code.unwrap_or(1000);
+    let reason = t.reason.unwrap_or_default();
+    if !conns::legal_close_code(code) {
+        let text = format!("close code {code} may not be sent (1000-1003, 1007-1014, 3000-4999)");
+        return (StatusCode::BAD_REQUEST, text).into_response();
+    }
+    if reason.len() > 123 {
+        return (StatusCode::BAD_REQUEST, "the close reason is at most 123 bytes").into_response();
+    }
+    applied(s.conns.command(t.cid.as_deref(), &Control::Close(code, reason))).into_response()
 }
 
 async fn stall_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {
@@ -320,13 +543,13 @@ async fn burst(State(s): State<Arc<AppState>>, Query(b): Query<Burst>) -> Json<V
     let event = b.event.unwrap_or_else(|| "burst".to_owned());
     let state = s.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_millis(1));
+        let mut tick = tokio::time::interval(Duration::from_millis(1));
         let mut n = 0;
         while n < count {
             tick.tick().await;
             for _ in 0..per_ms.min(count - n) {
                 n += 1;
-                state.hub.publish(&b.topic, &event, json!({ "n": n }));
+                let _ = state.hub.publish(&b.topic, &event, json!({ "n": n }));
             }
         }
     });
@@ -353,7 +576,13 @@ async fn publish(
                 .into_response()
         }
     };
+    if let Err(e) = s.hub.check_topic(&body.topic) {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response();
+    }
     let event = body.event.as_deref().unwrap_or(wsocket::protocol::types::MESSAGE);
-    let (seq, delivered) = s.hub.publish(&body.topic, event, body.data);
-    Json(json!({ "seq": seq, "epoch": s.hub.epoch(), "delivered": delivered })).into_response()
+    match s.hub.publish(&body.topic, event, body.data) {
+        Ok(p) => Json(json!({ "seq": p.seq, "epoch": p.epoch, "delivered": p.delivered }))
+            .into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": e }))).into_response(),
+    }
 }

@@ -9,20 +9,35 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message as AxMessage, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as TMessage;
 
-use crate::conns::Control;
+use crate::conns::{Control, Slot};
+use crate::ws::Guard;
 use crate::AppState;
 
-/// Relays one browser connection to `upstream_url`.
+/// Relays one browser connection to `upstream_url`, presenting `secret` to the internal
+/// gateway. The browser's frames are bounded by `max_frame_bytes` (the gateway's
+/// `maxPayload`) before they are buffered: a larger one is closed with 1009.
 pub async fn serve(
     client: WebSocket,
     state: Arc<AppState>,
     upstream_url: String,
+    secret: Option<String>,
     cid: Option<String>,
+    slot: Slot,
 ) {
-    let Ok((upstream, _)) = tokio_tungstenite::connect_async(&upstream_url).await else {
+    let guard = Guard::new(state.clone(), slot);
+    let request = match upstream_url.as_str().into_client_request() {
+        Ok(mut request) => {
+            if let Some(secret) = secret.as_deref().and_then(|s| s.parse().ok()) {
+                request.headers_mut().insert(crate::sio::RELAY_HEADER, secret);
+            }
+            request
+        }
+        Err(_) => return,
+    };
+    let Ok((upstream, _)) = tokio_tungstenite::connect_async(request).await else {
         let (mut sink, _) = client.split();
         let frame = CloseFrame {
             code: 1011,
@@ -33,8 +48,8 @@ pub async fn serve(
     };
     let (mut up_tx, mut up_rx) = upstream.split();
     let (mut tx, mut rx) = client.split();
-    let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
-    let conn = state.conns.add(cid, ctl_tx);
+    let (conn, mut ctl_rx) = state.conns.add(cid);
+    let mut shutdown = state.conns.on_shutdown();
     let mut stalled = false;
     // Stalled and the upstream gave up on the silent client: the browser keeps a socket
     // on which nothing ever arrives again (a dead server, as the watchdog must find it).
@@ -48,12 +63,20 @@ pub async fn serve(
                 Some(Ok(AxMessage::Binary(b))) => {
                     if up_tx.send(TMessage::binary(b)).await.is_err() && !upstream_gone { break; }
                 }
-                Some(Ok(AxMessage::Close(frame))) => {
-                    let _ = tx.send(AxMessage::Close(frame)).await;
+                Some(Ok(AxMessage::Close(_))) => {
+                    // tungstenite queued the echo of the client's close; the flush sends it.
+                    let _ = tokio::time::timeout(state.config.write_timeout, tx.flush()).await;
                     let _ = up_tx.close().await;
                     break;
                 }
-                None | Some(Err(_)) => {
+                Some(Err(e)) => {
+                    if let Some((code, reason)) = guard.read_error(e) {
+                        guard.close(&mut tx, code, reason).await;
+                    }
+                    let _ = up_tx.close().await;
+                    break;
+                }
+                None => {
                     let _ = up_tx.close().await;
                     break;
                 }
@@ -61,10 +84,10 @@ pub async fn serve(
             },
             from_upstream = up_rx.next(), if !upstream_gone => match from_upstream {
                 Some(Ok(TMessage::Text(t))) => {
-                    if !stalled && tx.send(AxMessage::Text(Utf8Bytes::from(t.as_str()))).await.is_err() { break; }
+                    if !stalled && guard.write(&mut tx, AxMessage::Text(Utf8Bytes::from(t.as_str()))).await.is_err() { break; }
                 }
                 Some(Ok(TMessage::Binary(b))) => {
-                    if !stalled && tx.send(AxMessage::Binary(b)).await.is_err() { break; }
+                    if !stalled && guard.write(&mut tx, AxMessage::Binary(b)).await.is_err() { break; }
                 }
                 Some(Ok(TMessage::Close(_))) | None | Some(Err(_)) if stalled => upstream_gone = true,
                 Some(Ok(TMessage::Close(frame))) => {
@@ -75,6 +98,11 @@ pub async fn serve(
                 None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             },
+            () = crate::conns::stopping(&mut shutdown) => {
+                guard.close(&mut tx, crate::ws::codes::SERVICE_RESTART, "server restart").await;
+                let _ = up_tx.close().await;
+                break;
+            }
             control = ctl_rx.recv() => match control {
                 // Both ends dropped without a close frame: the browser sees 1006, the
                 // Socket.IO server a transport error.

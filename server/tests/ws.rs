@@ -257,17 +257,23 @@ async fn error_bad_request_for_non_json_bad_shapes_and_binary() {
 }
 
 #[tokio::test]
-async fn error_rate_limited_past_the_limit() {
+async fn error_rate_limited_past_the_limit_then_close_4008_after_as_many_again() {
     let addr = start(Config { rate_limit_per_sec: 5, ..Config::default() }).await;
     let mut s = connect(&addr, "").await;
-    for i in 0..6 {
+    // The bucket is checked before parsing: a refused frame is not read, so its
+    // answer carries no id, and only the first refusal is answered.
+    for i in 0..8 {
         send(&mut s, json!({"type": "ping", "id": format!("p{i}")})).await;
     }
     for _ in 0..5 {
         assert_eq!(recv(&mut s).await.kind, "pong");
     }
     let m = recv(&mut s).await;
-    assert_eq!((error_code(&m), m.id.as_deref()), (ErrorCode::RateLimited, Some("p5")));
+    assert_eq!((error_code(&m), m.id.as_deref()), (ErrorCode::RateLimited, None));
+    for i in 8..20 {
+        let _ = s.send(Frame::text(format!(r#"{{"type":"ping","id":"q{i}"}}"#))).await;
+    }
+    assert_eq!(recv_close(&mut s).await, 4008, "sustained abuse is closed with 4008");
 }
 
 #[tokio::test]

@@ -80,8 +80,14 @@ function cid(name) {
   return `${name}-${Date.now() % 100000}-${counter}`;
 }
 
+// The test servers' `/publish` credential (`cargo xtask test` starts them with it; a test
+// value, not a secret).
+const PUBLISH_TOKEN = "test-publish-token";
+
 async function post(server, path, body) {
-  const headers = { "Content-Type": path === "/publish" ? "application/json" : "text/plain" };
+  const headers = path === "/publish"
+    ? { "Content-Type": "application/json", Authorization: `Bearer ${PUBLISH_TOKEN}` }
+    : { "Content-Type": "text/plain" };
   // The browser can see `open` a moment before the server's connection task has
   // registered the cid: a command for a cid retries (bounded) until it reaches one.
   const targeted = path.startsWith("/control/") && path.includes("cid=");

@@ -209,6 +209,8 @@ fn bind_package_wasm(out: &Path) -> Result<PathBuf> {
     run(cmd("cargo")
         .env("RUSTFLAGS", PACKAGE_RUSTFLAGS)
         .args(["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"])
+        // A panic traps (the release profile unwinds, for the server's sake).
+        .args(["--config", "profile.release.panic=\"abort\""])
         .args(["--no-default-features", "--features", "npm-package", "--target-dir"])
         .arg(&target_dir))?;
     let linked = target_dir.join("wasm32-unknown-unknown/release/wsocket.wasm");
@@ -270,7 +272,13 @@ fn demo(args: &[String]) -> Result {
     build_pkg()?;
     step("demo: starting the companion server (Ctrl-C stops it)");
     println!("open http://127.0.0.1:{port}/ once the server says it is listening");
-    run(cmd("cargo").args(["run", "--release", "-p", "wsocket-server", "--", "--port", &port]))
+    // The demo's buttons break the connection through the test-control API (loopback
+    // only); its publish form publishes over the WebSocket.
+    run(cmd("cargo").args(["run", "--release", "-p", "wsocket-server", "--"]).args([
+        "--port",
+        &port,
+        "--test-control",
+    ]))
 }
 
 // ---- bench ---------------------------------------------------------------------------
@@ -291,7 +299,20 @@ fn run_benchmarks(args: &[&str]) -> Result {
     }
     let srv = Server::start_profile(
         profile,
-        &["--no-feeds", "--rate-limit", "1000000000", "--max-connections", "20000"],
+        &[
+            "--no-feeds",
+            "--rate-limit",
+            "1000000000",
+            "--max-connections",
+            "20000",
+            "--max-http-connections",
+            "20000",
+            // Held connections stay silent for the whole run.
+            "--first-frame-timeout-ms",
+            "3600000",
+            "--idle-timeout-ms",
+            "3600000",
+        ],
     )?;
     let loadgen = root().join("target").join(profile).join("wsocket-loadgen");
     let loadgen = loadgen.to_string_lossy();
@@ -430,6 +451,10 @@ fn size_profile() -> Result<String> {
 
 // ---- test ----------------------------------------------------------------------------
 
+/// The bearer token of `/publish` on the test tier's servers (`tests/web/scenarios.js`
+/// and `server/tests/common` use the same test value).
+const TEST_PUBLISH_TOKEN: &str = "test-publish-token";
+
 /// The companion server, killed on drop.
 struct Server {
     child: Child,
@@ -449,8 +474,10 @@ impl Server {
         }
         run(&mut build)?;
         let bin = root().join("target").join(profile).join("wsocket-server");
+        // Every test server has the test-control API (loopback only) and `/publish`
+        // with the test tier's credential (a test value, not a secret).
         let mut child = Command::new(&bin)
-            .args(["--port", "0"])
+            .args(["--port", "0", "--test-control", "--publish-token", TEST_PUBLISH_TOKEN])
             .args(extra)
             .stdout(Stdio::piped())
             .spawn()
