@@ -130,3 +130,32 @@ async fn broadcast_endpoint_and_control_drop() {
         "an abrupt drop, not a close frame: {end:?}"
     );
 }
+
+#[tokio::test]
+async fn sending_to_a_private_room_is_refused_as_joining_it_is() {
+    let secret = "s3cret";
+    let addr =
+        common::start_open(Config { jwt_secret: Some(secret.into()), ..Config::default() }).await;
+    let exp = wsocket_server::auth::now_secs() + 600;
+    let token = |sub: &str| {
+        wsocket_server::auth::sign_jwt(
+            &serde_json::json!({ "sub": sub, "exp": exp }),
+            secret.as_bytes(),
+        )
+    };
+    let mut victim = connect(&addr, &format!(r#"{{"token":"{}"}}"#, token("victim")), "").await;
+    send(&mut victim, r#"42/events,1["join",{"room":"private:victim"}]"#).await;
+    assert!(next(&mut victim).await.contains(r#""success":true"#), "the owner joins her room");
+    let mut other = connect(&addr, &format!(r#"{{"token":"{}"}}"#, token("mallory")), "").await;
+    send(&mut other, r#"42/events,2["join",{"room":"private:victim"}]"#).await;
+    assert!(next(&mut other).await.contains(r#""success":false"#), "joining is refused");
+    send(&mut other, r#"42/events,3["message",{"content":"hi","room":"private:victim"}]"#).await;
+    let ack = next(&mut other).await;
+    assert!(
+        ack.starts_with("43/events,3") && ack.contains(r#""success":false"#),
+        "sending is refused: {ack}"
+    );
+    send(&mut victim, "42/events,4[\"join\",{\"room\":\"public\"}]").await;
+    let after = next(&mut victim).await;
+    assert!(after.starts_with("43/events,4"), "the victim got nothing from mallory first: {after}");
+}
