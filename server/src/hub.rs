@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
-use prometheus_client::metrics::gauge::Gauge;
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 use wsocket::protocol::{Message, Position};
@@ -29,25 +28,26 @@ pub type Push = Utf8Bytes;
 pub struct Outbox {
     tx: mpsc::Sender<Push>,
     slow: Arc<Notify>,
-    depth: Gauge,
 }
 
 impl Outbox {
     /// A queue of `capacity` pushes: the outbox, its receiver, and what is notified when
-    /// a push did not fit. `depth` counts what is queued (the receiver decrements it).
-    pub fn new(capacity: usize, depth: Gauge) -> (Outbox, mpsc::Receiver<Push>, Arc<Notify>) {
+    /// a push did not fit.
+    pub fn new(capacity: usize) -> (Outbox, mpsc::Receiver<Push>, Arc<Notify>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let slow = Arc::new(Notify::new());
-        (Outbox { tx, slow: slow.clone(), depth }, rx, slow)
+        (Outbox { tx, slow: slow.clone() }, rx, slow)
+    }
+
+    /// Pushes queued and not yet taken by the connection.
+    fn depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
     }
 
     /// Queues `push`; false when the subscriber is gone or did not keep up (then told).
     fn offer(&self, push: &Push) -> bool {
         match self.tx.try_send(push.clone()) {
-            Ok(()) => {
-                self.depth.inc();
-                true
-            }
+            Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.slow.notify_one();
                 false
@@ -277,6 +277,15 @@ impl Hub {
     /// How often `sweep` should run.
     pub fn sweep_every(&self) -> Duration {
         (self.topic_idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(60))
+    }
+
+    /// Pushes queued for subscribers and not yet written, in all (for `/metrics`: read
+    /// when scraped, so the per-push path counts nothing).
+    pub fn queue_depth(&self) -> usize {
+        let inner = self.lock();
+        let mut seen = std::collections::HashSet::new();
+        let subscribers = inner.topics.values().flat_map(|t| t.subscribers.iter());
+        subscribers.filter(|(conn, _)| seen.insert(**conn)).map(|(_, o)| o.depth()).sum()
     }
 
     /// (topics, history bytes) held now.

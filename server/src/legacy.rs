@@ -54,6 +54,9 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
             flow = Flow::Close(UNAUTHORIZED, "unauthorized");
         }
     }
+    let stop = crate::conns::stopping(&mut shutdown);
+    let timer = tokio::time::sleep_until(guard.next().0);
+    tokio::pin!(stop, timer);
     'conn: {
         while let Flow::Continue = flow {
             // Stalled: half-open. What arrives is still processed, nothing gets back.
@@ -99,14 +102,16 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                         }
                     }
                 }
-                why = guard.deadline() => {
-                    let (error, close) = guard.expired(why);
-                    if let Some(text) = error {
-                        out.push(refusal(text, None));
+                () = &mut timer => {
+                    if let Some(why) = guard.due(timer.as_mut()) {
+                        let (error, close) = guard.expired(why);
+                        if let Some(text) = error {
+                            out.push(refusal(text, None));
+                        }
+                        flow = close;
                     }
-                    flow = close;
                 }
-                () = crate::conns::stopping(&mut shutdown) => flow = Flow::Close(codes::SERVICE_RESTART, "server restart"),
+                () = &mut stop => flow = Flow::Close(codes::SERVICE_RESTART, "server restart"),
                 control = ctl_rx.recv() => match control {
                     Some(Control::Drop) | None => break 'conn,
                     Some(Control::Close(code, reason)) => {
@@ -133,6 +138,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
             guard.linger(&mut stream).await;
         }
     }
+    guard.flush_counts();
     state.conns.remove(conn);
 }
 

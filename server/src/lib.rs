@@ -366,11 +366,8 @@ fn admit(
     // What one connection may have waiting to be written: a batch of ten of the largest
     // pushes and more; with the test-control API, its 32 MiB frames (`/control/send`).
     let write_buffer = if state.config.test_control { 64 << 20 } else { (max * 16).max(1 << 20) };
-    let upgrade = upgrade
-        .max_frame_size(max)
-        .max_message_size(max)
-        .write_buffer_size(0)
-        .max_write_buffer_size(write_buffer);
+    let upgrade =
+        upgrade.max_frame_size(max).max_message_size(max).max_write_buffer_size(write_buffer);
     let slot = if authenticated || !auth::required(&state.config) {
         state.conns.open_slot(&state.config)
     } else {

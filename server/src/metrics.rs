@@ -30,8 +30,7 @@ pub struct Metrics {
     pub protocol_errors: Counter,
     /// TCP connections dropped at accept: too many in their HTTP phase.
     pub http_refused: Counter,
-    /// Pushes queued for clients, not yet written.
-    pub queue_depth: Gauge,
+    queue_depth: Gauge,
     open: Gauge,
     pending: Gauge,
     topics: Gauge,
@@ -120,6 +119,7 @@ impl Metrics {
         self.topics.set(topics as i64);
         self.history_bytes.set(history as i64);
         self.processed_bytes.set(processed as i64);
+        self.queue_depth.set(state.hub.queue_depth() as i64);
         let mut out = String::new();
         let _ = encode(&mut out, &self.registry);
         out

@@ -27,7 +27,7 @@ pub async fn serve(
     cid: Option<String>,
     slot: Slot,
 ) {
-    let guard = Guard::new(state.clone(), slot);
+    let mut guard = Guard::new(state.clone(), slot);
     let request = match upstream_url.as_str().into_client_request() {
         Ok(mut request) => {
             if let Some(secret) = secret.as_deref().and_then(|s| s.parse().ok()) {
@@ -50,6 +50,8 @@ pub async fn serve(
     let (mut tx, mut rx) = client.split();
     let (conn, mut ctl_rx) = state.conns.add(cid);
     let mut shutdown = state.conns.on_shutdown();
+    let stop = crate::conns::stopping(&mut shutdown);
+    tokio::pin!(stop);
     let mut stalled = false;
     // Stalled and the upstream gave up on the silent client: the browser keeps a socket
     // on which nothing ever arrives again (a dead server, as the watchdog must find it).
@@ -98,7 +100,7 @@ pub async fn serve(
                 None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             },
-            () = crate::conns::stopping(&mut shutdown) => {
+            () = &mut stop => {
                 guard.close(&mut tx, crate::ws::codes::SERVICE_RESTART, "server restart").await;
                 let _ = up_tx.close().await;
                 break;
@@ -122,5 +124,6 @@ pub async fn serve(
             },
         }
     }
+    guard.flush_counts();
     state.conns.remove(conn);
 }

@@ -4,6 +4,7 @@
 //! and the close codes RFC 6455 asks for.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,7 +108,13 @@ pub(crate) struct Guard {
     /// Messages refused since the last second without a refusal.
     strikes: u32,
     last_strike: Instant,
+    /// Frames counted and not yet added to the shared counters (`flush_counts`).
+    frames_in: u64,
+    frames_out: AtomicU64,
 }
+
+/// How many frames a connection counts before it adds them to the shared counters.
+const COUNT_BATCH: u64 = 256;
 
 /// Why `Guard::deadline` fired.
 pub(crate) enum Deadline {
@@ -134,6 +141,8 @@ impl Guard {
             filled: now,
             strikes: 0,
             last_strike: now,
+            frames_in: 0,
+            frames_out: AtomicU64::new(0),
             credential: None,
             slot,
             state,
@@ -183,7 +192,10 @@ impl Guard {
     /// answer (the first refusal) or close (4008, after a second's worth of refusals).
     pub fn arrived(&mut self) -> Result<(), Option<Flow>> {
         let now = Instant::now();
-        self.state.metrics.frames_in.inc();
+        self.frames_in += 1;
+        if self.frames_in >= COUNT_BATCH {
+            self.flush_counts();
+        }
         self.first_frame = None;
         self.last_in = now;
         let rate = f64::from(self.state.config.rate_limit_per_sec);
@@ -207,7 +219,7 @@ impl Guard {
     }
 
     /// The next deadline, if any.
-    fn next(&self) -> (Instant, Deadline) {
+    pub fn next(&self) -> (Instant, Deadline) {
         let idle = self.last_in + self.state.config.idle_timeout;
         let mut best = (idle, Deadline::Idle);
         for (at, why) in [
@@ -222,11 +234,24 @@ impl Guard {
         best
     }
 
-    /// Waits for the next deadline.
-    pub async fn deadline(&self) -> Deadline {
+    /// The deadline timer fired: the deadline that is due, or `None` when the deadlines
+    /// moved later since it was set (a frame arrived: the idle deadline moves with every
+    /// frame, and resetting the timer each time would cost a timer-wheel update per
+    /// frame), after setting it again.
+    pub fn due(&self, timer: std::pin::Pin<&mut tokio::time::Sleep>) -> Option<Deadline> {
         let (at, why) = self.next();
-        tokio::time::sleep_until(at).await;
-        why
+        if at <= Instant::now() {
+            return Some(why);
+        }
+        timer.reset(at);
+        None
+    }
+
+    /// Adds the frames counted since the last call to the shared counters (batched: a
+    /// shared atomic per frame would bounce between cores on the fan-out path).
+    pub fn flush_counts(&mut self) {
+        self.state.metrics.frames_in.inc_by(std::mem::take(&mut self.frames_in));
+        self.state.metrics.frames_out.inc_by(self.frames_out.swap(0, Ordering::Relaxed));
     }
 
     /// What a fired deadline does: the error to send first (if any), and the close.
@@ -249,7 +274,14 @@ impl Guard {
     pub async fn write(&self, sink: &mut Sink, message: WsMessage) -> Result<(), Gone> {
         match tokio::time::timeout(self.state.config.write_timeout, sink.send(message)).await {
             Ok(Ok(())) => {
-                self.state.metrics.frames_out.inc();
+                // Per connection, so uncontended; an atomic only because writes take `&self`.
+                let out = self.frames_out.fetch_add(1, Ordering::Relaxed) + 1;
+                if out >= COUNT_BATCH {
+                    self.state
+                        .metrics
+                        .frames_out
+                        .inc_by(self.frames_out.swap(0, Ordering::Relaxed));
+                }
                 Ok(())
             }
             Ok(Err(_)) => Err(Gone),
@@ -314,8 +346,7 @@ struct Session {
 pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot: Slot) {
     let (mut sink, mut stream) = socket.split();
     let (conn, mut ctl_rx) = state.conns.add(params.cid.clone());
-    let (outbox, mut push_rx, slow) =
-        Outbox::new(state.config.outbound_queue, state.metrics.queue_depth.clone());
+    let (outbox, mut push_rx, slow) = Outbox::new(state.config.outbound_queue);
     let mut shutdown = state.conns.on_shutdown();
     let mut session = Session {
         guard: Guard::new(state.clone(), slot),
@@ -329,7 +360,13 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
     let mut stalled = false;
     let mut batch: Vec<Utf8Bytes> = Vec::new();
     let mut batch_deadline: Option<Instant> = None;
-    let depth = &state.metrics.queue_depth;
+    // Futures that live as long as the connection, polled by every turn of the loop
+    // without registering anew: the shutdown, the slow-consumer signal and the deadline
+    // timer (reset only when it fires early: `Guard::due`).
+    let stop = crate::conns::stopping(&mut shutdown);
+    let slow = slow.notified();
+    let timer = tokio::time::sleep_until(session.guard.next().0);
+    tokio::pin!(stop, slow, timer);
 
     'conn: {
         while let Flow::Continue = flow {
@@ -337,8 +374,10 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
             if stalled {
                 session.out.clear();
             }
-            for text in std::mem::take(&mut session.out) {
-                if session.guard.write(&mut sink, WsMessage::Text(text)).await.is_err() {
+            // Drained in place: the buffer is reused, not allocated per turn.
+            let Session { guard, out, .. } = &mut session;
+            for text in out.drain(..) {
+                if guard.write(&mut sink, WsMessage::Text(text)).await.is_err() {
                     break 'conn;
                 }
             }
@@ -380,7 +419,6 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                 },
                 push = push_rx.recv() => {
                     let Some(push) = push else { break };
-                    depth.dec();
                     if stalled {
                         continue;
                     }
@@ -395,7 +433,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                         session.out.push(push);
                     }
                 }
-                () = slow.notified() => {
+                () = &mut slow => {
                     state.metrics.slow_consumers.inc();
                     tracing::info!(conn, "slow consumer: its push queue is full");
                     flow = Flow::Close(codes::TRY_AGAIN_LATER, "slow consumer");
@@ -406,14 +444,16 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                     }
                     batch_deadline = None;
                 }
-                why = session.guard.deadline() => {
-                    let (error, close) = session.guard.expired(why);
-                    if let Some(text) = error {
-                        session.error(None, ErrorCode::Unauthorized, text);
+                () = &mut timer => {
+                    if let Some(why) = session.guard.due(timer.as_mut()) {
+                        let (error, close) = session.guard.expired(why);
+                        if let Some(text) = error {
+                            session.error(None, ErrorCode::Unauthorized, text);
+                        }
+                        flow = close;
                     }
-                    flow = close;
                 }
-                () = crate::conns::stopping(&mut shutdown) => flow = Flow::Close(codes::SERVICE_RESTART, "server restart"),
+                () = &mut stop => flow = Flow::Close(codes::SERVICE_RESTART, "server restart"),
                 control = ctl_rx.recv() => match control {
                     // Returning drops the socket without a close frame: the peer sees 1006.
                     Some(Control::Drop) | None => break 'conn,
@@ -449,10 +489,8 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
             session.guard.linger(&mut stream).await;
         }
     }
+    session.guard.flush_counts();
     session.finish();
-    while push_rx.try_recv().is_ok() {
-        depth.dec();
-    }
 }
 
 /// Closes a connection past `max_connections` at once with 1013 (try again later), so
