@@ -52,17 +52,10 @@ pub async fn request(
     (status, resp.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
 }
 
-/// A bare HTTP/1.1 POST, so the tests need no HTTP client crate; the JSON answer.
+/// A bare HTTP/1.1 POST with the publish credential, so the tests need no HTTP client
+/// crate; the JSON answer.
 pub async fn post(addr: &str, path: &str, body: &str) -> serde_json::Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAuthorization: Bearer {PUBLISH_TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(req.as_bytes()).await.unwrap();
-    let mut resp = String::new();
-    tcp.read_to_string(&mut resp).await.unwrap();
-    let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
-    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+    let bearer = format!("Bearer {PUBLISH_TOKEN}");
+    let (_, answer) = request(addr, "POST", path, &[("Authorization", &bearer)], body).await;
+    serde_json::from_str(&answer).unwrap_or(serde_json::Value::Null)
 }
