@@ -9,6 +9,10 @@ pub const NORMAL: u16 = 1000;
 pub const GOING_AWAY: u16 = 1001;
 /// 1005: no status code was present. Treated like an abnormal close.
 pub const NO_STATUS: u16 = 1005;
+/// A protocol error: a bad opcode, a fragmented control frame (sent by the server).
+pub const PROTOCOL_ERROR: u16 = 1002;
+/// Data not consistent with the message type: text that is not UTF-8 (sent by the server).
+pub const INVALID_DATA: u16 = 1007;
 /// 1006: the connection dropped without a close frame. Reconnects.
 pub const ABNORMAL: u16 = 1006;
 /// 1008: policy violation. Does not reconnect.

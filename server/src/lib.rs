@@ -209,20 +209,9 @@ pub fn encode(message: &wsocket::protocol::Message) -> String {
 }
 
 /// Whether an `Origin` header value is a loopback page (`http://127.0.0.1:5000`).
-fn loopback_origin(origin: &[u8]) -> bool {
-    let Ok(origin) = std::str::from_utf8(origin) else { return false };
-    let host = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
-    let host =
-        host.map(|h| {
-            h.rsplit_once(':').map_or(h, |(h, port)| {
-                if port.bytes().all(|b| b.is_ascii_digit()) {
-                    h
-                } else {
-                    ""
-                }
-            })
-        });
-    matches!(host, Some("127.0.0.1" | "localhost" | "[::1]"))
+fn loopback_origin(origin: &HeaderValue) -> bool {
+    let uri = origin.to_str().ok().and_then(|o| o.parse::<axum::http::Uri>().ok());
+    matches!(uri.as_ref().and_then(|u| u.host()), Some("127.0.0.1" | "localhost" | "[::1]"))
 }
 
 /// CORS: the `--allow-origin` origins, and loopback pages when the test-control API is on
@@ -233,7 +222,7 @@ fn cors(config: &Config) -> CorsLayer {
     let loopback = config.test_control;
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin, _| {
-            allowed.contains(origin) || (loopback && loopback_origin(origin.as_bytes()))
+            allowed.contains(origin) || (loopback && loopback_origin(origin))
         }))
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])

@@ -31,25 +31,8 @@ const BATCH_MAX: usize = 10;
 /// ...and at most this long in the buffer.
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
 
-/// Close codes the server sends (RFC 6455 §7.4.1 and DESIGN §3).
-pub mod codes {
-    /// The server is going away: idle timeout.
-    pub const GOING_AWAY: u16 = 1001;
-    /// A protocol error: bad opcode, oversized control frame, bad masking...
-    pub const PROTOCOL_ERROR: u16 = 1002;
-    /// Data not consistent with the message type: a text frame that is not UTF-8.
-    pub const INVALID_DATA: u16 = 1007;
-    /// A frame or message over the size limit.
-    pub const TOO_BIG: u16 = 1009;
-    /// The server restarts: reconnect at once (graceful shutdown).
-    pub const SERVICE_RESTART: u16 = 1012;
-    /// Try again later: no slot, or the client did not keep up (slow consumer).
-    pub const TRY_AGAIN_LATER: u16 = 1013;
-    /// No valid credentials, or they expired.
-    pub const UNAUTHORIZED: u16 = 4001;
-    /// Rate limited after sustained abuse.
-    pub const RATE_LIMITED: u16 = 4008;
-}
+/// The close codes the server sends: the protocol's own list, shared with the client.
+pub use wsocket::close as codes;
 
 /// Per-connection settings from the upgrade request's query string.
 #[derive(Debug, Default, Clone)]
