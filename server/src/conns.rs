@@ -30,6 +30,8 @@ pub enum Control {
     /// Send `count` small frames `{"type":"tick","data":{"n":1..}}` as fast as the socket
     /// takes them, pre-encoded (the inbound benchmark).
     Flood(u32),
+    /// Panic in the connection's task (the test that a panic ends that connection only).
+    Panic,
 }
 
 /// Whether a server may send `code` in a close frame (RFC 6455 §7.4: 1004-1006 and 1015

@@ -11,7 +11,7 @@ use wsocket::protocol::EventMessage;
 
 use crate::conns::{Control, Slot};
 use crate::ws::codes::{self, UNAUTHORIZED};
-use crate::ws::{Flow, Guard, Params};
+use crate::ws::{Flow, Guard, Params, Refused};
 use crate::AppState;
 
 /// How often subscribed symbols tick.
@@ -39,8 +39,7 @@ pub fn price(symbol: &str, tick: u64) -> f64 {
 /// (answered `auth_ok`), else an `error` event and close 4001.
 pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot: Slot) {
     let (mut sink, mut stream) = socket.split();
-    let (conn, mut ctl_rx) = state.conns.add(params.cid.clone());
-    let mut guard = Guard::new(state.clone(), slot);
+    let (mut guard, mut ctl_rx) = Guard::new(state.clone(), slot, params.cid.clone());
     let mut shutdown = state.conns.on_shutdown();
     let mut symbols: BTreeSet<String> = BTreeSet::new();
     let mut ticker = tokio::time::interval(MARKET_TICK);
@@ -50,8 +49,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
     let mut out: Vec<Utf8Bytes> = Vec::new();
     if let Some(token) = params.token.as_deref() {
         if let Err(why) = guard.authenticate(token) {
-            out.push(refusal(why, None));
-            flow = Flow::Close(UNAUTHORIZED, "unauthorized");
+            flow = refuse(&why, None, &mut out);
         }
     }
     let stop = crate::conns::stopping(&mut shutdown);
@@ -125,6 +123,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                         let _ = guard.write(&mut sink, WsMessage::Binary(bytes.into())).await;
                     }
                     Some(Control::Flood(_)) => {}
+                    Some(Control::Panic) => panic!("connection {}: /control/panic", guard.conn),
                 },
             }
         }
@@ -138,8 +137,15 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
             guard.linger(&mut stream).await;
         }
     }
-    guard.flush_counts();
-    state.conns.remove(conn);
+}
+
+/// Answers a refused authentication: the error event (bad credentials), and the close.
+fn refuse(why: &Refused, id: Option<String>, out: &mut Vec<Utf8Bytes>) -> Flow {
+    let (error, close) = why.outcome();
+    if let Some(text) = error {
+        out.push(refusal(text, id));
+    }
+    close
 }
 
 fn refusal(why: &str, id: Option<String>) -> Utf8Bytes {
@@ -179,10 +185,7 @@ fn on_text(
                 out.push(event("auth_ok", Value::Null, m.id));
                 Flow::Continue
             }
-            Err(why) => {
-                out.push(refusal(why, m.id));
-                Flow::Close(UNAUTHORIZED, "unauthorized")
-            }
+            Err(why) => refuse(&why, m.id, out),
         };
     }
     if !guard.authed() {

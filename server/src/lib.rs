@@ -260,6 +260,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             .route("/control/connections", get(connections))
             .route("/control/burst", post(burst))
             .route("/control/flood", post(flood))
+            .route("/control/panic", post(panic_conns))
             // Bad-input tests send 16 MiB frames through `/control/send`.
             .layer(DefaultBodyLimit::max(32 << 20))
             .route_layer(middleware::from_fn(loopback_only))
@@ -454,6 +455,12 @@ fn applied(n: usize) -> Json<Value> {
 
 async fn drop_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {
     applied(s.conns.command(t.cid.as_deref(), &Control::Drop))
+}
+
+/// Makes the connection(s) with this cid panic in their task: the test that a panic
+/// ends that connection only (test control, loopback only, like the rest).
+async fn panic_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {
+    applied(s.conns.command(t.cid.as_deref(), &Control::Panic))
 }
 
 async fn close_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Response {

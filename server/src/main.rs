@@ -189,6 +189,9 @@ async fn terminated() {
 async fn main() {
     let args = Args::parse();
     init_logs(args.log_format);
+    // A panic ends its connection task only (the release profile unwinds); it is logged
+    // like everything else, so it reaches the JSON log rather than bare stderr.
+    std::panic::set_hook(Box::new(|info| tracing::error!(%info, "a task panicked")));
     let config = args.config();
     let addr: SocketAddr = match format!("{}:{}", args.host, args.port).parse() {
         Ok(a) => a,

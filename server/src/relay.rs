@@ -27,7 +27,7 @@ pub async fn serve(
     cid: Option<String>,
     slot: Slot,
 ) {
-    let mut guard = Guard::new(state.clone(), slot);
+    let (guard, mut ctl_rx) = Guard::new(state.clone(), slot, cid);
     let request = match upstream_url.as_str().into_client_request() {
         Ok(mut request) => {
             if let Some(secret) = secret.as_deref().and_then(|s| s.parse().ok()) {
@@ -48,7 +48,6 @@ pub async fn serve(
     };
     let (mut up_tx, mut up_rx) = upstream.split();
     let (mut tx, mut rx) = client.split();
-    let (conn, mut ctl_rx) = state.conns.add(cid);
     let mut shutdown = state.conns.on_shutdown();
     let stop = crate::conns::stopping(&mut shutdown);
     tokio::pin!(stop);
@@ -121,9 +120,8 @@ pub async fn serve(
                     let _ = tx.send(AxMessage::Binary(bytes.into())).await;
                 }
                 Some(Control::Flood(_)) => {}
+                Some(Control::Panic) => panic!("connection {}: /control/panic", guard.conn),
             },
         }
     }
-    guard.flush_counts();
-    state.conns.remove(conn);
 }

@@ -12,6 +12,7 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use wsocket::protocol::{
     types, AuthData, ErrorBody, ErrorCode, Message, SubscribeData, SubscribedData, TopicsData,
@@ -77,6 +78,8 @@ pub(crate) struct Gone;
 pub(crate) struct Guard {
     pub state: Arc<AppState>,
     pub slot: Slot,
+    /// The connection's id in `state.conns`, forgotten when the guard drops.
+    pub conn: u64,
     pub credential: Option<Credential>,
     /// Until the first frame arrives.
     first_frame: Option<Instant>,
@@ -96,6 +99,26 @@ pub(crate) struct Guard {
     frames_out: AtomicU64,
 }
 
+/// Why `Guard::authenticate` said no.
+pub(crate) enum Refused {
+    /// The token is not good (the reason, for the client).
+    Credentials(&'static str),
+    /// Good credentials, but every authenticated slot is taken.
+    Full,
+}
+
+impl Refused {
+    /// The error to send first (if any), and the close.
+    pub fn outcome(&self) -> (Option<&'static str>, Flow) {
+        match self {
+            Refused::Credentials(why) => {
+                (Some(why), Flow::Close(codes::UNAUTHORIZED, "unauthorized"))
+            }
+            Refused::Full => (None, Flow::Close(codes::TRY_AGAIN_LATER, "too many connections")),
+        }
+    }
+}
+
 /// How many frames a connection counts before it adds them to the shared counters.
 const COUNT_BATCH: u64 = 256;
 
@@ -108,14 +131,23 @@ pub(crate) enum Deadline {
 }
 
 impl Guard {
-    pub fn new(state: Arc<AppState>, slot: Slot) -> Guard {
+    /// Registers the connection (its `cid` from the URL); returns the guard and the
+    /// receiver of its test-control commands. Dropping the guard, also while a panic
+    /// unwinds, forgets the connection and frees its slot.
+    pub fn new(
+        state: Arc<AppState>,
+        slot: Slot,
+        cid: Option<String>,
+    ) -> (Guard, mpsc::Receiver<Control>) {
+        let (conn, ctl_rx) = state.conns.add(cid);
         let now = Instant::now();
         let c = &state.config;
         let rate = f64::from(c.rate_limit_per_sec);
         let auth_deadline =
             (auth::required(c) && slot.kind() == SlotKind::Pending).then(|| now + c.auth_timeout);
         state.metrics.connections_opened.inc();
-        Guard {
+        let guard = Guard {
+            conn,
             first_frame: Some(now + c.first_frame_timeout),
             auth_deadline,
             expires: None,
@@ -129,7 +161,8 @@ impl Guard {
             credential: None,
             slot,
             state,
-        }
+        };
+        (guard, ctl_rx)
     }
 
     /// Whether the connection has credentials (or none are required).
@@ -139,17 +172,17 @@ impl Guard {
 
     /// Checks `token`; on success the connection is authenticated until the token's
     /// expiry, its slot moved among the authenticated ones.
-    pub fn authenticate(&mut self, token: &str) -> Result<(), &'static str> {
+    pub fn authenticate(&mut self, token: &str) -> Result<(), Refused> {
         let credential = match auth::check(&self.state.config, token) {
             Ok(c) => c,
             Err(why) => {
                 self.state.metrics.auth_failures.inc();
                 tracing::info!(why, "credentials refused");
-                return Err(why);
+                return Err(Refused::Credentials(why));
             }
         };
         if !self.slot.promote(&self.state.config) {
-            return Err("server full");
+            return Err(Refused::Full);
         }
         self.expires = credential
             .expires_at
@@ -232,7 +265,7 @@ impl Guard {
 
     /// Adds the frames counted since the last call to the shared counters (batched: a
     /// shared atomic per frame would bounce between cores on the fan-out path).
-    pub fn flush_counts(&mut self) {
+    fn flush_counts(&mut self) {
         self.state.metrics.frames_in.inc_by(std::mem::take(&mut self.frames_in));
         self.state.metrics.frames_out.inc_by(self.frames_out.swap(0, Ordering::Relaxed));
     }
@@ -318,7 +351,6 @@ impl Guard {
 struct Session {
     guard: Guard,
     params: Params,
-    conn: u64,
     outbox: Outbox,
     /// The topics this connection holds.
     topics: HashSet<String>,
@@ -328,17 +360,11 @@ struct Session {
 /// Runs one `/ws` connection until it closes or is dropped.
 pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot: Slot) {
     let (mut sink, mut stream) = socket.split();
-    let (conn, mut ctl_rx) = state.conns.add(params.cid.clone());
+    let (guard, mut ctl_rx) = Guard::new(state.clone(), slot, params.cid.clone());
     let (outbox, mut push_rx, slow) = Outbox::new(state.config.outbound_queue);
     let mut shutdown = state.conns.on_shutdown();
-    let mut session = Session {
-        guard: Guard::new(state.clone(), slot),
-        params: params.clone(),
-        conn,
-        outbox,
-        topics: HashSet::new(),
-        out: Vec::new(),
-    };
+    let mut session =
+        Session { guard, params: params.clone(), outbox, topics: HashSet::new(), out: Vec::new() };
     let mut flow = session.authenticate_query(params.token.as_deref());
     let mut stalled = false;
     let mut batch: Vec<Utf8Bytes> = Vec::new();
@@ -418,7 +444,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                 }
                 () = &mut slow => {
                     state.metrics.slow_consumers.inc();
-                    tracing::info!(conn, "slow consumer: its push queue is full");
+                    tracing::info!(conn = session.guard.conn, "slow consumer: its push queue is full");
                     flow = Flow::Close(codes::TRY_AGAIN_LATER, "slow consumer");
                 }
                 _ = sleep_until(flush_at) => {
@@ -457,6 +483,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                             break 'conn;
                         }
                     }
+                    Some(Control::Panic) => panic!("connection {}: /control/panic", session.guard.conn),
                 },
             }
         }
@@ -472,8 +499,6 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
             session.guard.linger(&mut stream).await;
         }
     }
-    session.guard.flush_counts();
-    session.finish();
 }
 
 /// Closes a connection past `max_connections` at once with 1013 (try again later), so
@@ -524,13 +549,22 @@ fn batch_frame(batch: &mut Vec<Utf8Bytes>) -> Utf8Bytes {
     Utf8Bytes::from(out)
 }
 
-impl Session {
-    fn finish(&self) {
-        let state = &self.guard.state;
-        state.conns.remove(self.conn);
-        state.hub.leave(self.conn, &self.topics);
+/// Leaving every topic happens on drop, so a connection task that panics leaves no
+/// subscriptions behind (its guard, dropped next, frees the rest).
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.flush_counts();
+        self.state.conns.remove(self.conn);
     }
+}
 
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.guard.state.hub.leave(self.guard.conn, &self.topics);
+    }
+}
+
+impl Session {
     fn reply(&mut self, message: &Message) {
         self.out.push(Utf8Bytes::from(encode(message)));
     }
@@ -561,16 +595,16 @@ impl Session {
         let Some(token) = token else { return Flow::Continue };
         match self.guard.authenticate(token) {
             Ok(()) => Flow::Continue,
-            Err(why) => self.refuse(None, why),
+            Err(why) => self.refuse(None, &why),
         }
     }
 
-    fn refuse(&mut self, id: Option<String>, why: &str) -> Flow {
-        if why == "server full" {
-            return Flow::Close(codes::TRY_AGAIN_LATER, "too many connections");
+    fn refuse(&mut self, id: Option<String>, why: &Refused) -> Flow {
+        let (error, close) = why.outcome();
+        if let Some(text) = error {
+            self.error(id, ErrorCode::Unauthorized, text);
         }
-        self.error(id, ErrorCode::Unauthorized, why);
-        Flow::Close(codes::UNAUTHORIZED, "unauthorized")
+        close
     }
 
     /// Whether a message with side effects is new; a repeat (a reliable send sent again
@@ -627,7 +661,7 @@ impl Session {
                 Ok(d) => {
                     for topic in &d.topics {
                         if self.topics.remove(topic) {
-                            self.guard.state.hub.unsubscribe(self.conn, topic);
+                            self.guard.state.hub.unsubscribe(self.guard.conn, topic);
                         }
                     }
                     let topics: BTreeSet<&String> = d.topics.iter().collect();
@@ -682,7 +716,7 @@ impl Session {
             }
         };
         if let Err(why) = self.guard.authenticate(&token) {
-            return self.refuse(m.id, why);
+            return self.refuse(m.id, &why);
         }
         self.reply(&Message { kind: types::AUTH_OK.to_owned(), id: m.id, ..Message::default() });
         Flow::Continue
@@ -716,7 +750,8 @@ impl Session {
         let mut positions = BTreeMap::new();
         let mut replay = Vec::new();
         for topic in &topics {
-            let joined = match hub.subscribe(self.conn, topic, &self.outbox, since.get(topic)) {
+            let joined = match hub.subscribe(self.guard.conn, topic, &self.outbox, since.get(topic))
+            {
                 Ok(j) => j,
                 Err(e) => return self.error(m.id, ErrorCode::BadRequest, e),
             };

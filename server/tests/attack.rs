@@ -377,6 +377,7 @@ async fn a_connection_is_closed_4001_when_its_token_expires() {
 async fn legacy_honours_the_token() {
     let (addr, _) = common::start_with_state(wsocket_server::Config {
         auth_token: Some("right".into()),
+        max_connections: 2,
         ..wsocket_server::Config::default()
     })
     .await;
@@ -397,6 +398,13 @@ async fn legacy_honours_the_token() {
         .await
         .expect("send");
     assert_eq!(next_json(&mut late).await["event"], "auth_ok");
+    // Good credentials with every authenticated slot taken: try again later, not 4001.
+    let mut full =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/legacy")).await.expect("ws").0;
+    full.send(Frame::text(r#"{"event":"auth","id":"a","data":{"token":"right"}}"#))
+        .await
+        .expect("send");
+    assert_eq!(closed_with(&mut full, Duration::from_secs(2)).await, 1013);
 }
 
 /// Writes one masked client frame with this first byte and payload, by hand.
@@ -571,4 +579,55 @@ async fn metrics_count_what_happened_and_need_loopback_or_a_token() {
         assert!(body.contains(name), "{name} in {body}");
     }
     assert!(body.contains("wsocket_connections 1"), "{body}");
+}
+
+#[tokio::test]
+async fn a_panicking_connection_task_ends_that_connection_only() {
+    let server = Server::start(&["--test-control", "--publish-token", common::PUBLISH_TOKEN]);
+    let mut victim = server.connect("/ws?cid=boom").await;
+    let mut bystander = server.connect("/ws?cid=calm").await;
+    let mut old = server.connect("/legacy?cid=boom-legacy").await;
+    for s in [&mut victim, &mut bystander] {
+        send(s, json!({ "type": "subscribe", "id": "s", "data": { "topics": ["t"] } })).await;
+        assert_eq!(next_json(s).await["type"], "subscribed");
+    }
+    for cid in ["boom", "boom-legacy"] {
+        let (status, body) =
+            common::request(&server.addr, "POST", &format!("/control/panic?cid={cid}"), &[], "")
+                .await;
+        assert_eq!((status, body.as_str()), (200, r#"{"connections":1}"#), "{cid}");
+    }
+    assert_eq!(closed_with(&mut victim, Duration::from_secs(5)).await, 1006);
+    assert_eq!(closed_with(&mut old, Duration::from_secs(5)).await, 1006);
+
+    // The process lives; the bystander still gets pushes; what the dead tasks held is
+    // freed (registration, subscription, slot), as if they had closed.
+    let bearer = format!("Bearer {}", common::PUBLISH_TOKEN);
+    let (status, body) = common::request(
+        &server.addr,
+        "POST",
+        "/publish",
+        &[("Authorization", &bearer)],
+        r#"{"topic":"t","data":"after"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let reply: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(reply["delivered"], 1, "only the bystander holds the topic: {body}");
+    assert_eq!(next_json(&mut bystander).await["data"], "after");
+    for cid in ["boom", "boom-legacy"] {
+        let (_, body) = common::request(
+            &server.addr,
+            "GET",
+            &format!("/control/connections?cid={cid}"),
+            &[],
+            "",
+        )
+        .await;
+        assert!(body.contains(r#""connections":0"#), "{cid}: {body}");
+    }
+    assert_eq!(server.metric("wsocket_connections").await, 1.0);
+    let mut again = server.connect("/ws").await;
+    send(&mut again, json!({ "type": "ping", "id": "p" })).await;
+    assert_eq!(next_json(&mut again).await["type"], "pong");
 }
