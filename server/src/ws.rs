@@ -99,6 +99,10 @@ pub(crate) struct Guard {
     frames_out: AtomicU64,
 }
 
+/// How many queued pushes a connection takes in one turn of its loop, besides the one
+/// that woke it.
+const PUSH_RUN: usize = 63;
+
 /// Why `Guard::authenticate` said no.
 pub(crate) enum Refused {
     /// The token is not good (the reason, for the client).
@@ -288,10 +292,36 @@ impl Guard {
 
     /// Sends `message`, waiting at most `write_timeout` for a client that does not read.
     pub async fn write(&self, sink: &mut Sink, message: WsMessage) -> Result<(), Gone> {
-        match tokio::time::timeout(self.state.config.write_timeout, sink.send(message)).await {
+        self.bounded(sink.send(message), 1).await
+    }
+
+    /// Writes every text in `out` (emptied, its buffer kept) with one flush: one system
+    /// call for a run of pushes rather than one each. Bounded by `write_timeout` in all.
+    pub async fn write_all(&self, sink: &mut Sink, out: &mut Vec<Utf8Bytes>) -> Result<(), Gone> {
+        let count = out.len() as u64;
+        self.bounded(
+            async {
+                for text in out.drain(..) {
+                    sink.feed(WsMessage::Text(text)).await?;
+                }
+                sink.flush().await
+            },
+            count,
+        )
+        .await
+    }
+
+    /// Runs a write of `frames` frames within `write_timeout` (the timer is armed only if
+    /// the write has to wait), counting the frames.
+    async fn bounded<E>(
+        &self,
+        write: impl std::future::Future<Output = Result<(), E>>,
+        frames: u64,
+    ) -> Result<(), Gone> {
+        match tokio::time::timeout(self.state.config.write_timeout, write).await {
             Ok(Ok(())) => {
                 // Per connection, so uncontended; an atomic only because writes take `&self`.
-                let out = self.frames_out.fetch_add(1, Ordering::Relaxed) + 1;
+                let out = self.frames_out.fetch_add(frames, Ordering::Relaxed) + frames;
                 if out >= COUNT_BATCH {
                     self.state
                         .metrics
@@ -385,10 +415,8 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
             }
             // Drained in place: the buffer is reused, not allocated per turn.
             let Session { guard, out, .. } = &mut session;
-            for text in out.drain(..) {
-                if guard.write(&mut sink, WsMessage::Text(text)).await.is_err() {
-                    break 'conn;
-                }
+            if !out.is_empty() && guard.write_all(&mut sink, out).await.is_err() {
+                break 'conn;
             }
             let flush_at = batch_deadline;
             tokio::select! {
@@ -431,15 +459,20 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                     if stalled {
                         continue;
                     }
-                    if params.batch {
-                        batch.push(push);
-                        batch_deadline.get_or_insert_with(|| Instant::now() + BATCH_WINDOW);
-                        if batch.len() >= BATCH_MAX {
-                            session.out.push(batch_frame(&mut batch));
-                            batch_deadline = None;
+                    // What else is queued comes along, up to a bound: one turn of this
+                    // loop and one flush for a run of pushes.
+                    let more = std::iter::from_fn(|| push_rx.try_recv().ok()).take(PUSH_RUN);
+                    for push in std::iter::once(push).chain(more) {
+                        if params.batch {
+                            batch.push(push);
+                            batch_deadline.get_or_insert_with(|| Instant::now() + BATCH_WINDOW);
+                            if batch.len() >= BATCH_MAX {
+                                session.out.push(batch_frame(&mut batch));
+                                batch_deadline = None;
+                            }
+                        } else {
+                            session.out.push(push);
                         }
-                    } else {
-                        session.out.push(push);
                     }
                 }
                 () = &mut slow => {
