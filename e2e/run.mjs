@@ -3,7 +3,8 @@
 //
 // 1. `npm pack` of pkg/, installed (the tarball, not a path alias) here and into the two
 //    Vite apps; each app is built with Vite, and a plain app with webpack 5.
-// 2. `tsc --strict` on types/usage.ts (every option and event, plus must-fail lines).
+// 2. `tsc --strict` on types/usage.ts (every option and event, plus must-fail lines), and
+//    `tsc --checkJs` on src/web/hub.js against the generated pkg/wsocket.d.ts (the port).
 // 3. Server-side rendering: every entry point imports in Node, and React and Vue render
 //    a component using the hooks without touching `window`.
 // 4. In Debian's Chromium (playwright-core): each Vite app shows live data, reconnects after
@@ -86,6 +87,8 @@ step("built the webpack app (no loader or plugin; it emitted the .wasm as an ass
 // --- 2. types -----------------------------------------------------------------------------
 run(join(here, "node_modules", ".bin", "tsc"), ["-p", join(here, "types", "tsconfig.json")], here);
 step("tsc --strict: types/usage.ts type-checks");
+run(join(here, "node_modules", ".bin", "tsc"), ["-p", join(here, "types", "tsconfig.hub.json")], here);
+step("tsc --checkJs: the hub's calls into the wasm side match the generated wsocket.d.ts");
 
 // --- 3. server-side rendering -----------------------------------------------------------
 {

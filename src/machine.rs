@@ -19,7 +19,7 @@ use crate::codec::Encoder;
 use crate::fifo::Fifo;
 use crate::options::{Options, TokenIn};
 use crate::queue::{Pushed, SendQueue};
-use crate::recovery::{Gap, Positions, Verdict};
+use crate::recovery::Position;
 use crate::requests::Requests;
 use crate::topics::Topics;
 use crate::Error;
@@ -93,12 +93,16 @@ pub enum Input {
     /// The user called `connect()`.
     Connect,
     /// Socket `gen` opened. `auth` is the token to send as an `auth` message, when the
-    /// token goes in a message.
+    /// token goes in a message; `since`, where each topic stands for the client (the
+    /// driver's: it sees every push and applies the duplicate and gap rule), what the
+    /// resubscribe asks the server to replay from.
     SocketOpened {
         /// The socket's generation.
         gen: u32,
         /// The token, resolved by the driver from a string or a provider.
         auth: Option<String>,
+        /// The last position delivered of each topic that has one.
+        since: Vec<Position>,
     },
     /// The server of socket `gen` sends the pings (Socket.IO): it promised one at least
     /// every `window_ms` (its `pingInterval + pingTimeout`). Fed before `SocketOpened`;
@@ -143,16 +147,6 @@ pub enum Input {
     /// The page became visible again, was restored from the back/forward cache, or
     /// resumed: check that the connection is alive, and retry a pending reconnect now.
     Wake,
-    /// The server answered `subscribe` for `topic`; `recovered` says whether it replayed
-    /// what was missed, `position` where the topic stands on the server now.
-    Subscribed {
-        /// The topic.
-        topic: String,
-        /// Whether the missed messages were replayed.
-        recovered: bool,
-        /// The server's `(seq, epoch)` for the topic, when it says.
-        position: Option<(u64, String)>,
-    },
     /// The server refused the credentials with an `UNAUTHORIZED` error on socket `gen`.
     Unauthorized {
         /// The socket's generation.
@@ -165,6 +159,9 @@ pub enum Input {
 pub enum Outbound<P> {
     /// A user payload, already encoded by the driver.
     Payload(P),
+    /// A reliable payload (`send_reliable`): kept until its reply, and sent again at
+    /// every open. The driver writes it as a `Payload`.
+    Reliable(P),
     /// A frame the machine encoded (ping, subscribe, auth).
     Text(String),
 }
@@ -199,8 +196,6 @@ pub enum Event {
     },
     /// `error`.
     Error(Error),
-    /// `gap`: `{topic, expected, got}`: messages of a topic were missed; refetch.
-    Gap(Gap),
 }
 
 /// What the machine asks the driver to do, in order.
@@ -273,10 +268,6 @@ pub struct Stats {
     pub pending_requests: usize,
     /// Messages the queue's overflow policy dropped or rejected.
     pub dropped: u64,
-    /// Topic pushes dropped as duplicates.
-    pub duplicates: u64,
-    /// Gaps reported.
-    pub gaps: u64,
 }
 
 /// The sans-IO connection state machine. See the module docs.
@@ -293,7 +284,6 @@ pub struct Machine<P> {
     user_closed: bool,
     queue: SendQueue<P>,
     topics: Topics,
-    positions: Positions,
     requests: Requests<P>,
     armed: [bool; 6],
     frames_in: u64,
@@ -305,9 +295,10 @@ pub struct Machine<P> {
     server_check_due: f64,
     rtt_ms: Option<f64>,
     dropped: u64,
-    duplicates: u64,
-    gaps: u64,
     auth_retried: bool,
+    /// The driver could not write to the current socket (it is closing: the server's
+    /// close frame arrived, the close event has not): sends queue until the next open.
+    refused: bool,
     next_id: u64,
     rng: Rng,
     effects: Fifo<Effect<P>>,
@@ -331,7 +322,6 @@ impl<P: Clone> Machine<P> {
             user_closed: false,
             queue: SendQueue::new(opts.queue_max, opts.queue_overflow),
             topics,
-            positions: Positions::default(),
             requests: Requests::default(),
             armed: [false; 6],
             frames_in: 0,
@@ -340,9 +330,8 @@ impl<P: Clone> Machine<P> {
             ping: None,
             rtt_ms: None,
             dropped: 0,
-            duplicates: 0,
-            gaps: 0,
             auth_retried: false,
+            refused: false,
             next_id: 0,
             rng: Rng::new(seed),
             effects: Fifo::default(),
@@ -393,8 +382,6 @@ impl<P: Clone> Machine<P> {
             queue_len: self.queue.len(),
             pending_requests: self.requests.len(),
             dropped: self.dropped,
-            duplicates: self.duplicates,
-            gaps: self.gaps,
         }
     }
 
@@ -419,7 +406,40 @@ impl<P: Clone> Machine<P> {
     /// Whether a payload sent now may go straight to the socket: open, nothing queued
     /// and no effect waiting that it could overtake.
     pub fn writable(&self) -> bool {
-        self.state == State::Open && self.queue.is_empty() && self.effects.is_empty()
+        self.sends_now() && self.queue.is_empty() && self.effects.is_empty()
+    }
+
+    /// Whether a send goes to the socket rather than the queue.
+    fn sends_now(&self) -> bool {
+        self.state == State::Open && !self.refused
+    }
+
+    /// The driver could not write `frame` to socket `gen`: the socket is closing (the
+    /// browser refuses writes from the server's close frame until its close event) or
+    /// gone. Nothing more is written to it: `frame` and every send still waiting for it
+    /// go back to the front of the queue, in order, for the next open. Protocol frames
+    /// are not kept (the next open makes its own) and reliable ones are sent again at
+    /// every open anyway.
+    pub fn unsent(&mut self, gen: u32, frame: Outbound<P>) {
+        if gen != self.gen {
+            return;
+        }
+        self.refused = true;
+        let mut back = Vec::new();
+        if let Outbound::Payload(p) = frame {
+            back.push(p);
+        }
+        for effect in self.effects.take_all().collect::<Vec<_>>() {
+            match effect {
+                Effect::Send { gen: g, frame } if g == gen => {
+                    if let Outbound::Payload(p) = frame {
+                        back.push(p);
+                    }
+                }
+                other => self.effects.push_back(other),
+            }
+        }
+        self.queue.put_back(back);
     }
 
     /// The next effect to execute, in order.
@@ -431,7 +451,7 @@ impl<P: Clone> Machine<P> {
     /// is full under the `reject` policy; drops by the other policies are reported as an
     /// `error` event.
     pub fn send(&mut self, payload: P) -> Result<(), Error> {
-        if self.state == State::Open && self.queue.is_empty() {
+        if self.sends_now() && self.queue.is_empty() {
             self.effects
                 .push_back(Effect::Send { gen: self.gen, frame: Outbound::Payload(payload) });
             return Ok(());
@@ -474,8 +494,8 @@ impl<P: Clone> Machine<P> {
             self.dropped += 1;
             return Err(Error::QueueFull(self.queue.max()));
         }
-        if self.state == State::Open {
-            let frame = Outbound::Payload(payload.clone());
+        if self.sends_now() {
+            let frame = Outbound::Reliable(payload.clone());
             self.effects.push_back(Effect::Send { gen: self.gen, frame });
         }
         self.requests.insert(id, timeout_ms.map(|t| now + t), Some(payload));
@@ -483,45 +503,24 @@ impl<P: Clone> Machine<P> {
         Ok(())
     }
 
-    /// Applies the duplicate and gap rule to a topic push (see [`crate::recovery`]);
-    /// a gap is also emitted as a `gap` event. The caller drops a `Duplicate`.
-    pub fn observe(&mut self, topic: &str, seq: u64, epoch: &str) -> Verdict {
-        let verdict = self.positions.observe(topic, seq, epoch);
-        match &verdict {
-            Verdict::Duplicate => self.duplicates += 1,
-            Verdict::Gap(gap) => {
-                self.gaps += 1;
-                self.emit(Event::Gap(gap.clone()));
-            }
-            Verdict::Deliver => {}
-        }
-        verdict
-    }
-
-    /// Records a position the driver advanced itself (pushes in order, same epoch).
-    pub fn sync_position(&mut self, topic: &str, seq: u64, epoch: &str) {
-        self.positions.set(topic, seq, epoch);
-    }
-
     /// Adds a reference to each topic; subscribes the new ones now when open.
     pub fn subscribe<'a>(&mut self, topics: impl IntoIterator<Item = &'a str>) {
         let fresh = self.topics.add(topics);
         if self.state == State::Open && !fresh.is_empty() {
-            self.send_subscribe(&fresh);
+            self.send_subscribe(&fresh, &[]);
         }
     }
 
-    /// Drops a reference from each topic; unsubscribes the ones that reach zero.
-    pub fn unsubscribe<'a>(&mut self, topics: impl IntoIterator<Item = &'a str>) {
+    /// Drops a reference from each topic; unsubscribes the ones that reach zero, and
+    /// returns them (the driver forgets their positions: a later subscribe starts fresh).
+    pub fn unsubscribe<'a>(&mut self, topics: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let gone = self.topics.remove(topics);
-        for topic in &gone {
-            self.positions.forget(topic);
-        }
         if self.state == State::Open && !gone.is_empty() {
             let id = self.next_wire_id();
             let frame = self.encoder.unsubscribe(&id, &gone);
             self.send_text(frame);
         }
+        gone
     }
 
     /// The user's `close(code, reason)`: validated, then final (no reconnect).
@@ -567,19 +566,6 @@ impl<P: Clone> Machine<P> {
                 State::Open if self.ping.is_none() => self.ping_now(now),
                 _ => {}
             },
-            Input::Subscribed { topic, recovered, position } => {
-                if !recovered {
-                    if let Some(gap) = self.positions.unrecovered(&topic) {
-                        self.gaps += 1;
-                        self.emit(Event::Gap(gap));
-                    }
-                }
-                // Without a position, start from the server's: what it publishes from now
-                // on is then recoverable even if the socket drops before the first push.
-                if let (None, Some((seq, epoch))) = (self.positions.get(&topic), position) {
-                    self.positions.set(&topic, seq, &epoch);
-                }
-            }
             Input::Unauthorized { gen } => {
                 if gen == self.gen && matches!(self.state, State::Open | State::Connecting) {
                     self.effects.push_back(Effect::CloseSocket {
@@ -596,7 +582,7 @@ impl<P: Clone> Machine<P> {
                     self.server_window_ms = Some(window_ms.min(crate::options::MAX_MS));
                 }
             }
-            Input::SocketOpened { gen, auth } => self.on_open(now, gen, auth),
+            Input::SocketOpened { gen, auth, since } => self.on_open(now, gen, auth, &since),
             Input::SocketClosed { gen, code, reason, was_clean } => {
                 let live = matches!(self.state, State::Connecting | State::Open | State::Closing);
                 if gen == self.gen && live {
@@ -652,13 +638,14 @@ impl<P: Clone> Machine<P> {
         }
     }
 
-    fn on_open(&mut self, now: f64, gen: u32, auth: Option<String>) {
+    fn on_open(&mut self, now: f64, gen: u32, auth: Option<String>, since: &[Position]) {
         if gen != self.gen || self.state != State::Connecting {
             return;
         }
         self.disarm(Timer::Connect);
         self.opens += 1;
         self.ping = None;
+        self.refused = false;
         self.set_state(State::Open);
         self.arm(Timer::Stable, self.opts.stable_after_ms);
         if self.opts.heartbeat_interval_ms > 0.0 {
@@ -676,11 +663,11 @@ impl<P: Clone> Machine<P> {
         }
         let topics = self.topics.active();
         if !topics.is_empty() {
-            self.send_subscribe(&topics);
+            self.send_subscribe(&topics, since);
         }
         let gen = self.gen;
         for payload in self.requests.resends() {
-            let frame = Outbound::Payload(payload.clone());
+            let frame = Outbound::Reliable(payload.clone());
             self.effects.push_back(Effect::Send { gen, frame });
         }
         for payload in self.queue.drain() {
@@ -866,14 +853,15 @@ impl<P: Clone> Machine<P> {
         }
     }
 
-    fn send_subscribe(&mut self, topics: &[String]) {
+    /// `subscribe` for `topics`, asking to replay from the positions in `positions` of
+    /// those topics.
+    fn send_subscribe(&mut self, topics: &[String], positions: &[Position]) {
         let id = self.next_wire_id();
-        let mut since: Vec<(&str, u64, &str)> = Vec::new();
-        for t in topics {
-            if let Some(p) = self.positions.get(t) {
-                since.push((t, p.seq, &p.epoch));
-            }
-        }
+        let since: Vec<(&str, u64, &str)> = positions
+            .iter()
+            .filter(|p| topics.contains(&p.topic))
+            .map(|p| (p.topic.as_str(), p.seq, p.epoch.as_str()))
+            .collect();
         let frame = self.encoder.subscribe_since(&id, topics, &since);
         self.send_text(frame);
     }

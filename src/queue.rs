@@ -1,5 +1,7 @@
 //! The bounded send queue used while the socket is not open.
 
+use alloc::vec::Vec;
+
 use crate::fifo::Fifo;
 
 /// What to do when the queue is full and another message is sent.
@@ -58,6 +60,19 @@ impl<P> SendQueue<P> {
                 // A zero-capacity queue has nothing to drop: the new payload goes.
                 None => Pushed::DroppedNewest(payload),
             },
+        }
+    }
+
+    /// Puts payloads that were already accepted (sent, but the socket refused them) back
+    /// at the front, in order, before anything queued since. They are not counted against
+    /// `max` again: accepted once, they are not dropped now.
+    pub fn put_back(&mut self, payloads: Vec<P>) {
+        if payloads.is_empty() {
+            return;
+        }
+        let rest: Vec<P> = self.items.take_all().collect();
+        for p in payloads.into_iter().chain(rest) {
+            self.items.push_back(p);
         }
     }
 

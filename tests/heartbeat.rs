@@ -182,7 +182,7 @@ fn the_server_window_is_per_socket_and_reset_on_reconnect() {
     sim.advance(0.0);
     assert_eq!(sim.state(), State::Connecting);
     // The new socket has not said how it pings (no open packet yet): no watchdog.
-    sim.input(Input::SocketOpened { gen: 2, auth: None });
+    sim.input(Input::SocketOpened { gen: 2, auth: None, since: vec![] });
     sim.advance(60_000.0);
     assert_eq!(sim.state(), State::Open);
     assert!(sim.errors().is_empty());
@@ -201,7 +201,7 @@ fn the_watchdog_works_with_the_options_the_js_reader_sets_for_socketio() {
     let mut sim = Sim::new(opts);
     sim.connect();
     sim.input(Input::ServerHeartbeat { gen: 1, window_ms: 500.0 });
-    sim.input(Input::SocketOpened { gen: 1, auth: Some("good-token".into()) });
+    sim.input(Input::SocketOpened { gen: 1, auth: Some("good-token".into()), since: vec![] });
     sim.frame();
     sim.advance(400.0);
     sim.frame();

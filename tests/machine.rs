@@ -59,7 +59,7 @@ fn events_from_an_old_socket_generation_are_ignored() {
     // Late close and open from socket 1 must not touch socket 2's state.
     sim.input(Input::SocketClosed { gen: 1, code: 1006, reason: String::new(), was_clean: false });
     assert_eq!(sim.state(), State::Connecting);
-    sim.input(Input::SocketOpened { gen: 1, auth: None });
+    sim.input(Input::SocketOpened { gen: 1, auth: None, since: vec![] });
     assert_eq!(sim.state(), State::Connecting);
     sim.open();
     assert_eq!(sim.state(), State::Open);
@@ -175,7 +175,7 @@ fn token_in_message_is_sent_first_on_open() {
     sim.m.send("queued".to_owned()).unwrap();
     sim.connect();
     let gen = sim.m.gen();
-    sim.input(Input::SocketOpened { gen, auth: Some("t0k".into()) });
+    sim.input(Input::SocketOpened { gen, auth: Some("t0k".into()), since: vec![] });
     let sent = sim.sent_texts();
     assert_eq!(sent[0], r#"{"type":"auth","id":"c-1","data":{"token":"t0k"}}"#);
     assert!(sent[1].contains("\"subscribe\""));

@@ -35,6 +35,41 @@ fn sends_while_reconnecting_go_out_after_the_resubscribe() {
     assert_eq!(texts[2], "after-drop");
 }
 
+/// The server's close frame arrived: the browser refuses writes (CLOSING) until its
+/// close event. What the driver could not write, and every send after it, is queued for
+/// the next open, in order and once; reliable sends are sent again at open anyway.
+#[test]
+fn sends_a_closing_socket_refuses_go_out_on_the_next_open_in_order() {
+    use wsocket::machine::{Effect, Outbound};
+    let mut sim = Sim::new(quiet());
+    sim.connect_and_open();
+    for i in 0..3 {
+        sim.m.send(format!("m{i}")).unwrap();
+    }
+    sim.m.send_reliable(sim.now, 99, "kept".into(), None).unwrap();
+    // The driver writes m0, then the socket refuses m1.
+    let Some(Effect::Send { frame: Outbound::Payload(m0), .. }) = sim.m.poll() else {
+        panic!("m0 first")
+    };
+    assert_eq!(m0, "m0");
+    let Some(Effect::Send { gen, frame }) = sim.m.poll() else { panic!("m1 next") };
+    sim.m.unsent(gen, frame);
+    sim.run();
+    assert!(sim.sent.is_empty(), "nothing more is written to the closing socket");
+    assert!(!sim.m.writable());
+    sim.m.send("m3".into()).unwrap();
+    sim.run();
+    assert!(sim.sent.is_empty(), "a send while closing is queued");
+    assert_eq!(sim.m.stats().queue_len, 3);
+    sim.server_close(1001);
+    sim.advance(1_000.0);
+    sim.open();
+    assert_eq!(sim.sent_texts(), vec!["kept", "m1", "m2", "m3"]);
+    // A stale socket's refusal changes nothing.
+    sim.m.unsent(gen, Outbound::Payload("stale".into()));
+    assert!(sim.m.writable());
+}
+
 #[test]
 fn writable_only_when_open_and_nothing_waits() {
     let mut sim = Sim::new(quiet());

@@ -13,8 +13,10 @@ use serde_json::Value;
 use wsocket::backoff::Rng;
 use wsocket::close;
 use wsocket::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
-use wsocket::recovery::Verdict;
 use wsocket::Options;
+
+mod common;
+use common::{Recovery, Verdict};
 
 const TOPICS: [&str; 3] = ["a", "b", "c"];
 const WINDOW: usize = 12;
@@ -96,6 +98,8 @@ struct World {
     /// Topics for which the server answered `recovered: false` to a `since`.
     unrecovered: BTreeMap<String, u32>,
     gaps: BTreeMap<String, u32>,
+    /// The driver's positions and rule.
+    recovery: Recovery,
     reliable_sent: BTreeMap<String, u64>,
     acked: BTreeSet<u64>,
     faults: u32,
@@ -145,6 +149,7 @@ impl World {
             story: BTreeMap::new(),
             unrecovered: BTreeMap::new(),
             gaps: BTreeMap::new(),
+            recovery: Recovery::default(),
             reliable_sent: BTreeMap::new(),
             acked: BTreeSet::new(),
             faults: 0,
@@ -199,7 +204,7 @@ impl World {
                 }
                 Effect::Send { gen, frame } => {
                     let text = match frame {
-                        Outbound::Payload(p) | Outbound::Text(p) => p,
+                        Outbound::Payload(p) | Outbound::Reliable(p) | Outbound::Text(p) => p,
                     };
                     self.frame(gen, false, Ev::ToServer(gen, text));
                 }
@@ -230,23 +235,24 @@ impl World {
     }
 
     fn on_event(&mut self, event: Event) -> Result<(), String> {
-        match event {
-            Event::Reconnecting { attempt, delay_ms } => {
-                let ceiling = (self.opts.min_delay_ms * 2f64.powi(attempt.min(31) as i32 - 1))
-                    .min(self.opts.max_delay_ms)
-                    .max(self.opts.min_delay_ms);
-                let slow = delay_ms >= close::RATE_LIMIT_DELAY_MS;
-                if !slow && (delay_ms < self.opts.min_delay_ms || delay_ms > ceiling) {
-                    return Err(format!("attempt {attempt}: delay {delay_ms} outside bounds"));
-                }
+        if let Event::Reconnecting { attempt, delay_ms } = event {
+            let ceiling = (self.opts.min_delay_ms * 2f64.powi(attempt.min(31) as i32 - 1))
+                .min(self.opts.max_delay_ms)
+                .max(self.opts.min_delay_ms);
+            let slow = delay_ms >= close::RATE_LIMIT_DELAY_MS;
+            if !slow && (delay_ms < self.opts.min_delay_ms || delay_ms > ceiling) {
+                return Err(format!("attempt {attempt}: delay {delay_ms} outside bounds"));
             }
-            Event::Gap(gap) => {
-                *self.gaps.entry(gap.topic.clone()).or_default() += 1;
-                self.story.entry(gap.topic).or_default().push(Story::Gap(gap.expected));
-            }
-            _ => {}
         }
         Ok(())
+    }
+
+    /// A gap the driver's rule reported (`gap` event).
+    fn gap(&mut self, topic: &str, verdict: &Verdict) {
+        if let Verdict::Gap { expected, .. } = verdict {
+            *self.gaps.entry(topic.to_owned()).or_default() += 1;
+            self.story.entry(topic.to_owned()).or_default().push(Story::Gap(*expected));
+        }
     }
 
     fn input(&mut self, input: Input) -> Result<(), String> {
@@ -362,12 +368,14 @@ impl World {
                 for (topic, recovered, seq, epoch) in list {
                     self.joined.entry(topic.clone()).or_insert((epoch, seq));
                     let position = Some((seq, format!("e{epoch}")));
-                    self.input(Input::Subscribed { topic, recovered, position })?;
+                    if let Some(gap) = self.recovery.subscribed(&topic, recovered, position) {
+                        self.gap(&topic, &gap);
+                    }
                 }
             }
             ToClient::Push { topic, seq, epoch } => {
-                let verdict = self.m.observe(&topic, seq, &epoch);
-                self.run()?;
+                let verdict = self.recovery.observe(&topic, seq, &epoch);
+                self.gap(&topic, &verdict);
                 if verdict != Verdict::Duplicate {
                     self.delivered.entry(topic.clone()).or_default().push((epoch.clone(), seq));
                     self.story.entry(topic).or_default().push(Story::Delivered(epoch, seq));
@@ -436,7 +444,8 @@ impl World {
                 }
                 Ev::Opened(gen) => {
                     if self.live.contains(&gen) && self.conns.contains_key(&gen) {
-                        self.input(Input::SocketOpened { gen, auth: None })?;
+                        let since = self.recovery.since();
+                        self.input(Input::SocketOpened { gen, auth: None, since })?;
                     }
                 }
                 Ev::Closed(gen, code) => {

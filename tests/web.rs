@@ -105,6 +105,7 @@ sio_scenarios! {
     "sioRejectedAuthIsConnectErrorWithoutALoop" => socketio_rejected_auth_is_connect_error_without_a_loop, socketio_reference_rejected_auth_is_connect_error_without_a_loop;
     "sioReconnectAndRejoinAfterAbruptDrop" => socketio_reconnect_and_rejoin_after_abrupt_drop, socketio_reference_reconnect_and_rejoin_after_abrupt_drop;
     "sioDeadServerFoundByThePingWatchdog" => socketio_dead_server_found_by_the_ping_watchdog, socketio_reference_dead_server_found_by_the_ping_watchdog;
+    "sioNamespaceOutsideAsciiOpensAndGetsItsEvents" => socketio_namespace_outside_ascii_opens_and_gets_its_events, socketio_reference_namespace_outside_ascii_opens_and_gets_its_events;
     "sioServerDisconnectDoesNotReconnect" => socketio_server_disconnect_does_not_reconnect, socketio_reference_server_disconnect_does_not_reconnect;
     "sioBinaryAttachmentsBothWays" => socketio_binary_attachments_both_ways, socketio_reference_binary_attachments_both_ways;
     "sioMalformedPacketsAndStrayAttachmentsAreReportedAndSkipped" => socketio_malformed_packets_and_stray_attachments_are_reported_and_skipped, socketio_reference_malformed_packets_and_stray_attachments_are_reported_and_skipped;
@@ -144,6 +145,8 @@ scenarios! {
     no_reconnect_after_user_close => "noReconnectAfterUserClose",
     no_reconnect_after_server_close_1000 => "noReconnectAfterServerClose1000",
     sends_while_disconnected_arrive_once_in_order => "sendsWhileDisconnectedArriveOnceInOrder",
+    sends_while_the_server_closes_are_queued_not_lost => "sendsWhileTheServerClosesAreQueuedNotLost",
+    a_repeated_live_push_is_dropped_and_gaps_count_from_the_last_delivered => "aRepeatedLivePushIsDroppedAndGapsCountFromTheLastDelivered",
     topics_are_resubscribed_after_reconnect => "topicsAreResubscribedAfterReconnect",
     malformed_frame_and_throwing_listener_do_not_stop_delivery => "malformedFrameAndThrowingListenerDoNotStopDelivery",
     binary_where_text_was_expected_is_reported => "binaryWhereTextWasExpectedIsReported",

@@ -18,8 +18,10 @@ pub const CONTROL_QUEUE: usize = 64;
 pub enum Control {
     /// Drop the TCP connection without a close frame (the browser sees 1006).
     Drop,
-    /// Send a close frame with this code and reason.
-    Close(u16, String),
+    /// Send a close frame with this code and reason; then, for a while (a draining load
+    /// balancer), keep the TCP connection up and still process what the client sends
+    /// until its close (the browser refuses writes all that time: `CLOSING`).
+    Close(u16, String, std::time::Duration),
     /// Stop (true) or resume (false) sending anything, like a half-open connection: what
     /// the client sends is still processed, but no answer or push gets back.
     Stall(bool),

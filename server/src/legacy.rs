@@ -112,7 +112,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                 () = &mut stop => flow = Flow::Close(codes::SERVICE_RESTART, "server restart"),
                 control = ctl_rx.recv() => match control {
                     Some(Control::Drop) | None => break 'conn,
-                    Some(Control::Close(code, reason)) => {
+                    Some(Control::Close(code, reason, _)) => {
                         let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
                         let _ = guard.write(&mut sink, WsMessage::Close(Some(frame))).await;
                         break;

@@ -447,6 +447,9 @@ struct Target {
     reason: Option<String>,
     on: Option<String>,
     binary: Option<String>,
+    /// `/control/close`: how long the connection stays up after the close frame, ms
+    /// (at most 10 s).
+    linger_ms: Option<u64>,
 }
 
 fn applied(n: usize) -> Json<Value> {
@@ -473,7 +476,9 @@ async fn close_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) ->
     if reason.len() > 123 {
         return (StatusCode::BAD_REQUEST, "the close reason is at most 123 bytes").into_response();
     }
-    applied(s.conns.command(t.cid.as_deref(), &Control::Close(code, reason))).into_response()
+    let linger = std::time::Duration::from_millis(t.linger_ms.unwrap_or(0).min(10_000));
+    applied(s.conns.command(t.cid.as_deref(), &Control::Close(code, reason, linger)))
+        .into_response()
 }
 
 async fn stall_conns(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {

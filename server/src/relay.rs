@@ -108,7 +108,7 @@ pub async fn serve(
                 // Both ends dropped without a close frame: the browser sees 1006, the
                 // Socket.IO server a transport error.
                 Some(Control::Drop) | None => break,
-                Some(Control::Close(code, reason)) => {
+                Some(Control::Close(code, reason, _)) => {
                     let _ = tx.send(AxMessage::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))).await;
                     break;
                 }

@@ -31,6 +31,8 @@ use crate::AppState;
 
 /// The gateway's namespace.
 pub const NAMESPACE: &str = "/events";
+/// A second namespace, named outside ASCII, open to all.
+pub const INTERNATIONAL: &str = "/événements";
 /// The longest `content` a `message` may have.
 pub const MAX_CONTENT: usize = 1_000;
 
@@ -110,6 +112,14 @@ pub async fn start(state: Arc<AppState>) -> std::io::Result<(SocketAddr, String,
         NAMESPACE,
         on_connect.with(move |s: SocketRef, auth: TryData<Auth>| authenticate(s, auth, st.clone())),
     );
+    // A namespace outside ASCII (the client's header offsets must be the string's): an
+    // `echo` is answered with a `bienvenue` event, then echoed in its ack.
+    io.ns(INTERNATIONAL, |s: SocketRef| async move {
+        s.on("echo", |s: SocketRef, ack: AckSender, Data(body): Data<Value>| async move {
+            let _ = s.emit("bienvenue", &json!({ "nsp": INTERNATIONAL }));
+            let _ = ack.send(&body);
+        });
+    });
     let key = secret();
     let expected = key.clone();
     let app = axum::Router::new().layer(layer).layer(axum::middleware::from_fn(

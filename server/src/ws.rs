@@ -499,9 +499,25 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                 control = ctl_rx.recv() => match control {
                     // Returning drops the socket without a close frame: the peer sees 1006.
                     Some(Control::Drop) | None => break 'conn,
-                    Some(Control::Close(code, reason)) => {
+                    Some(Control::Close(code, reason, linger)) => {
                         let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
                         let _ = session.guard.write(&mut sink, WsMessage::Close(Some(frame))).await;
+                        // What the client sent before it saw the close is still processed
+                        // until its close arrives (answers are not sent: the close went
+                        // first); then the connection stays up until `linger` has passed.
+                        let hold = Instant::now() + linger;
+                        let read_until = hold.max(Instant::now() + Duration::from_secs(1));
+                        loop {
+                            match tokio::time::timeout_at(read_until, stream.next()).await {
+                                Ok(Some(Ok(WsMessage::Text(text)))) => {
+                                    let _ = session.on_text(&text);
+                                }
+                                Ok(Some(Ok(WsMessage::Close(_)) | Err(_)) | None) | Err(_) => break,
+                                Ok(Some(Ok(_))) => {}
+                            }
+                        }
+                        session.out.clear();
+                        tokio::time::sleep_until(hold).await;
                         break;
                     }
                     Some(Control::Stall(on)) => stalled = on,

@@ -25,7 +25,7 @@ extern "C" {
     pub fn ws_url(url: &str) -> Option<String>;
 
     #[wasm_bindgen(constructor)]
-    pub fn new(raw: bool, key: &str, prefix: &str, sink: &Function, protocols: &Array) -> Hub;
+    pub fn new(raw: bool, key: &str, prefix: &str, port: super::Port, protocols: &Array) -> Hub;
 
     #[wasm_bindgen(method, catch)]
     pub fn on(
@@ -38,9 +38,10 @@ extern "C" {
     pub fn off(this: &Hub, name: &JsValue, listener: &JsValue) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method, js_name = useSocketIo)]
-    pub fn use_socket_io(this: &Hub, nsp: &str, parse: &Function);
+    pub fn use_socket_io(this: &Hub, nsp: &str);
+    /// The token the CONNECT packet carries as `{"token": ...}` (none: no auth).
     #[wasm_bindgen(method, js_name = sioAuth)]
-    pub fn sio_auth(this: &Hub, json: Option<&str>);
+    pub fn sio_auth(this: &Hub, token: Option<&str>);
     #[wasm_bindgen(method, js_name = emitState)]
     pub fn emit_state(this: &Hub, from: &str, to: &str);
     #[wasm_bindgen(method, js_name = emitOpen)]
@@ -49,8 +50,6 @@ extern "C" {
     pub fn emit_close(this: &Hub, code: u16, reason: &str, was_clean: bool);
     #[wasm_bindgen(method, js_name = emitReconnecting)]
     pub fn emit_reconnecting(this: &Hub, attempt: u32, delay_ms: f64);
-    #[wasm_bindgen(method, js_name = emitGap)]
-    pub fn emit_gap(this: &Hub, topic: &str, expected: f64, got: &JsValue);
     #[wasm_bindgen(method, js_name = emitError)]
     pub fn emit_error(this: &Hub, error: &JsValue);
 
@@ -71,17 +70,16 @@ extern "C" {
     /// Keeps the URL provider with the listeners, as the token provider.
     #[wasm_bindgen(method, js_name = useUrl)]
     pub fn use_url(this: &Hub, provider: &Function);
-    /// Calls the URL and token providers for socket `gen` (`K_RESOLVED` answers).
+    /// Calls the URL and token providers for socket `gen` (`Port::resolved` answers).
     #[wasm_bindgen(method)]
     pub fn resolve(this: &Hub, gen: u32);
 
     #[wasm_bindgen(method, catch)]
     pub fn frame(this: &Hub, msg: &JsValue, n: f64) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, catch, js_name = sendNow)]
-    pub fn send_now(this: &Hub, msg: &JsValue, n: f64) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, js_name = takeId)]
     pub fn take_id(this: &Hub) -> JsValue;
-    /// Writes to socket `gen` if it is still the current, open one.
+    /// Writes to socket `gen` if it is still the current one and takes writes (its
+    /// `readyState` is OPEN); false when it did not write.
     #[wasm_bindgen(method, catch, js_name = writeTo)]
     pub fn write_to(this: &Hub, gen: u32, frame: &JsValue) -> Result<bool, JsValue>;
 
@@ -96,13 +94,16 @@ extern "C" {
     pub fn track(this: &Hub, n: f64) -> Promise;
     #[wasm_bindgen(method, js_name = expectAck)]
     pub fn expect_ack(this: &Hub, id: &JsValue, n: f64);
+    /// `[topic, last seq, epoch, ...]` of every topic with a position (the hub owns them).
     #[wasm_bindgen(method)]
     pub fn positions(this: &Hub) -> Array;
+    /// Forgets the positions of these topics (unsubscribed).
+    #[wasm_bindgen(method)]
+    pub fn forget(this: &Hub, topics: &Array);
     #[wasm_bindgen(method)]
     pub fn fail(this: &Hub, n: f64, code: &str, message: &str);
 
     #[wasm_bindgen(method)]
-    #[allow(clippy::too_many_arguments)]
     pub fn stats(
         this: &Hub,
         state: &str,
@@ -111,8 +112,6 @@ extern "C" {
         queue_length: u32,
         pending: u32,
         dropped: f64,
-        duplicates: f64,
-        gaps: f64,
     ) -> JsValue;
 
     #[wasm_bindgen(method, getter, js_name = framesIn)]

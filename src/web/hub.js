@@ -4,24 +4,14 @@
 // (ARCHITECTURE.md, "Inbound path"). It also holds the browser objects the core's
 // effects act on: the WebSocket, the timers, the page listeners and the token
 // provider's promise; holding them here keeps web-sys and closures out of the wasm.
-// It makes no decisions: the Rust core decides when to connect, ping, queue,
-// resubscribe, time out and reconnect; this file reports the rare events it needs
-// (open, close, pong, reply, timer, page, token) through `sink`, mostly with numbers.
+// The Rust core decides when to connect, ping, queue, resubscribe, time out and
+// reconnect; this file reports the rare events it needs (open, close, pong, reply,
+// timer, page, providers) through the `Port` the core hands it, one typed method each
+// (declared in the generated wsocket.d.ts). What it owns (ARCHITECTURE.md, "Who owns
+// what"): the socket and its `readyState`, the listeners, pending requests' promises,
+// recovery positions, and Socket.IO framing both ways.
 
-const K_OPEN = 0;
-const K_CLOSE = 1;
-const K_PONG = 2;
-const K_REPLY = 3;
-const K_SEQ = 4;
-const K_SUBSCRIBED = 5;
-const K_UNAUTHORIZED = 6;
-const K_SIO_DISCONNECT = 7;
-const K_TIMER = 8;
-const K_ONLINE = 9;
-const K_WAKE = 10;
-const K_RESOLVED = 11;
-
-const DUPLICATE = 1;
+/** @typedef {import("../../pkg/wsocket.js").Port} Port */
 
 const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap"]);
 const MAX_BATCH_DEPTH = 4;
@@ -36,7 +26,7 @@ const newLists = () => ({ events: new Map(), life: new Map(), any: [], token: nu
 
 /** Every error wsocket raises or emits: an `Error` with a stable `code`. */
 export function makeError(code, message, extra) {
-  const error = new Error(message);
+  const error = /** @type {Error & {code: string}} */ (new Error(message));
   error.name = "WsError";
   error.code = code;
   if (extra !== undefined) Object.assign(error, extra);
@@ -174,12 +164,69 @@ export function wsUrl(url) {
   return `${page.protocol === "https:" ? "wss" : "ws"}://${page.host}${url}`;
 }
 
+/**
+ * The header of one Socket.IO text frame: an Engine.IO packet `<type>[data]`, and in a
+ * message (4) a Socket.IO packet `<type>[<n>-][<nsp>,][<ack id>][<JSON>]`. Returns
+ * `{eio, kind, count, ack, nsp, start}` (`kind` and `ack` -1 when absent; `start`, where
+ * the JSON begins, an index into the string) or, for a malformed frame, why. Only the
+ * payload's first character is checked against the packet type; `JSON.parse` reads it.
+ */
+export function sioHeader(text) {
+  const digit = (i) => {
+    const c = text.charCodeAt(i);
+    return c >= 48 && c <= 57;
+  };
+  const eio = text.charCodeAt(0) - 48;
+  if (text === "") return "an empty frame";
+  if (!(eio >= 0 && eio <= 6)) return "an unknown Engine.IO packet type";
+  if (eio === 0 && text[1] !== "{") return "a payload of the wrong shape";
+  if (eio !== 4) return { eio, kind: -1, count: 0, ack: -1, nsp: "/", start: 1 };
+  const kind = text.charCodeAt(1) - 48;
+  if (!(kind >= 0 && kind <= 6)) return "an unknown Socket.IO packet type";
+  let i = 2;
+  let count = 0;
+  if (kind > 4) {
+    while (digit(i)) i++;
+    if (i === 2 || i > 11 || text[i] !== "-") return "a bad attachment count";
+    count = Number(text.slice(2, i++));
+  }
+  let nsp = "/";
+  if (text[i] === "/") {
+    // To the first comma (as socket.io-parser reads it); without one, the rest is the
+    // namespace only when no payload follows (`41/events`).
+    const comma = text.indexOf(",", i);
+    if (comma >= 0) {
+      nsp = text.slice(i, comma);
+      i = comma + 1;
+    } else if (!/[[{"]/.test(text.slice(i))) {
+      nsp = text.slice(i);
+      i = text.length;
+    } else return "a namespace without a comma";
+  }
+  const from = i;
+  while (digit(i)) i++;
+  const ack = i > from ? Number(text.slice(from, i)) : -1;
+  if (!Number.isSafeInteger(ack)) return "an ack id too large";
+  const c = text[i];
+  const shape = kind === 4 ? c === "{" || c === '"' : kind === 0 ? c === undefined || c === "{" : kind === 1 ? c === undefined : c === "[";
+  if (!shape || ((kind === 3 || kind === 6) && ack < 0)) return "a payload of the wrong shape";
+  return { eio, kind, count, ack, nsp, start: i };
+}
+
 export class Hub {
-  constructor(raw, key, prefix, sink, protocols) {
+  /**
+   * @param {boolean} raw
+   * @param {string} key
+   * @param {string} prefix
+   * @param {Port} port
+   * @param {string[]} protocols
+   */
+  constructor(raw, key, prefix, port, protocols) {
     this.raw = raw;
     this.key = key;
     this.prefix = prefix;
-    this.sink = sink;
+    /** @type {Port} */
+    this.port = port;
     // The subprotocols offered at every connect (`subprotocols`).
     this.protocols = protocols;
     this.gen = 0;
@@ -200,9 +247,12 @@ export class Hub {
     this.topicKey = undefined;
     this.topicList = undefined;
     this.topicSeq = undefined;
-    // Per topic, {next, epoch}: the in-order case of the core's duplicate and gap rule
-    // (src/recovery.rs), decided here; everything else goes to the core.
+    // Recovery positions, owned here (src/recovery.rs has the rule): per topic, the next
+    // `seq` expected and its `epoch`. The core reads them at every open, for the
+    // resubscribe's `since`.
     this.seqs = new Map();
+    this.duplicates = 0;
+    this.gaps = 0;
     this.pending = new Map();
     this.framesIn = 0;
     this.bytesIn = 0;
@@ -219,19 +269,20 @@ export class Hub {
     // pending); false while the driver executes effects. Read by `sendFast`.
     this.writable = false;
     this.fastIds = 0;
-    // Socket.IO mode (`useSocketIo`): the namespace, the header parser (Rust,
-    // src/socketio.rs), the CONNECT auth, what the open packet said, the binary packet
-    // whose attachments are arriving (`bin`), and the session a server with connection
-    // state recovery gave (`pid`, and `offset`, the last event's).
+    // Socket.IO mode (`useSocketIo`): the namespace, the CONNECT auth, what the open
+    // packet said, the binary packet whose attachments are arriving (`bin`), and the
+    // session a server with connection state recovery gave (`pid`, and `offset`, the
+    // last event's).
     this.sio = null;
   }
 
-  useSocketIo(nsp, parse) {
-    this.sio = { nsp, part: nsp === "/" ? "" : `${nsp},`, parse, auth: "", max: 1000000, window: 0, bin: null, pid: undefined, offset: undefined };
+  useSocketIo(nsp) {
+    this.sio = { nsp, part: nsp === "/" ? "" : `${nsp},`, auth: "", max: 1000000, window: 0, bin: null, pid: undefined, offset: undefined };
   }
 
-  sioAuth(json) {
-    this.sio.auth = json ?? "";
+  // The CONNECT packet's auth, `{"token": ...}` as socket.io-client sends it.
+  sioAuth(token) {
+    this.sio.auth = token === undefined ? "" : JSON.stringify({ token });
   }
 
   // ---- listeners -------------------------------------------------------------------
@@ -396,10 +447,6 @@ export class Hub {
     this.emit("reconnecting", { attempt, delayMs });
   }
 
-  emitGap(topic, expected, got) {
-    this.emit("gap", { topic, expected, got });
-  }
-
   // ---- socket ----------------------------------------------------------------------
 
   // Opens socket `gen`; throws (a SyntaxError) when the browser refuses the URL. A
@@ -414,12 +461,12 @@ export class Hub {
     ws.onopen = () => {
       this.ws = ws;
       // Socket.IO: open once the namespace has accepted the CONNECT (receiveSio).
-      if (this.sio === null) this.sink(K_OPEN, gen, undefined);
+      if (this.sio === null) this.port.opened(gen, undefined);
     };
     ws.onclose = (e) => {
       if (this.ws === ws) this.ws = null;
       if (this.socket === ws) this.socket = null;
-      this.sink(K_CLOSE, gen, [e.code, e.reason, e.wasClean]);
+      this.port.closed(gen, e.code, e.reason, e.wasClean);
     };
     // The close event that follows carries the code; an error event carries nothing.
     ws.onerror = () => {};
@@ -454,7 +501,7 @@ export class Hub {
     clearTimeout(this.timers[slot]);
     this.timers[slot] = setTimeout(() => {
       this.timers[slot] = undefined;
-      this.sink(K_TIMER, slot, undefined);
+      this.port.timer(slot);
     }, ms);
   }
 
@@ -467,10 +514,10 @@ export class Hub {
   // `pageshow`, `resume` after a freeze) → the core checks the socket is still alive.
   watchPage() {
     const doc = globalThis.document;
-    const online = () => this.sink(K_ONLINE, 0, undefined);
+    const online = () => this.port.online();
     const wake = () => {
       const visibility = doc?.visibilityState;
-      if (visibility === undefined || visibility === "visible") this.sink(K_WAKE, 0, undefined);
+      if (visibility === undefined || visibility === "visible") this.port.wake();
     };
     const listen = (target, name, fn) => {
       if (typeof target?.addEventListener !== "function") return;
@@ -504,6 +551,10 @@ export class Hub {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     this.release();
+    // The port goes once the call that freed the client has returned (it may be one of
+    // the port's own: freeing it now would be a recursive use).
+    const port = this.port;
+    queueMicrotask(() => port.free?.());
     // The package entry caches this hub on the app's `WsClient`, which may outlive it.
     // (`release()` already turned the send fast path off: no socket to write to.)
     this.mute();
@@ -524,26 +575,27 @@ export class Hub {
     this.lists().url = provider;
   }
 
-  // Calls the URL and token providers for socket `gen`; the core hears `[url, token]`,
-  // each a string (the URL as `wsUrl` reads it) or `false` (no such provider), or
-  // `undefined` when one failed, reported here (INVALID_URL, TOKEN_ERROR).
+  // Calls the URL and token providers for socket `gen`; the core hears the URL (as
+  // `wsUrl` reads it) and the token, each undefined for no such provider, or that one
+  // failed, reported here (INVALID_URL, TOKEN_ERROR).
   resolve(gen) {
     const { url, token } = this.lists();
     // A provider's answer, or a rejection with [code, why].
-    const call = (f, code, what) => f !== null && new Promise((r) => r(f())).then(
+    const call = (f, code, what) => f === null ? undefined : new Promise((r) => r(f())).then(
       (v) => (typeof v === "string" ? v : Promise.reject([code, `the ${what} provider returned no string`])),
       (cause) => Promise.reject([code, `the ${what} provider threw or rejected: ${cause}`]),
     );
     const ws = Promise.resolve(call(url, "INVALID_URL", "URL")).then((u) => {
-      const read = u === false ? u : wsUrl(u);
+      if (u === undefined) return u;
+      const read = wsUrl(u);
       if (read === undefined) throw ["INVALID_URL", `the URL provider gave "${u}": expected ws://, wss://, http://, https:// or a path`];
       return read;
     });
     Promise.all([ws, call(token, "TOKEN_ERROR", "token")]).then(
-      (got) => this.sink(K_RESOLVED, gen, got),
+      ([u, t]) => this.port.resolved(gen, true, u, t),
       ([code, why]) => {
         this.emitError(makeError(code, why));
-        this.sink(K_RESOLVED, gen, undefined);
+        this.port.resolved(gen, false, undefined, undefined);
       },
     );
   }
@@ -605,7 +657,7 @@ export class Hub {
       const request = this.pending.get(msg.id);
       if (request !== undefined) {
         this.pending.delete(msg.id);
-        this.sink(K_REPLY, this.gen, request.n);
+        this.port.replied(request.n);
         if (name === "error") request.reject(this.serverError(msg));
         else request.resolve(msg);
         return;
@@ -619,12 +671,12 @@ export class Hub {
         this.batch(msg, depth);
         return;
       case "pong":
-        this.sink(K_PONG, this.gen, undefined);
+        this.port.pong(this.gen);
         return;
       case "error": {
         const error = this.serverError(msg);
         this.emitError(error);
-        if (error.code === "UNAUTHORIZED") this.sink(K_UNAUTHORIZED, this.gen, undefined);
+        if (error.code === "UNAUTHORIZED") this.port.unauthorized(this.gen);
         return;
       }
       case "subscribed":
@@ -667,33 +719,66 @@ export class Hub {
     if (ls.any.length !== 0) this.fire(ls.any, data, msg);
   }
 
-  // The core decides a push that is not simply the next one; false drops it.
+  // The duplicate and gap rule (src/recovery.rs) for a push that is not simply the next
+  // of its topic (`route` decides that case inline); false drops it.
   sequence(topic, seq, epoch) {
-    if (this.sink(K_SEQ, this.gen, [topic, seq, epoch]) === DUPLICATE) return false;
-    let rec = this.seqs.get(topic);
+    const rec = this.seqs.get(topic);
     if (rec === undefined) {
-      rec = { next: seq + 1, epoch };
-      this.seqs.set(topic, rec);
-      if (this.topicKey === topic) this.topicSeq = rec;
-    } else {
-      rec.next = seq + 1;
-      rec.epoch = epoch;
+      this.position(topic, seq, epoch);
+      return true;
     }
+    if (epoch === rec.epoch && seq < rec.next) {
+      this.duplicates++;
+      return false;
+    }
+    const expected = rec.next;
+    rec.next = seq + 1;
+    rec.epoch = epoch;
+    this.gap(topic, expected, seq);
     return true;
   }
 
-  // After a `subscribed`, the core holds the topic's position; the next push of each
-  // topic goes to it.
+  position(topic, seq, epoch) {
+    const rec = { next: seq + 1, epoch };
+    this.seqs.set(topic, rec);
+    if (this.topicKey === topic) this.topicSeq = rec;
+  }
+
+  gap(topic, expected, got) {
+    this.gaps++;
+    this.emit("gap", { topic, expected, got });
+  }
+
+  // A `subscribed` answer, `{topics, recovered, positions}`: a topic the server could
+  // not replay is a gap now (`got: null`; the app refetches) and starts over; a topic
+  // without a position starts from the server's, so what is published from now on is
+  // recoverable even if the socket drops before the first push.
   subscribed(msg) {
     const data = msg.data;
     const topics = data !== null && typeof data === "object" ? data.topics : undefined;
     if (!Array.isArray(topics)) return;
-    for (const topic of topics) this.seqs.delete(topic);
     this.topicKey = undefined;
-    this.sink(K_SUBSCRIBED, this.gen, data);
+    for (const topic of topics) {
+      let rec = this.seqs.get(topic);
+      if (rec !== undefined && data.recovered?.[topic] === false) {
+        this.seqs.delete(topic);
+        this.gap(topic, rec.next, null);
+        rec = undefined;
+      }
+      if (rec === undefined) {
+        const at = data.positions?.[topic];
+        if (Number.isSafeInteger(at?.seq) && at.seq >= 0 && typeof at.epoch === "string") this.position(topic, at.seq, at.epoch);
+      }
+    }
   }
 
-  // [topic, last seq, epoch, ...] of every topic the in-order path advanced.
+  // Unsubscribed topics: a later subscribe starts fresh.
+  forget(topics) {
+    for (const topic of topics) this.seqs.delete(topic);
+    this.topicKey = undefined;
+  }
+
+  // [topic, last seq, epoch, ...] of every topic with a position.
   positions() {
     const out = [];
     for (const [topic, rec] of this.seqs) out.push(topic, rec.next - 1, rec.epoch);
@@ -724,13 +809,13 @@ export class Hub {
 
   receiveSio(text) {
     const sio = this.sio;
-    const h = sio.parse(text);
+    const h = sioHeader(text);
     if (typeof h === "string") {
       this.bad(`not a Socket.IO packet (${h})`, text);
       return;
     }
-    const eio = h[0];
-    const start = h[4];
+    const eio = h.eio;
+    const start = h.start;
     if (eio === 2) {
       this.write("3");
       return;
@@ -757,10 +842,10 @@ export class Hub {
       this.bad("a Socket.IO packet whose binary attachments did not all arrive", sio.bin.text);
       sio.bin = null;
     }
-    const kind = h[1];
+    const kind = h.kind;
     // BINARY_EVENT and BINARY_ACK announce their attachments.
-    const count = kind > 4 ? h[2] : 0;
-    if ((h[5] < 0 ? "/" : text.slice(h[5], h[6])) !== sio.nsp) {
+    const count = h.count;
+    if (h.nsp !== sio.nsp) {
       // Another namespace's packet: its attachments are skipped with it.
       if (count > 0) sio.bin = { text, count, buffers: [], skip: true };
       return;
@@ -774,8 +859,8 @@ export class Hub {
         return;
       }
     }
-    if (count > 0) sio.bin = { kind, ack: h[3], payload, text, count, buffers: [] };
-    else this.sioPacket(kind, h[3], payload, text, kind > 4 ? [] : null);
+    if (count > 0) sio.bin = { kind, ack: h.ack, payload, text, count, buffers: [] };
+    else this.sioPacket(kind, h.ack, payload, text, kind > 4 ? [] : null);
   }
 
   // A binary frame: the next attachment of the packet in `sio.bin`.
@@ -810,11 +895,11 @@ export class Hub {
         const pid = typeof payload?.pid === "string" ? payload.pid : undefined;
         if (pid !== sio.pid) sio.offset = undefined;
         sio.pid = pid;
-        this.sink(K_OPEN, this.gen, sio.window);
+        this.port.opened(this.gen, sio.window);
         return;
       }
       case 1:
-        this.sink(K_SIO_DISCONNECT, this.gen, undefined);
+        this.port.disconnected(this.gen);
         return;
       case 2: {
         const name = payload[0];
@@ -841,7 +926,7 @@ export class Hub {
         const request = this.pending.get(id);
         if (request === undefined) return;
         this.pending.delete(id);
-        this.sink(K_REPLY, this.gen, request.n);
+        this.port.replied(request.n);
         request.resolve({ type: "ack", id, data: payload[0], args: payload });
         return;
       }
@@ -853,7 +938,7 @@ export class Hub {
             fromServer: true,
           }),
         );
-        this.sink(K_UNAUTHORIZED, this.gen, undefined);
+        this.port.unauthorized(this.gen);
       }
     }
   }
@@ -943,16 +1028,11 @@ export class Hub {
     return text;
   }
 
-  sendNow(msg, n) {
-    this.write(this.frame(msg, n));
-    return this.id;
-  }
-
   // The package entry's `send` fast path (js/index.js): no wasm call at all. Returns
   // undefined, without sending, when the core must decide (not writable, socket gone).
   // Ids of this path are `<prefix>f<n>`, apart from the core's `<prefix><n>`.
   sendFast(msg) {
-    if (!this.writable || this.ws === null) return undefined;
+    if (!this.writable || this.ws?.readyState !== 1) return undefined;
     const frame = this.frame(msg, `f${++this.fastIds}`);
     this.write(frame);
     return this.id ?? null;
@@ -969,9 +1049,12 @@ export class Hub {
     return gen === this.gen && this.write(frame);
   }
 
+  // Writes only to an OPEN socket: from the server's close frame until the close event
+  // the socket is CLOSING and the browser drops what is sent (logging "already in
+  // CLOSING or CLOSED state"). False then; the core queues the frame for the next open.
   write(frame) {
     const ws = this.ws;
-    if (ws === null) return false;
+    if (ws === null || ws.readyState !== 1) return false;
     this.framesOut++;
     if (Array.isArray(frame)) {
       // A Socket.IO packet with binary attachments (`sioEncode`): one message, its frames.
@@ -1022,7 +1105,7 @@ export class Hub {
       for (const [id, request] of this.pending) {
         if (request.promise !== promise) continue;
         this.pending.delete(id);
-        this.sink(K_REPLY, this.gen, request.n);
+        this.port.replied(request.n);
         request.reject(makeError("REQUEST_ABORTED", `request ${id} aborted by its signal`, { id, cause: signal.reason }));
         return;
       }
@@ -1049,7 +1132,7 @@ export class Hub {
 
   // ---- stats -----------------------------------------------------------------------
 
-  stats(state, reconnects, rttMs, queueLength, pendingRequests, dropped, duplicates, gaps) {
+  stats(state, reconnects, rttMs, queueLength, pendingRequests, dropped) {
     return {
       state,
       messagesIn: this.framesIn,
@@ -1061,8 +1144,8 @@ export class Hub {
       queueLength,
       pendingRequests,
       dropped,
-      duplicates,
-      gaps,
+      duplicates: this.duplicates,
+      gaps: this.gaps,
       malformed: this.malformed,
       oversized: this.oversized,
       listenerErrors: this.listenerErrors,

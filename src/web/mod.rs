@@ -40,24 +40,8 @@ use self::js::{Array, Function, Promise};
 pub(crate) use self::options::Token;
 use crate::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
 use crate::options::{Protocol, TokenIn};
-use crate::recovery::Verdict;
+use crate::recovery::Position;
 use crate::Error;
-
-const K_OPEN: u32 = 0;
-const K_CLOSE: u32 = 1;
-const K_PONG: u32 = 2;
-const K_REPLY: u32 = 3;
-const K_SEQ: u32 = 4;
-const K_SUBSCRIBED: u32 = 5;
-const K_UNAUTHORIZED: u32 = 6;
-const K_SIO_DISCONNECT: u32 = 7;
-const K_TIMER: u32 = 8;
-const K_ONLINE: u32 = 9;
-const K_WAKE: u32 = 10;
-const K_RESOLVED: u32 = 11;
-
-/// What the sink answers for a push the core decided is a duplicate.
-const DUPLICATE: u32 = 1;
 
 impl From<Error> for JsValue {
     fn from(e: Error) -> JsValue {
@@ -100,10 +84,6 @@ fn trap() -> ! {
 struct Inner {
     core: RefCell<Core>,
     hub: Hub,
-    // Kept alive for the hub; see the module docs.
-    _sink: Closure<dyn Fn(u32, u32, JsValue) -> u32>,
-    /// Socket.IO mode: the header parser the hub calls per frame.
-    _sio_parse: Option<Closure<dyn Fn(String) -> JsValue>>,
 }
 
 impl Drop for Inner {
@@ -163,13 +143,17 @@ impl Inner {
         match effect {
             Effect::OpenSocket { gen } => self.open_socket(gen),
             // The hub acts only if socket `gen` is still the one it holds.
+            // The socket's `readyState` is the hub's to read: a socket that no longer
+            // takes writes (closing) hands the frame back to the machine's queue.
             Effect::Send { gen, frame } => {
-                let frame = match frame {
-                    Outbound::Payload(p) => p,
-                    Outbound::Text(t) => JsValue::from_str(&t),
+                let value = match &frame {
+                    Outbound::Payload(p) | Outbound::Reliable(p) => p.clone(),
+                    Outbound::Text(t) => JsValue::from_str(t),
                 };
-                if let Err(e) = self.hub.write_to(gen, &frame) {
-                    self.hub.emit_error(&e);
+                match self.hub.write_to(gen, &value) {
+                    Ok(true) => {}
+                    Ok(false) => self.core_mut().machine.unsent(gen, frame),
+                    Err(e) => self.hub.emit_error(&e),
                 }
             }
             Effect::CloseSocket { gen, code, reason, detach } => {
@@ -198,10 +182,6 @@ impl Inner {
                 self.hub.emit_reconnecting(attempt, delay_ms)
             }
             Event::Error(error) => self.hub.emit_error(&error.into()),
-            Event::Gap(gap) => {
-                let got = gap.got.map_or(JsValue::NULL, |g| JsValue::from_f64(g as f64));
-                self.hub.emit_gap(&gap.topic, gap.expected as f64, &got);
-            }
         }
     }
 
@@ -218,10 +198,16 @@ impl Inner {
         }
     }
 
-    /// The providers' answers for socket `gen`: `[url, token]`, each a string (the URL
-    /// already a WebSocket URL) or `false` (no such provider); `undefined` when one failed,
+    /// The providers' answers for socket `gen`: the URL (already a WebSocket URL) and the
+    /// token, each `None` when there is no such provider; `ok` false when one failed,
     /// which the hub reported (`INVALID_URL`, `TOKEN_ERROR`): then it is retried like a drop.
-    fn on_resolved(self: &Rc<Self>, gen: u32, got: JsValue) {
+    fn on_resolved(
+        self: &Rc<Self>,
+        gen: u32,
+        ok: bool,
+        given_url: Option<String>,
+        given_token: Option<String>,
+    ) {
         let current = {
             let core = self.core_ref();
             core.machine.gen() == gen && core.machine.state() == State::Connecting
@@ -229,7 +215,7 @@ impl Inner {
         if !current {
             return;
         }
-        if got.is_undefined() {
+        if !ok {
             return self.input(Input::SocketClosed {
                 gen,
                 code: 1006,
@@ -237,17 +223,16 @@ impl Inner {
                 was_clean: false,
             });
         }
-        let given = |i| got.unchecked_ref::<Array>().get(i).as_string();
         let (url, token) = {
             let core = self.core_ref();
             let socketio = core_is_socketio(&core);
             let url = core
                 .url
                 .clone()
-                .or_else(|| given(0).map(|url| if socketio { socketio_url(&url) } else { url }));
+                .or_else(|| given_url.map(|url| if socketio { socketio_url(&url) } else { url }));
             let token = match &core.token {
                 TokenSource::Fixed(t) => Some(t.clone()),
-                _ => given(1),
+                _ => given_token,
             };
             (url, token)
         };
@@ -268,8 +253,7 @@ impl Inner {
         };
         // Socket.IO: the token goes in the CONNECT packet the hub sends.
         let auth = if core_is_socketio(&self.core_ref()) {
-            let json = auth.as_deref().map(crate::socketio::auth_json);
-            self.hub.sio_auth(json.as_deref());
+            self.hub.sio_auth(auth.as_deref());
             None
         } else {
             auth
@@ -288,101 +272,39 @@ impl Inner {
         }
     }
 
-    /// Socket events, from the hub (numbers only, except the close event).
-    fn on_socket(self: &Rc<Self>, kind: u32, gen: u32, value: JsValue) -> u32 {
-        match kind {
-            K_OPEN => {
-                // Positions the hub advanced on its own, for the `since` of the resubscribe.
-                let positions = self.hub.positions();
-                let mut core = self.core_mut();
-                let mut i = 0;
-                while i < positions.length() {
-                    let topic = positions.get(i).as_string().unwrap_or_default();
-                    let seq = positions.get(i + 1).as_f64().unwrap_or(0.0) as u64;
-                    let epoch = positions.get(i + 2).as_string().unwrap_or_default();
-                    core.machine.sync_position(&topic, seq, &epoch);
-                    i += 3;
-                }
-                let auth = core.pending_auth.take();
-                if let Some(window_ms) = value.as_f64() {
-                    // Socket.IO: the server pings within its pingInterval + pingTimeout.
-                    core.machine.handle(now(), Input::ServerHeartbeat { gen, window_ms });
-                }
-                drop(core);
-                self.input(Input::SocketOpened { gen, auth });
-            }
-            K_CLOSE => {
-                // `[code, reason, wasClean]` of the close event.
-                let get = |i| value.unchecked_ref::<Array>().get(i);
-                let code = get(0).as_f64().map_or(1006, |c| c as u16);
-                let reason = get(1).as_string().unwrap_or_default();
-                let was_clean = get(2).as_bool().unwrap_or(false);
-                self.input(Input::SocketClosed { gen, code, reason, was_clean });
-            }
-            K_PONG => self.input(Input::Pong { gen }),
-            K_REPLY => {
-                if let Some(id) = value.as_f64() {
-                    self.input(Input::Reply { id: id as u64 });
-                }
-            }
-            K_SEQ => return self.on_seq(&value),
-            K_SUBSCRIBED => self.on_subscribed(&value),
-            K_UNAUTHORIZED => self.input(Input::Unauthorized { gen }),
-            // For timers, `gen` is the slot.
-            K_TIMER => {
-                if let Some(&timer) = Timer::ALL.get(gen as usize) {
-                    self.on_timer(timer);
-                }
-            }
-            K_ONLINE => self.input(Input::Online),
-            K_WAKE => self.wake(),
-            K_RESOLVED => self.on_resolved(gen, value),
-            K_SIO_DISCONNECT => {
-                // The server disconnected this client from the namespace: as in
-                // socket.io, that is final (no reconnect until `connect()`).
-                let live = self.core_ref().machine.gen() == gen;
-                if live {
-                    self.hub.emit_error(&Error::ClosedByServer(1000).into());
-                    let _ = self.core_mut().machine.close(1000, "io server disconnect");
-                    self.run();
-                }
-            }
-            _ => {}
+    /// Socket `gen` opened (for Socket.IO: the namespace accepted the CONNECT, and the
+    /// server promised a ping within `window_ms`).
+    fn on_open(self: &Rc<Self>, gen: u32, window_ms: Option<f64>) {
+        // The hub's positions (it owns them), for the `since` of the resubscribe.
+        let positions = self.hub.positions();
+        let mut since = Vec::new();
+        let mut i = 0;
+        while i < positions.length() {
+            since.push(Position {
+                topic: positions.get(i).as_string().unwrap_or_default(),
+                seq: positions.get(i + 1).as_f64().unwrap_or(0.0) as u64,
+                epoch: positions.get(i + 2).as_string().unwrap_or_default(),
+            });
+            i += 3;
         }
-        0
+        let mut core = self.core_mut();
+        let auth = core.pending_auth.take();
+        if let Some(window_ms) = window_ms {
+            core.machine.handle(now(), Input::ServerHeartbeat { gen, window_ms });
+        }
+        drop(core);
+        self.input(Input::SocketOpened { gen, auth, since });
     }
 
-    /// A push that is not simply the next of its topic: `[topic, seq, epoch]`.
-    fn on_seq(self: &Rc<Self>, value: &JsValue) -> u32 {
-        let get = |i| value.unchecked_ref::<Array>().get(i);
-        let (Some(topic), Some(seq), Some(epoch)) =
-            (get(0).as_string(), get(1).as_f64(), get(2).as_string())
-        else {
-            return 0;
-        };
-        let verdict = self.core_mut().machine.observe(&topic, seq as u64, &epoch);
-        self.run();
-        u32::from(verdict == Verdict::Duplicate) * DUPLICATE
-    }
-
-    /// `data` of a `subscribed` answer: `{topics, recovered, positions}`; the hub sends
-    /// only answers whose `topics` is an array (`subscribed` in hub.js).
-    fn on_subscribed(self: &Rc<Self>, data: &JsValue) {
-        let field = js::field;
-        let (recovered, positions) = (field(data, "recovered"), field(data, "positions"));
-        let topics = field(data, "topics");
-        for topic in topics.unchecked_ref::<Array>().iter().filter_map(|t| t.as_string()) {
-            let ok = field(&recovered, &topic).as_bool().unwrap_or(true);
-            let at = field(&positions, &topic);
-            let position = match (field(&at, "seq").as_f64(), field(&at, "epoch").as_string()) {
-                (Some(seq), Some(epoch)) => Some((seq as u64, epoch)),
-                _ => None,
-            };
-            self.core_mut()
-                .machine
-                .handle(now(), Input::Subscribed { topic, recovered: ok, position });
+    /// The server disconnected this client from its Socket.IO namespace: as in
+    /// socket.io, that is final (no reconnect until `connect()`).
+    fn on_disconnected(self: &Rc<Self>, gen: u32) {
+        let live = self.core_ref().machine.gen() == gen;
+        if live {
+            self.hub.emit_error(&Error::ClosedByServer(1000).into());
+            let _ = self.core_mut().machine.close(1000, "io server disconnect");
+            self.run();
         }
-        self.run();
     }
 
     /// `subscribe` (`add`) or `unsubscribe`: one path for both (their shims would
@@ -396,7 +318,12 @@ impl Inner {
             if add {
                 machine.subscribe(topics);
             } else {
-                machine.unsubscribe(topics);
+                let gone = machine.unsubscribe(topics);
+                let list = Array::new();
+                for topic in &gone {
+                    list.push(&JsValue::from_str(topic));
+                }
+                self.hub.forget(&list);
             }
         }
         self.run();
@@ -423,6 +350,91 @@ impl Inner {
 #[derive(Debug)]
 pub struct WsClient {
     inner: Rc<Inner>,
+}
+
+/// The hub's calls into its client: the socket's and the page's events, each a named,
+/// typed method (the generated `.d.ts` declares them, and `tsc --checkJs` checks the
+/// hub's calls against it). Internal: only the hub holds one. It holds the client
+/// weakly, so a port that outlives its client does nothing.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Port {
+    inner: Weak<Inner>,
+}
+
+#[wasm_bindgen]
+impl Port {
+    /// Socket `gen` opened; for Socket.IO, `window_ms` is the server's
+    /// `pingInterval + pingTimeout`.
+    pub fn opened(&self, gen: u32, window_ms: Option<f64>) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.on_open(gen, window_ms);
+        }
+    }
+
+    /// Socket `gen`'s close event.
+    pub fn closed(&self, gen: u32, code: u16, reason: String, was_clean: bool) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.input(Input::SocketClosed { gen, code, reason, was_clean });
+        }
+    }
+
+    /// A `pong` arrived on socket `gen`.
+    pub fn pong(&self, gen: u32) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.input(Input::Pong { gen });
+        }
+    }
+
+    /// Request `id` was settled by the hub (reply, error reply, abort).
+    pub fn replied(&self, id: f64) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.input(Input::Reply { id: id as u64 });
+        }
+    }
+
+    /// The server refused the credentials on socket `gen` (`UNAUTHORIZED`,
+    /// `CONNECT_ERROR`).
+    pub fn unauthorized(&self, gen: u32) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.input(Input::Unauthorized { gen });
+        }
+    }
+
+    /// The Socket.IO server disconnected this client from its namespace.
+    pub fn disconnected(&self, gen: u32) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.on_disconnected(gen);
+        }
+    }
+
+    /// The timer in `slot` (a `Timer` index) fired.
+    pub fn timer(&self, slot: u32) {
+        if let (Some(inner), Some(&timer)) = (self.inner.upgrade(), Timer::ALL.get(slot as usize)) {
+            inner.on_timer(timer);
+        }
+    }
+
+    /// The browser is back online.
+    pub fn online(&self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.input(Input::Online);
+        }
+    }
+
+    /// The page is visible again (or restored, or resumed).
+    pub fn wake(&self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.wake();
+        }
+    }
+
+    /// The URL and token providers answered for socket `gen` (see `Inner::on_resolved`).
+    pub fn resolved(&self, gen: u32, ok: bool, url: Option<String>, token: Option<String>) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.on_resolved(gen, ok, url, token);
+        }
+    }
 }
 
 impl core::fmt::Debug for Inner {
@@ -507,11 +519,8 @@ impl WsClient {
         }
         let machine = Machine::new(opts, seed, &prefix)?;
         let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
-            let w = weak.clone();
-            let sink = Closure::<dyn Fn(u32, u32, JsValue) -> u32>::new(move |kind, gen, value| {
-                w.upgrade().map_or(0, |inner| inner.on_socket(kind, gen, value))
-            });
-            let hub = Hub::new(raw, &key, &prefix, sink.as_ref().unchecked_ref(), &protocols);
+            let port = Port { inner: weak.clone() };
+            let hub = Hub::new(raw, &key, &prefix, port, &protocols);
             hub.set_debug(debug);
             hub.set_max_in(max_in);
             let token = match token {
@@ -522,18 +531,10 @@ impl WsClient {
                     TokenSource::Provider
                 }
             };
-            let sio_parse = socketio.then(|| {
-                let parse =
-                    Closure::<dyn Fn(String) -> JsValue>::new(|frame: String| sio_header(&frame));
-                hub.use_socket_io(&namespace, parse.as_ref().unchecked_ref());
-                parse
-            });
-            Inner {
-                core: RefCell::new(Core { machine, url, token, pending_auth: None }),
-                hub,
-                _sink: sink,
-                _sio_parse: sio_parse,
+            if socketio {
+                hub.use_socket_io(&namespace);
             }
+            Inner { core: RefCell::new(Core { machine, url, token, pending_auth: None }), hub }
         });
         Ok(WsClient { inner })
     }
@@ -604,13 +605,7 @@ impl WsClient {
                 "reliable sends need the typed-JSON protocol; with Socket.IO use request() (an ack)",
             ));
         }
-        let (n, writable) = {
-            let mut core = self.inner.core_mut();
-            (core.machine.next_id(), core.machine.writable())
-        };
-        if writable && !reliable {
-            return self.inner.hub.send_now(&message, n as f64);
-        }
+        let n = self.inner.core_mut().machine.next_id();
         let frame = self.inner.hub.frame(&message, n as f64)?;
         let id = self.inner.hub.take_id();
         let sent = if reliable {
@@ -694,8 +689,6 @@ impl WsClient {
             s.queue_len as u32,
             s.pending_requests as u32,
             s.dropped as f64,
-            s.duplicates as f64,
-            s.gaps as f64,
         )
     }
 
@@ -766,42 +759,6 @@ fn socketio_url(url: &str) -> String {
         out.push_str(q);
     }
     out
-}
-
-/// The hub's view of one Socket.IO frame: `[eio, sio, attachments, ack, payloadStart,
-/// nspStart, nspEnd]` (-1 for what is absent), or the reason it is malformed.
-fn sio_header(frame: &str) -> JsValue {
-    match crate::socketio::parse(frame) {
-        Err(e) => JsValue::from_str(e.reason()),
-        Ok(f) => {
-            let (sio, attachments, ack, nsp) = match f.sio {
-                Some(p) => {
-                    // The namespace as offsets into the frame; absent (the default "/"),
-                    // the parser's own "/" is not inside the frame.
-                    let (base, at) = (frame.as_ptr() as usize, p.nsp.as_ptr() as usize);
-                    let nsp = if at >= base && at < base + frame.len() {
-                        ((at - base) as f64, (at - base + p.nsp.len()) as f64)
-                    } else {
-                        (-1.0, -1.0)
-                    };
-                    (
-                        p.kind as u8 as f64,
-                        f64::from(p.attachments),
-                        p.ack.map_or(-1.0, |a| a as f64),
-                        nsp,
-                    )
-                }
-                None => (-1.0, 0.0, -1.0, (-1.0, -1.0)),
-            };
-            let out = Array::new();
-            for v in
-                [f.eio as u8 as f64, sio, attachments, ack, f.payload_start as f64, nsp.0, nsp.1]
-            {
-                out.push(&JsValue::from_f64(v));
-            }
-            out.into()
-        }
-    }
 }
 
 /// Checks the options object of `send` or `request` (`method`): unknown keys or a value

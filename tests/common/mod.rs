@@ -45,7 +45,7 @@ impl Sim {
                 Effect::Send { gen, frame } => self.sent.push((
                     gen,
                     match frame {
-                        Outbound::Payload(p) => p,
+                        Outbound::Payload(p) | Outbound::Reliable(p) => p,
                         Outbound::Text(t) => t,
                     },
                 )),
@@ -74,7 +74,7 @@ impl Sim {
     /// Opens the socket the machine asked for last.
     pub fn open(&mut self) {
         let gen = self.m.gen();
-        self.input(Input::SocketOpened { gen, auth: None });
+        self.input(Input::SocketOpened { gen, auth: None, since: vec![] });
     }
 
     pub fn connect_and_open(&mut self) {
@@ -183,5 +183,80 @@ pub fn quiet() -> Options {
         max_delay_ms: 1_000.0,
         stable_after_ms: 1_000.0,
         ..Options::default()
+    }
+}
+
+/// The driver's duplicate and gap rule (`src/web/hub.js`: `route`, `sequence`,
+/// `subscribed`, `forget`), as a test driver applies it: the simulation's client is the
+/// machine plus this, as the browser's is the machine plus the hub. The hub's own code is
+/// tested on the same cases in the JS unit tier (`js/test/`).
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// Per topic: the next seq expected, and its epoch.
+    next: std::collections::BTreeMap<String, (u64, String)>,
+}
+
+/// What the rule does with one push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Deliver,
+    Duplicate,
+    /// Deliver, after a `gap` event `{topic, expected, got}`.
+    Gap {
+        expected: u64,
+        got: Option<u64>,
+    },
+}
+
+impl Recovery {
+    pub fn observe(&mut self, topic: &str, seq: u64, epoch: &str) -> Verdict {
+        let Some((next, at)) = self.next.get_mut(topic) else {
+            self.next.insert(topic.to_owned(), (seq + 1, epoch.to_owned()));
+            return Verdict::Deliver;
+        };
+        let same = at == epoch;
+        if same && seq < *next {
+            return Verdict::Duplicate;
+        }
+        let expected = *next;
+        *next = seq + 1;
+        *at = epoch.to_owned();
+        if same && seq == expected {
+            return Verdict::Deliver;
+        }
+        Verdict::Gap { expected, got: Some(seq) }
+    }
+
+    /// A `subscribed` answer for `topic`; the gap it reports, if any.
+    pub fn subscribed(
+        &mut self,
+        topic: &str,
+        recovered: bool,
+        position: Option<(u64, String)>,
+    ) -> Option<Verdict> {
+        let mut gap = None;
+        if !recovered {
+            if let Some((next, _)) = self.next.remove(topic) {
+                gap = Some(Verdict::Gap { expected: next, got: None });
+            }
+        }
+        if let (false, Some((seq, epoch))) = (self.next.contains_key(topic), position) {
+            self.next.insert(topic.to_owned(), (seq + 1, epoch));
+        }
+        gap
+    }
+
+    pub fn forget(&mut self, topic: &str) {
+        self.next.remove(topic);
+    }
+
+    /// What the driver hands the machine at an open.
+    pub fn since(&self) -> Vec<wsocket::recovery::Position> {
+        let at = |(t, (next, e)): (&String, &(u64, String))| wsocket::recovery::Position {
+            topic: t.clone(),
+            seq: next - 1,
+            epoch: e.clone(),
+        };
+        self.next.iter().map(at).collect()
     }
 }

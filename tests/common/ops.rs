@@ -13,7 +13,7 @@ pub fn step(m: &mut Machine<u8>, now: f64, op: u8, a: u8, b: u8) -> usize {
     let topic = ["a", "b", "c"][usize::from(a) % 3];
     match op % 14 {
         0 => m.handle(now, Input::Connect),
-        1 => m.handle(now, Input::SocketOpened { gen, auth: None }),
+        1 => m.handle(now, Input::SocketOpened { gen, auth: None, since: vec![] }),
         2 => {
             let code = CODES[usize::from(a) % CODES.len()];
             m.handle(
@@ -34,16 +34,19 @@ pub fn step(m: &mut Machine<u8>, now: f64, op: u8, a: u8, b: u8) -> usize {
             let _ = m.send_reliable(now, id, a, if b % 2 == 0 { None } else { Some(f64::from(b)) });
         }
         10 => m.subscribe([topic]),
-        11 => m.unsubscribe([topic]),
+        11 => {
+            let _ = m.unsubscribe([topic]);
+        }
         12 => {
             let _ = m.close([1000, 1005, 3000, 4999, 5000][usize::from(a) % 5], "");
         }
         _ => {
-            let _ = m.observe(
-                ["a", "b"][usize::from(a) % 2],
-                u64::from(b % 8),
-                ["e1", "e2"][usize::from(a >> 4) % 2],
-            );
+            let since = vec![wsocket::recovery::Position {
+                topic: topic.to_owned(),
+                seq: u64::from(a),
+                epoch: ["e1", "e2"][usize::from(b % 2)].to_owned(),
+            }];
+            m.handle(now, Input::SocketOpened { gen, auth: None, since })
         }
     }
     std::iter::from_fn(|| m.poll()).filter(|e| matches!(e, Effect::OpenSocket { .. })).count()

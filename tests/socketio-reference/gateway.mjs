@@ -27,6 +27,14 @@ const io = new Server(http, {
   // such extension, so only the reference runs `sioConnectionStateRecovery`.
   connectionStateRecovery: { maxDisconnectionDuration: 120000 },
 });
+// A namespace named outside ASCII, open to all: an `echo` is answered with a
+// `bienvenue` event, then echoed in its ack.
+io.of("/événements").on("connection", (socket) => {
+  socket.on("echo", (body, ack) => {
+    socket.emit("bienvenue", { nsp: "/événements" });
+    if (typeof ack === "function") ack(body);
+  });
+});
 const events = io.of("/events");
 
 events.use((socket, next) => {

@@ -312,6 +312,60 @@ const scenarios = {
     p.dispose();
   },
 
+  // Issue 22, #1: from the server's close frame to the close event the socket is CLOSING
+  // and the browser drops what is sent. Those sends are queued for the next open: sent
+  // every 5 ms across a close that lingers 1.5 s (a draining load balancer) and a fast
+  // one, every message arrives once, in order.
+  async sendsWhileTheServerClosesAreQueuedNotLost(make, server) {
+    for (const linger of [1500, 0]) {
+      const [p, id] = await open(make, server, { minDelayMs: 50, maxDelayMs: 50 });
+      const topic = `own:${id}`;
+      const got = p.record(topic);
+      await subscribed(p, topic);
+      const total = 400;
+      let closing;
+      for (let i = 0; i < total; i++) {
+        p.client.send({ type: "publish", topic, data: i });
+        if (i === 40) closing = post(server, `/control/close?cid=${id}&code=1001&linger_ms=${linger}`);
+        await sleep(5);
+      }
+      await closing;
+      await until(() => got.length >= total, `${total} echoes (close lingering ${linger} ms), got ${got.length}`, 10000);
+      await sleep(200);
+      const data = got.map((g) => g.data);
+      eq(data.length, total, `nothing twice (linger ${linger} ms)`);
+      ok(data.every((d, i) => d === i), `in order (linger ${linger} ms): ${JSON.stringify(data.filter((d, i) => d !== i).slice(0, 5))}`);
+      ok(p.opens >= 2, "the client reconnected");
+      p.dispose();
+    }
+  },
+
+  // Issue 22, #8: a push the client already has (a server resending, as DESIGN §3 allows)
+  // is dropped, whatever position the client held at its last open, and a push in a new
+  // epoch reports the gap from the position delivered last.
+  async aRepeatedLivePushIsDroppedAndGapsCountFromTheLastDelivered(make, server) {
+    const [p, id] = await open(make, server);
+    const topic = `repeat:${id}`;
+    const got = p.record(topic);
+    const gaps = p.record("gap");
+    await subscribed(p, topic);
+    for (let i = 1; i <= 5; i++) await publish(server, topic, topic, i);
+    await until(() => got.length === 5, "five pushes");
+    const { seq, epoch } = got[4].msg;
+    const push = (s, e, data) => post(server, `/control/send?cid=${id}`, JSON.stringify({ type: topic, topic, seq: s, epoch: e, data }));
+    await push(seq - 2, epoch, "again");
+    await publish(server, topic, topic, 6);
+    await until(() => got.length >= 6, "the next push");
+    await sleep(100);
+    eq(got.map((g) => g.data), [1, 2, 3, 4, 5, 6], "the repeated push is dropped");
+    eq(gaps.length, 0, "and no gap is reported");
+    eq(p.client.stats().duplicates, 1, "one duplicate counted");
+    await push(1, `${epoch}-new`, "new epoch");
+    await until(() => gaps.length === 1, "a gap for the new epoch");
+    eq([gaps[0].data.expected, gaps[0].data.got], [seq + 2, 1], "counted from the last delivered");
+    p.dispose();
+  },
+
   async topicsAreResubscribedAfterReconnect(make, server) {
     const [p, id] = await open(make, server, { topics: ["initial-topic"] });
     const acks = p.record("subscribed");
@@ -1370,6 +1424,18 @@ const sioScenarios = {
     ok(took >= 400 && took < 1500, `found dead after ${took} ms`);
     eq(p.closes[0].code, 4000, "closed 4000");
     await p.opened(2, "reconnected to a live server");
+    p.dispose();
+  },
+
+  // Issue 22, #2: a namespace outside ASCII opens, and its events and acks arrive (the
+  // header's offsets were UTF-8 bytes applied to a UTF-16 string: nothing matched).
+  async sioNamespaceOutsideAsciiOpensAndGetsItsEvents(make, server) {
+    const [p] = await sioOpen(make, server, { namespace: "/événements" });
+    const hello = p.record("bienvenue");
+    const echo = await p.client.request("echo", { texte: "ça marche" }, { timeoutMs: 3000 });
+    eq(echo.data, { texte: "ça marche" }, "the ack");
+    await until(() => hello.length === 1, "the event");
+    eq(hello[0].data, { nsp: "/événements" }, "the event");
     p.dispose();
   },
 

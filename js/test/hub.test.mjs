@@ -1,0 +1,220 @@
+// The JS unit tier: the hub (src/web/hub.js, the per-message half of every client) on
+// its own, with a fake socket and a fake port in place of the wasm side. Run by
+// `cargo xtask test` (`node --test js/test/`); no browser, no server, no wasm.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { Hub, sioHeader } from "../../src/web/hub.js";
+
+const root = new URL("../../", import.meta.url);
+const read = (path) => readFileSync(new URL(path, root), "utf8");
+
+/** A WebSocket as the hub uses it: readyState, send, close and the four handlers. */
+class FakeSocket {
+  constructor(url, protocols) {
+    Object.assign(this, { url, protocols, readyState: 0, sent: [], protocol: "", bufferedAmount: 0 });
+    FakeSocket.last = this;
+  }
+  send(frame) {
+    // A real socket does not throw once open: it drops the frame when CLOSING.
+    if (this.readyState === 1) this.sent.push(frame);
+  }
+  close(code, reason) {
+    this.readyState = 2;
+    this.closedWith = [code, reason];
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  message(data) {
+    this.onmessage?.({ data });
+  }
+}
+globalThis.WebSocket = FakeSocket;
+
+/** What the hub tells the wasm side, recorded. */
+function fakePort() {
+  const calls = [];
+  const record = (name) => (...args) => calls.push([name, ...args]);
+  const port = { calls };
+  for (const name of ["opened", "closed", "pong", "replied", "unauthorized", "disconnected", "timer", "online", "wake", "resolved"]) port[name] = record(name);
+  return port;
+}
+
+/** An open typed-JSON hub with a recording of its events. */
+function openHub(key = "type") {
+  const port = fakePort();
+  const hub = new Hub(false, key, "p-", port, []);
+  hub.open("ws://test/ws", 1);
+  FakeSocket.last.open();
+  const events = [];
+  for (const name of ["gap", "error"]) hub.on(name, (e) => events.push([name, e]), false);
+  return { hub, port, socket: FakeSocket.last, events };
+}
+
+const push = (topic, seq, epoch, data = seq) => JSON.stringify({ type: "tick", topic, seq, epoch, data });
+
+test("the recovery rule: in order, duplicates dropped, gaps reported from the last delivered", () => {
+  const { hub, socket, events } = openHub();
+  const got = [];
+  hub.on("t", (data) => got.push(data), false);
+  for (const seq of [1, 2, 3, 4, 5]) socket.message(push("t", seq, "e1"));
+  // Issue 22, #8: a repeated live push is dropped, whatever the position at the last open.
+  socket.message(push("t", 3, "e1", "again"));
+  socket.message(push("t", 6, "e1"));
+  assert.deepEqual(got, [1, 2, 3, 4, 5, 6]);
+  assert.equal(hub.duplicates, 1);
+  assert.deepEqual(events, []);
+  // A jump, then a new epoch: each gap counts from the last delivered.
+  socket.message(push("t", 9, "e1"));
+  socket.message(push("t", 1, "e2"));
+  assert.deepEqual(events.map(([, g]) => [g.topic, g.expected, g.got]), [["t", 7, 9], ["t", 10, 1]]);
+  assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 9, 1]);
+  assert.deepEqual(hub.positions(), ["t", 1, "e2"]);
+  // Topics are independent.
+  socket.message(push("u", 10, "e1"));
+  socket.message(push("u", 10, "e1"));
+  assert.equal(hub.duplicates, 2);
+});
+
+test("subscribed: unrecovered is a gap now and starts from the server's position", () => {
+  const { hub, socket, events } = openHub();
+  socket.message(push("t", 5, "e1"));
+  socket.message(push("k", 5, "e1"));
+  const answer = { topics: ["t", "k", "fresh"], recovered: { t: false, k: true }, positions: { t: { seq: 50, epoch: "e1" }, k: { seq: 9, epoch: "e1" }, fresh: { seq: 30, epoch: "e9" } } };
+  socket.message(JSON.stringify({ type: "subscribed", data: answer }));
+  assert.deepEqual(events.map(([, g]) => [g.topic, g.expected, g.got]), [["t", 6, null]]);
+  // k keeps its own position (the replay of 6..9 still counts); fresh starts from 30.
+  assert.deepEqual(hub.positions(), ["k", 5, "e1", "t", 50, "e1", "fresh", 30, "e9"]);
+  hub.forget(["k", "fresh"]);
+  assert.deepEqual(hub.positions(), ["t", 50, "e1"]);
+  assert.equal(hub.gaps, 1);
+});
+
+test("a socket that is not OPEN takes no write (issue 22, #1)", () => {
+  const { hub, socket } = openHub();
+  hub.writable = true;
+  assert.equal(hub.sendFast({ type: "a" }), "p-f1");
+  assert.equal(hub.writeTo(1, "x"), true);
+  // The server's close frame arrived: CLOSING until the close event.
+  socket.readyState = 2;
+  assert.equal(hub.sendFast({ type: "b" }), undefined, "the core decides (it queues)");
+  assert.equal(hub.writeTo(1, "y"), false);
+  assert.equal(hub.writeTo(2, "z"), false, "a socket that is not the current one");
+  assert.deepEqual(socket.sent, ['{"id":"p-f1","type":"a"}', "x"]);
+});
+
+test("Socket.IO headers: the golden packets, namespaces in any script, malformed ones refused", () => {
+  const describe = (frame) => {
+    const h = sioHeader(frame);
+    if (typeof h === "string") return h;
+    if (h.eio !== 4) return ["open", "close", "ping", "pong", "message", "upgrade", "noop"][h.eio];
+    const kind = ["connect", "disconnect", "event", "ack", "connect_error", `binary_event:${h.count}`, `binary_ack:${h.count}`][h.kind];
+    return `${kind} ${h.nsp} ${h.ack < 0 ? "-" : h.ack}`;
+  };
+  const lines = read("tests/fixtures/socketio/packets.txt").split("\n").filter((l) => l && !l.startsWith("#"));
+  for (const line of lines) {
+    const [want, frame] = line.split("\t");
+    assert.equal(describe(frame), want, frame);
+  }
+  assert.equal(lines.length, 20);
+  // Issue 22, #2: offsets are the JS string's, so a namespace outside ASCII matches.
+  for (const nsp of ["/événements", "/a\u00a0b", "/日本", "/😀"]) {
+    assert.equal(describe(`42${nsp},7["x"]`), `event ${nsp} 7`);
+    const frame = `40${nsp},{"sid":"s"}`;
+    assert.equal(frame.slice(sioHeader(frame).start), '{"sid":"s"}');
+  }
+  const malformed = {
+    "": "an empty frame", 7: "an unknown Engine.IO packet type", x: "an unknown Engine.IO packet type",
+    0: "a payload of the wrong shape", "0[]": "a payload of the wrong shape", 4: "an unknown Socket.IO packet type",
+    "49[]": "an unknown Socket.IO packet type", '42/admin["x"]': "a namespace without a comma",
+    "43[]": "a payload of the wrong shape", '461-[{"_placeholder":true,"num":0}]': "a payload of the wrong shape",
+    '42{"a":1}': "a payload of the wrong shape", 42: "a payload of the wrong shape", '44["x"]': "a payload of the wrong shape",
+    "41/admin,[]": "a payload of the wrong shape", '45["x"]': "a bad attachment count", '451["x"]': "a bad attachment count",
+    '4299999999999999999999["x"]': "an ack id too large", '429007199254740992["x"]': "an ack id too large",
+  };
+  for (const [frame, why] of Object.entries(malformed)) assert.equal(sioHeader(frame), why, frame);
+  assert.equal(sioHeader('429007199254740991["x"]').ack, 9007199254740991);
+});
+
+test("a Socket.IO namespace outside ASCII connects and gets its events (issue 22, #2)", () => {
+  const port = fakePort();
+  const hub = new Hub(false, "type", "p-", port, []);
+  hub.useSocketIo("/événements");
+  hub.open("ws://test/socket.io/?EIO=4&transport=websocket", 1);
+  const socket = FakeSocket.last;
+  socket.open();
+  socket.message('0{"sid":"s","pingInterval":300,"pingTimeout":200,"maxPayload":1000}');
+  assert.deepEqual(socket.sent, ["40/événements,"]);
+  socket.message('40/événements,{"sid":"x"}');
+  assert.deepEqual(port.calls, [["opened", 1, 500]]);
+  const got = [];
+  hub.on("message", (data) => got.push(data), false);
+  socket.message('42/événements,["message","salut"]');
+  socket.message('42/autre,["message","not ours"]');
+  assert.deepEqual(got, ["salut"]);
+});
+
+// The fuzz corpus through the shipped inbound path: every golden frame, mutated, goes
+// through the socket's `onmessage`; nothing throws, and the hub still delivers after.
+test("mutated frames through onmessage never throw, and delivery goes on", () => {
+  const fixtures = ["push.json", "batch.json", "error.json", "pong.json", "subscribed.json", "ack.json", "event_reply.json"].map((f) => read(`tests/fixtures/${f}`).trim());
+  const sio = read("tests/fixtures/socketio/packets.txt").split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split("\t")[1]);
+  let seed = 4242;
+  const rand = (n) => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed % n;
+  };
+  const mutate = (text) => {
+    const chars = [...text];
+    for (let k = 1 + rand(4); k > 0; k--) {
+      const i = rand(chars.length + 1);
+      const op = rand(3);
+      if (op === 0) chars.splice(i, 1);
+      else if (op === 1) chars.splice(i, 0, String.fromCharCode(rand(0x3000)));
+      else chars[i] = "{}[],:\"0-9/é\\"[rand(13)];
+    }
+    return chars.join("");
+  };
+  for (const [sioMode, corpus] of [[false, fixtures], [true, sio]]) {
+    const port = fakePort();
+    const hub = new Hub(false, "type", "p-", port, []);
+    if (sioMode) hub.useSocketIo("/admin");
+    hub.on("error", () => {}, false);
+    hub.open("ws://test/ws", 1);
+    const socket = FakeSocket.last;
+    socket.open();
+    for (let i = 0; i < 20000; i++) socket.message(mutate(corpus[rand(corpus.length)]));
+    const got = [];
+    hub.on("after", (data) => got.push(data), false);
+    if (sioMode) {
+      socket.message('40/admin,{"sid":"x"}');
+      socket.message('42/admin,["after",1]');
+    } else socket.message('{"type":"after","data":1}');
+    assert.deepEqual(got, [1], sioMode ? "Socket.IO" : "typed JSON");
+    assert.ok(hub.malformed > 1000, `malformed frames reported: ${hub.malformed}`);
+  }
+});
+
+// The boundary, declared: every hub method the Rust driver imports (src/web/bindings.rs)
+// exists, so a rename on one side fails here rather than at run time in a browser.
+test("every hub method src/web/bindings.rs imports exists on the hub", () => {
+  const bindings = read("src/web/bindings.rs");
+  const hubBlock = bindings.slice(bindings.indexOf('module = "/src/web/hub.js"'), bindings.indexOf("\n}\n"));
+  const declared = [...hubBlock.matchAll(/#\[wasm_bindgen\(([^\]]*)\)\]\s*(?:\/\/\/[^\n]*\n\s*|#\[[^\n]*\n\s*)*pub fn (\w+)/g)];
+  assert.ok(declared.length > 20, `found ${declared.length} imports`);
+  for (const [, attrs, rustName] of declared) {
+    const jsName = /js_name = (\w+)/.exec(attrs)?.[1] ?? rustName;
+    const isMethod = /\bmethod\b/.test(attrs);
+    if (/\bconstructor\b/.test(attrs)) continue;
+    if (/\bsetter\b/.test(attrs)) {
+      const name = jsName.startsWith("set_") ? jsName.slice(4) : jsName;
+      assert.ok(name in new Hub(false, "type", "p-", fakePort(), []), `hub property ${name}`);
+    } else if (/\bgetter\b/.test(attrs)) {
+      assert.ok(jsName in new Hub(false, "type", "p-", fakePort(), []), `hub getter ${jsName}`);
+    } else if (isMethod) {
+      assert.equal(typeof Hub.prototype[jsName], "function", `Hub.prototype.${jsName}`);
+    }
+  }
+});
