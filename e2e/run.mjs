@@ -17,12 +17,14 @@
 //    collected even though its listeners or token provider use it, and a connected one
 //    it dropped is not and still delivers; in a module worker the package connects, gets
 //    a reply and a pushed frame; the demo page is screenshotted after it got data
-//    (target/e2e/demo.png).
+//    (target/e2e/demo.png); a failed .wasm fetch rejects `ready()` with `LOAD_FAILED`
+//    and the next `ready()` loads, and a compat client reports it and connects.
 import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { fastapiTest, installBackends, nestSioTest, nestWsTest, startBackends, stopBackends } from "./backends.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -139,6 +141,7 @@ const browser = await chromium.launch({
   ],
 });
 let failed = false;
+let backends = {};
 try {
   for (const app of ["react", "vue"]) await check(`${app} app`, (page) => appTest(page, app));
   await check("webpack app", webpackTest);
@@ -146,20 +149,30 @@ try {
   await check("the package's WsClient: before ready(), free() from a listener, after free()", freeInListenerTest);
   await check("the package's WsClient: a dropped client is collected when closed, not while connected", collectedWhenClosedTest);
   await check("the package in a module Web Worker", workerTest);
+  await check("a failed .wasm fetch: LOAD_FAILED, then ready() and compat load again", loadFailureTest, /Failed to load resource/);
+  step("servers we did not write: installing and starting NestJS (ws, socket.io) and FastAPI");
+  installBackends(root);
+  // While a server restarts, the browser logs each refused reconnect attempt.
+  const restarting = /ERR_CONNECTION_REFUSED/;
+  backends = await startBackends(root);
+  await check("NestJS platform-ws market gateway: PONG unanswered, replyEvent, handleConnection check, restart", (page) => nestWsTest(page, statics, backends, assert), restarting);
+  await check("NestJS platform-socket.io /events: JWT in handleConnection, rooms and acks, restart", (page) => nestSioTest(page, statics, backends, assert), restarting);
+  await check("FastAPI: ids, topics, batches, rate limit, UNKNOWN_MESSAGE_TYPE, restart with a new epoch", (page) => fastapiTest(page, statics, backends, assert), restarting);
   await check("demo page screenshot", demoTest);
 } finally {
   await browser.close();
   statics.close();
+  await stopBackends(backends);
 }
 if (failed) process.exit(1);
 step("all e2e checks passed");
 
 // --- the checks ---------------------------------------------------------------------------
 
-async function check(name, body) {
+async function check(name, body, allowed) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems = [];
-  page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
+  page.on("console", (m) => m.type() === "error" && !allowed?.test(m.text()) && problems.push(`console error: ${m.text()}`));
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   try {
     await body(page);
@@ -428,6 +441,48 @@ async function collectedWhenClosedTest(page) {
     return window.heard;
   }, [wsBase, id]);
   assert(JSON.stringify(heard) === '[[7,"open"]]', `the dropped connected client still delivers: ${JSON.stringify(heard)}`);
+}
+
+// Issue 22, #5 and #6: the first fetch of the .wasm fails (a network blip). `ready()`
+// rejects with a WsError `LOAD_FAILED` instead of keeping the rejection for the life of
+// the page: the next `ready()` loads. A compat client made during the blip reports
+// `LOAD_FAILED` to `onError` (a WsError with a code, as its type says) and connects once
+// its own retry loads the wasm.
+async function loadFailureTest(page) {
+  let fetches = 0;
+  await page.route("**/wsocket_bg.wasm", (route) => (fetches++ === 0 ? route.abort("failed") : route.continue()));
+  await page.goto(`${statics.url}/api/`);
+  const r = await page.evaluate(async (url) => {
+    const { ready } = await import("/pkg/index.js");
+    const { Wsocket } = await import("/pkg/compat.js");
+    const errors = [];
+    let opened = 0;
+    const socket = new Wsocket(url, { onError: (e) => errors.push(`${e.name} ${e.code}`), onOpen: () => opened++ });
+    socket.connection();
+    let first;
+    try {
+      await ready();
+      first = "resolved";
+    } catch (e) {
+      first = `${e.name} ${e.code} ${e.cause ? "with a cause" : "no cause"}`;
+    }
+    let second;
+    try {
+      await ready();
+      second = "resolved";
+    } catch (e) {
+      second = `${e.code}`;
+    }
+    const deadline = Date.now() + 10000;
+    while (opened === 0 && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
+    socket.close();
+    return { first, second, errors, opened };
+  }, `${wsBase}/legacy?cid=e2e-load-${Date.now()}`);
+  assert(r.first === "WsError LOAD_FAILED with a cause", `the failed load: ${r.first}`);
+  assert(r.second === "resolved", `ready() again loads: ${r.second}`);
+  assert(r.errors[0] === "WsError LOAD_FAILED", `compat onError: ${JSON.stringify(r.errors)}`);
+  assert(r.opened === 1, `compat connected after its retry: ${r.opened}`);
+  assert(fetches === 2, `two fetches of the .wasm: ${fetches}`);
 }
 
 // The package off the main thread: a module worker (e2e/api/worker.js) loads the wasm,

@@ -80,15 +80,41 @@ export class Wsocket {
     this._listeners = [];
     this._ops = [];
     this._failed = null;
+    this._closed = false;
+    this._retry = undefined;
     // Loaded already: a bad option throws here. Otherwise it goes to `onError`.
     if (isReady()) this._start();
-    else ready().then(() => this._start()).catch((e) => this._fail(e));
+    else this._load(0);
+  }
+
+  // Loads the wasm; a failed fetch goes to `onError` (`LOAD_FAILED`) and is tried again
+  // after 1 s, 2 s, 4 s ... (at most 30 s) until `close()`, with calls made meanwhile
+  // kept for then.
+  _load(attempt) {
+    ready().then(
+      () => {
+        try {
+          this._start();
+        } catch (e) {
+          this._fail(e);
+        }
+      },
+      (e) => {
+        if (e?.code !== "LOAD_FAILED") return this._fail(e);
+        this._report(e);
+        if (!this._closed) this._retry = setTimeout(() => this._load(attempt + 1), Math.min(30000, 1000 * 2 ** attempt));
+      },
+    );
+  }
+
+  _report(error) {
+    if (this.options.onError) this.options.onError(error);
+    else console.error("wsocket/compat:", error);
   }
 
   _fail(error) {
     this._failed = error;
-    if (this.options.onError) this.options.onError(error);
-    else console.error("wsocket/compat:", error);
+    this._report(error);
   }
 
   _start() {
@@ -144,6 +170,8 @@ export class Wsocket {
 
   /** Closes for good (no reconnect). Safe before `connection()` and twice. */
   close(code, reason) {
+    this._closed = true;
+    clearTimeout(this._retry);
     if (!this._failed) this._do((c) => c.close(code, reason));
   }
 

@@ -43,7 +43,15 @@ const typesFile = join(pkg, "wsocket.d.ts");
 const types = readFileSync(typesFile, "utf8");
 const raw = /export interface InitOutput \{[^}]*\}/;
 if (!raw.test(types)) throw new Error("finish-package: InitOutput not found in wsocket.d.ts");
-writeFileSync(typesFile, types.replace(raw, "export interface InitOutput {\n    readonly memory: WebAssembly.Memory;\n}"));
+// The `Port` (the hub's typed calls into the client) is internal: its declaration moves
+// to pkg/port.d.ts, outside the package's files, where `tsc --checkJs` checks the hub's
+// calls against it (e2e/types/tsconfig.hub.json). Left here, its `[Symbol.dispose]`
+// would also need `lib: esnext` in every app that type-checks the package.
+const port = /export class Port \{[\s\S]*?\n\}\n/;
+const portTypes = types.match(port)?.[0];
+if (portTypes === undefined) throw new Error("finish-package: class Port not found in wsocket.d.ts");
+writeFileSync(join(pkg, "port.d.ts"), portTypes.replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/m, ""));
+writeFileSync(typesFile, types.replace(port, "").replace(raw, "export interface InitOutput {\n    readonly memory: WebAssembly.Memory;\n}"));
 
 const entries = ["index", "compat", "react", "vue"];
 const files = [...entries.flatMap((e) => [`${e}.js`, `${e}.d.ts`]), "shared.js"];

@@ -12,12 +12,23 @@ export * from "./wsocket.js";
 let loading;
 let loaded = false;
 
-/** Loads the wasm once. Every call (and every entry: compat, react, vue) shares one load. */
+/**
+ * Loads the wasm once. Every call (and every entry: compat, react, vue) shares one load.
+ * A failed load is not kept: it rejects with a `WsError` `LOAD_FAILED` (the cause in
+ * `cause`), and the next call tries again, so one network blip does not leave the page
+ * without a client until it is reloaded.
+ */
 export function ready(input) {
-  loading ??= load(input).then((exports) => {
-    loaded = true;
-    return exports;
-  });
+  loading ??= load(input).then(
+    (exports) => {
+      loaded = true;
+      return exports;
+    },
+    (cause) => {
+      loading = undefined;
+      throw wsError("LOAD_FAILED", `the wasm could not be loaded: ${cause?.message ?? cause}`, cause);
+    },
+  );
   return loading;
 }
 
@@ -36,10 +47,10 @@ export function isReady() {
 export default ready;
 
 // The errors this entry raises itself, shaped like the hub's (`makeError`): `NOT_READY`,
-// and `CLIENT_FREED` (after `free()` the glue's pointer is 0, and wasm-bindgen would
-// answer any call with "null pointer passed to rust").
-function wsError(code, message) {
-  const error = new Error(message);
+// `LOAD_FAILED`, and `CLIENT_FREED` (after `free()` the glue's pointer is 0, and
+// wasm-bindgen would answer any call with "null pointer passed to rust").
+function wsError(code, message, cause) {
+  const error = new Error(message, cause === undefined ? undefined : { cause });
   error.name = "WsError";
   error.code = code;
   return error;

@@ -152,6 +152,13 @@ pub enum Input {
         /// The socket's generation.
         gen: u32,
     },
+    /// The Socket.IO server disconnected this client from its namespace on socket `gen`:
+    /// final, as in socket.io (no reconnect until `connect()`), unless it came right
+    /// after the open with nothing in between (refused credentials, see `on_close`).
+    ServerDisconnected {
+        /// The socket's generation.
+        gen: u32,
+    },
 }
 
 /// A frame to send.
@@ -287,6 +294,11 @@ pub struct Machine<P> {
     requests: Requests<P>,
     armed: [bool; 6],
     frames_in: u64,
+    /// `frames_in` when the current socket opened.
+    frames_at_open: u64,
+    /// The server has answered a heartbeat with a `pong` (on any socket of this client):
+    /// from then on an unanswered one is a dead connection.
+    answers_heartbeat: bool,
     ping: Option<Ping>,
     /// For this socket, the server pings within this window (Socket.IO); `None`: the
     /// client pings (the heartbeat options).
@@ -325,6 +337,8 @@ impl<P: Clone> Machine<P> {
             requests: Requests::default(),
             armed: [false; 6],
             frames_in: 0,
+            frames_at_open: 0,
+            answers_heartbeat: false,
             server_window_ms: None,
             server_check_due: 0.0,
             ping: None,
@@ -577,6 +591,18 @@ impl<P: Clone> Machine<P> {
                     self.on_close(close::UNAUTHORIZED, "unauthorized".to_owned(), false);
                 }
             }
+            Input::ServerDisconnected { gen } => {
+                if gen == self.gen && self.state == State::Open {
+                    let reason = "io server disconnect";
+                    self.effects.push_back(Effect::CloseSocket {
+                        gen,
+                        code: close::NORMAL,
+                        reason: reason.to_owned(),
+                        detach: true,
+                    });
+                    self.on_close(close::NORMAL, reason.to_owned(), true);
+                }
+            }
             Input::ServerHeartbeat { gen, window_ms } => {
                 if gen == self.gen && self.state == State::Connecting && window_ms > 0.0 {
                     self.server_window_ms = Some(window_ms.min(crate::options::MAX_MS));
@@ -592,6 +618,7 @@ impl<P: Clone> Machine<P> {
             Input::Activity { frames_in } => self.frames_in = self.frames_in.max(frames_in),
             Input::Pong { gen } => {
                 if gen == self.gen && self.state == State::Open {
+                    self.answers_heartbeat = true;
                     if let Some(ping) = self.ping.take() {
                         self.rtt_ms = Some(now - ping.sent_at);
                         self.disarm(Timer::PongDeadline);
@@ -646,6 +673,7 @@ impl<P: Clone> Machine<P> {
         self.opens += 1;
         self.ping = None;
         self.refused = false;
+        self.frames_at_open = self.frames_in;
         self.set_state(State::Open);
         self.arm(Timer::Stable, self.opts.stable_after_ms);
         if self.opts.heartbeat_interval_ms > 0.0 {
@@ -677,6 +705,18 @@ impl<P: Clone> Machine<P> {
     }
 
     fn on_close(&mut self, code: u16, reason: String, was_clean: bool) {
+        // With a token provider, a server that closes right after the open (before the
+        // connection was stable) with nothing in between is refusing the credentials, as
+        // the usual server-side check does (NestJS: disconnect in `handleConnection`):
+        // one fresh token, one retry, then AUTH_FAILED; not a kick.
+        // A close that is no server trouble: a code that stops, or none (1005: a server
+        // closing without a code, as `ws`'s `close()` does).
+        let deliberate = code == close::NO_STATUS || close::policy(code) == ClosePolicy::Stop;
+        let refused = self.opts.refresh_token
+            && self.state == State::Open
+            && self.frames_in == self.frames_at_open
+            && self.armed[Timer::Stable.index()]
+            && deliberate;
         for timer in [Timer::Connect, Timer::Heartbeat, Timer::PongDeadline, Timer::Stable] {
             self.disarm(timer);
         }
@@ -685,8 +725,9 @@ impl<P: Clone> Machine<P> {
         if self.user_closed || self.state == State::Closing || !self.opts.reconnect {
             return self.finish_closed();
         }
-        let auth = code == close::UNAUTHORIZED || code == close::POLICY;
-        match close::policy(code) {
+        let auth = code == close::UNAUTHORIZED || code == close::POLICY || refused;
+        let policy = if refused { ClosePolicy::Stop } else { close::policy(code) };
+        match policy {
             // A token provider gets one chance to give a fresh token.
             ClosePolicy::Stop if auth && self.opts.refresh_token && !self.auth_retried => {
                 self.auth_retried = true;
@@ -821,6 +862,15 @@ impl<P: Clone> Machine<P> {
             return;
         }
         if self.frames_in > ping.frames_at {
+            self.ping = None;
+            return;
+        }
+        // A legacy server (a heartbeat message of the app's, or events keyed other than
+        // by `type`) need not answer the heartbeat: a stock NestJS gateway drops it. Until
+        // it has answered one, or sent anything since the open, an idle connection to it
+        // stays up. The typed protocol's server must answer `ping` (DESIGN §3).
+        let legacy = self.opts.heartbeat_message.is_some() || self.opts.event_key != "type";
+        if legacy && !self.answers_heartbeat && self.frames_in == self.frames_at_open {
             self.ping = None;
             return;
         }

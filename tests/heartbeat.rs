@@ -22,12 +22,45 @@ fn pings_on_the_interval_with_a_typed_ping_frame() {
 fn no_pong_and_no_frame_within_the_deadline_closes_4000_and_reconnects() {
     let mut sim = Sim::new(hb());
     sim.connect_and_open();
+    // The server answers the first heartbeat: it is one that answers.
+    sim.advance(1_000.0);
+    sim.frame();
+    sim.input(Input::Pong { gen: 1 });
+    // Then it goes silent (half-open).
     sim.advance(1_499.0);
     assert_eq!(sim.state(), State::Open);
     sim.advance(1.0);
     assert_eq!(sim.errors(), vec!["HEARTBEAT_TIMEOUT"]);
     assert_eq!(sim.closed, vec![(1, 4000, true)]);
     assert_eq!(sim.state(), State::Reconnecting);
+}
+
+/// Issue 22, #3: a stock NestJS gateway drops the text heartbeat and never answers. An
+/// idle connection to it (nothing since the open) stays up; where such a server sends
+/// anything, silence after an unanswered heartbeat still ends the connection. (The typed
+/// protocol's server must answer: there, silence is death from the first ping.)
+#[test]
+fn a_legacy_server_that_never_answers_keeps_an_idle_connection_up() {
+    for opts in [
+        Options { heartbeat_message: Some("PONG".into()), ..hb() },
+        Options { event_key: "event".into(), ..hb() },
+    ] {
+        never_answering(opts);
+    }
+}
+
+fn never_answering(opts: Options) {
+    let mut sim = Sim::new(opts);
+    sim.connect_and_open();
+    sim.advance(60_000.0);
+    assert_eq!(sim.state(), State::Open, "idle, never answered: up");
+    assert!(sim.errors().is_empty());
+    assert!(sim.sent_texts().len() >= 50, "it still pings");
+    // The server pushes once, then goes silent: a sign of life, so silence counts.
+    sim.frame();
+    sim.advance(2_600.0);
+    assert_eq!(sim.errors(), vec!["HEARTBEAT_TIMEOUT"]);
+    assert_eq!(sim.closed, vec![(1, 4000, true)]);
 }
 
 #[test]

@@ -14,6 +14,7 @@ fn hb() -> Options {
 fn wake_while_open_checks_liveness_at_once() {
     let mut sim = Sim::new(hb());
     sim.connect_and_open();
+    sim.answers_heartbeats();
     sim.input(Input::Wake);
     assert_eq!(sim.pings_sent(), 1, "a ping right away, not in 30 s");
     sim.advance(5_000.0);
@@ -60,6 +61,7 @@ fn wake_after_the_app_closed_does_not_reconnect() {
 fn a_deadline_firing_long_after_its_time_pings_again_instead_of_closing() {
     let mut sim = Sim::new(hb());
     sim.connect_and_open();
+    sim.answers_heartbeats();
     sim.advance(30_000.0); // ping sent
     sim.now += 120_000.0; // the tab slept; the deadline fires two minutes late
     sim.fire(Timer::PongDeadline);
@@ -112,4 +114,63 @@ fn an_unauthorized_error_closes_the_socket_and_retries_with_a_fresh_token() {
     sim.input(Input::Unauthorized { gen: 1 });
     assert_eq!(sim.closed, vec![(1, 4001, true)]);
     assert_eq!(sim.state(), State::Reconnecting);
+}
+
+/// Issue 22, #7: the usual server-side credential check disconnects in the connection
+/// handler, right after the open with nothing in between. With a token provider that is
+/// refused credentials: one fresh token, one retry, then AUTH_FAILED (not a kick).
+#[test]
+fn a_close_right_after_the_open_with_a_token_provider_is_refused_credentials() {
+    for code in [1000, 1005] {
+        let mut sim = Sim::new(Options { refresh_token: true, ..quiet() });
+        sim.connect_and_open();
+        sim.server_close(code);
+        assert_eq!(sim.state(), State::Reconnecting, "{code}: one retry, with a fresh token");
+        assert!(sim.errors().is_empty());
+        sim.advance(1_000.0);
+        sim.open();
+        sim.server_close(code);
+        assert_eq!(sim.errors(), vec!["AUTH_FAILED"], "{code}");
+        assert_eq!(sim.state(), State::Closed);
+    }
+}
+
+#[test]
+fn a_close_after_a_frame_or_once_stable_or_without_a_provider_is_a_kick() {
+    let kicked = |sim: &Sim| sim.errors() == vec!["CLOSED_BY_SERVER"];
+    // A frame arrived first.
+    let mut sim = Sim::new(Options { refresh_token: true, ..quiet() });
+    sim.connect_and_open();
+    sim.frame();
+    sim.input(Input::Activity { frames_in: 1 });
+    sim.server_close(1000);
+    assert!(kicked(&sim), "{:?}", sim.errors());
+    // The connection was stable.
+    let mut sim = Sim::new(Options { refresh_token: true, ..quiet() });
+    sim.connect_and_open();
+    sim.advance(sim.m.options().stable_after_ms + 1.0);
+    sim.server_close(1000);
+    assert!(kicked(&sim), "{:?}", sim.errors());
+    // No token provider.
+    let mut sim = Sim::new(quiet());
+    sim.connect_and_open();
+    sim.server_close(1000);
+    assert!(kicked(&sim), "{:?}", sim.errors());
+}
+
+/// The Socket.IO form of the same check: the namespace is left right after the CONNECT.
+#[test]
+fn a_socketio_disconnect_right_after_the_open_is_refused_credentials_else_final() {
+    let mut sim = Sim::new(Options { refresh_token: true, ..quiet() });
+    sim.connect_and_open();
+    sim.input(Input::ServerDisconnected { gen: 1 });
+    assert_eq!(sim.closed, vec![(1, 1000, true)]);
+    assert_eq!(sim.state(), State::Reconnecting);
+    sim.advance(1_000.0);
+    sim.open();
+    sim.frame();
+    sim.input(Input::Activity { frames_in: 1 });
+    sim.input(Input::ServerDisconnected { gen: 2 });
+    assert_eq!(sim.errors(), vec!["CLOSED_BY_SERVER"], "after an event: final");
+    assert_eq!(sim.state(), State::Closed);
 }

@@ -218,3 +218,28 @@ test("every hub method src/web/bindings.rs imports exists on the hub", () => {
     }
   }
 });
+
+test("replyEvent: a reply without an id answers the oldest request waiting for its event (issue 22, #4)", async () => {
+  const { hub, port, socket } = openHub("event");
+  const heard = [];
+  hub.on("get_unread_message", (data) => heard.push(data), false);
+  const first = hub.track(1, "get_unread_message");
+  const second = hub.track(2, "get_unread_message");
+  const byId = hub.track(3, undefined);
+  socket.message(JSON.stringify({ event: "get_unread_message", data: { count: 3 } }));
+  socket.message(JSON.stringify({ event: "other", id: "p-3", data: "by id" }));
+  socket.message(JSON.stringify({ event: "get_unread_message", data: { count: 4 } }));
+  assert.deepEqual((await first).data, { count: 3 });
+  assert.deepEqual((await byId).data, "by id");
+  assert.deepEqual((await second).data, { count: 4 });
+  assert.deepEqual(port.calls.filter(([name]) => name === "replied"), [["replied", 1], ["replied", 3], ["replied", 2]]);
+  // Nothing waits any more: the next one goes to the listeners.
+  socket.message(JSON.stringify({ event: "get_unread_message", data: { count: 5 } }));
+  assert.deepEqual(heard, [{ count: 5 }]);
+  assert.equal(hub.awaiting.size, 0);
+  // A failed (timed out) request stops waiting.
+  const late = hub.track(4, "slow");
+  hub.fail(4, "REQUEST_TIMEOUT", "timed out");
+  await assert.rejects(late, { code: "REQUEST_TIMEOUT" });
+  assert.equal(hub.awaiting.size, 0);
+});

@@ -91,7 +91,7 @@ extern "C" {
         n: f64,
     ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method)]
-    pub fn track(this: &Hub, n: f64) -> Promise;
+    pub fn track(this: &Hub, n: f64, reply_event: &JsValue) -> Promise;
     #[wasm_bindgen(method, js_name = expectAck)]
     pub fn expect_ack(this: &Hub, id: &JsValue, n: f64);
     /// `[topic, last seq, epoch, ...]` of every topic with a position (the hub owns them).

@@ -7,11 +7,11 @@
 // The Rust core decides when to connect, ping, queue, resubscribe, time out and
 // reconnect; this file reports the rare events it needs (open, close, pong, reply,
 // timer, page, providers) through the `Port` the core hands it, one typed method each
-// (declared in the generated wsocket.d.ts). What it owns (ARCHITECTURE.md, "Who owns
+// (declared in the generated .d.ts, pkg/port.d.ts). What it owns (ARCHITECTURE.md, "Who owns
 // what"): the socket and its `readyState`, the listeners, pending requests' promises,
 // recovery positions, and Socket.IO framing both ways.
 
-/** @typedef {import("../../pkg/wsocket.js").Port} Port */
+/** @typedef {import("../../pkg/port.js").Port} Port */
 
 const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap"]);
 const MAX_BATCH_DEPTH = 4;
@@ -107,7 +107,9 @@ function knownKeys(options, known) {
 
 /** The options of `send` (`"send"`) or `request`: INVALID_OPTION as `knownKeys` says. */
 export function checkMethodOptions(options, method) {
-  knownKeys(options, method === "send" ? ["reliable"] : ["timeoutMs", "retry"]);
+  knownKeys(options, method === "send" ? ["reliable"] : ["timeoutMs", "retry", "replyEvent"]);
+  const event = options?.replyEvent;
+  if (method !== "send" && event !== undefined && (typeof event !== "string" || event === "")) throw badOption("replyEvent", "expected a non-empty string");
 }
 
 /**
@@ -254,6 +256,9 @@ export class Hub {
     this.duplicates = 0;
     this.gaps = 0;
     this.pending = new Map();
+    // Requests made with `replyEvent`: their ids by the event name that answers them,
+    // oldest first.
+    this.awaiting = new Map();
     this.framesIn = 0;
     this.bytesIn = 0;
     this.framesOut = 0;
@@ -560,6 +565,7 @@ export class Hub {
     this.mute();
     const pending = this.pending;
     this.pending = new Map();
+    this.awaiting = new Map();
     for (const [id, request] of pending) {
       request.reject(makeError("REQUEST_ABORTED", `request ${id} aborted: the client was freed`, { id }));
     }
@@ -653,10 +659,17 @@ export class Hub {
       this.bad(`no string "${this.key}" field`, msg);
       return;
     }
-    if (this.pending.size !== 0 && msg.id !== undefined) {
-      const request = this.pending.get(msg.id);
+    if (this.pending.size !== 0) {
+      // By the reply's `id`; else, for a request made with `replyEvent` (a gateway that
+      // cannot echo an id), the oldest one waiting for this event name.
+      let id = msg.id;
+      let request = id === undefined ? undefined : this.pending.get(id);
+      if (request === undefined && this.awaiting.size !== 0) {
+        id = this.awaiting.get(name)?.[0];
+        if (id !== undefined) request = this.pending.get(id);
+      }
       if (request !== undefined) {
-        this.pending.delete(msg.id);
+        this.settle(id, request);
         this.port.replied(request.n);
         if (name === "error") request.reject(this.serverError(msg));
         else request.resolve(msg);
@@ -925,7 +938,7 @@ export class Hub {
         const id = String(ack);
         const request = this.pending.get(id);
         if (request === undefined) return;
-        this.pending.delete(id);
+        this.settle(id, request);
         this.port.replied(request.n);
         request.resolve({ type: "ack", id, data: payload[0], args: payload });
         return;
@@ -1085,12 +1098,30 @@ export class Hub {
     }
   }
 
-  track(n) {
-    const request = { n };
+  // A request's promise; with `replyEvent`, the first message of that event name that
+  // carries no id of a pending request answers it too.
+  track(n, replyEvent) {
+    const request = { n, event: replyEvent };
     request.promise = new Promise((resolve, reject) => Object.assign(request, { resolve, reject }));
     // Socket.IO ack ids are numbers; the typed protocol's ids carry the prefix.
-    this.pending.set(this.sio !== null ? String(n) : this.prefix + n, request);
+    const id = this.sio !== null ? String(n) : this.prefix + n;
+    this.pending.set(id, request);
+    if (replyEvent !== undefined) {
+      const ids = this.awaiting.get(replyEvent);
+      if (ids === undefined) this.awaiting.set(replyEvent, [id]);
+      else ids.push(id);
+    }
     return request.promise;
+  }
+
+  // Forgets a request that is settled (answered, failed, aborted).
+  settle(id, request) {
+    this.pending.delete(id);
+    const ids = request.event === undefined ? undefined : this.awaiting.get(request.event);
+    if (ids === undefined) return;
+    const rest = ids.filter((i) => i !== id);
+    if (rest.length === 0) this.awaiting.delete(request.event);
+    else this.awaiting.set(request.event, rest);
   }
 
   // A request with a `signal` (js/index.js): `send()` makes it unless the signal already
@@ -1104,7 +1135,7 @@ export class Hub {
     const abort = () => {
       for (const [id, request] of this.pending) {
         if (request.promise !== promise) continue;
-        this.pending.delete(id);
+        this.settle(id, request);
         this.port.replied(request.n);
         request.reject(makeError("REQUEST_ABORTED", `request ${id} aborted by its signal`, { id, cause: signal.reason }));
         return;
@@ -1124,7 +1155,7 @@ export class Hub {
   fail(n, code, message) {
     for (const [id, request] of this.pending) {
       if (request.n !== n) continue;
-      this.pending.delete(id);
+      this.settle(id, request);
       request.reject(makeError(code, message, { id }));
       return;
     }

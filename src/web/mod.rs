@@ -287,7 +287,9 @@ impl Inner {
             });
             i += 3;
         }
+        let frames_in = self.hub.frames_in() as u64;
         let mut core = self.core_mut();
+        core.machine.handle(now(), Input::Activity { frames_in });
         let auth = core.pending_auth.take();
         if let Some(window_ms) = window_ms {
             core.machine.handle(now(), Input::ServerHeartbeat { gen, window_ms });
@@ -296,15 +298,14 @@ impl Inner {
         self.input(Input::SocketOpened { gen, auth, since });
     }
 
-    /// The server disconnected this client from its Socket.IO namespace: as in
-    /// socket.io, that is final (no reconnect until `connect()`).
-    fn on_disconnected(self: &Rc<Self>, gen: u32) {
-        let live = self.core_ref().machine.gen() == gen;
-        if live {
-            self.hub.emit_error(&Error::ClosedByServer(1000).into());
-            let _ = self.core_mut().machine.close(1000, "io server disconnect");
-            self.run();
-        }
+    /// A socket's end (its close event, or the Socket.IO server leaving the namespace),
+    /// with the frames that arrived before it counted first (`ending`: the frames that
+    /// are the end itself, a DISCONNECT packet): the machine tells a refusal right after
+    /// the open from a kick by them.
+    fn on_end(self: &Rc<Self>, input: Input, ending: u64) {
+        let frames_in = (self.hub.frames_in() as u64).saturating_sub(ending);
+        self.core_mut().machine.handle(now(), Input::Activity { frames_in });
+        self.input(input);
     }
 
     /// `subscribe` (`add`) or `unsubscribe`: one path for both (their shims would
@@ -375,7 +376,7 @@ impl Port {
     /// Socket `gen`'s close event.
     pub fn closed(&self, gen: u32, code: u16, reason: String, was_clean: bool) {
         if let Some(inner) = self.inner.upgrade() {
-            inner.input(Input::SocketClosed { gen, code, reason, was_clean });
+            inner.on_end(Input::SocketClosed { gen, code, reason, was_clean }, 0);
         }
     }
 
@@ -404,7 +405,7 @@ impl Port {
     /// The Socket.IO server disconnected this client from its namespace.
     pub fn disconnected(&self, gen: u32) {
         if let Some(inner) = self.inner.upgrade() {
-            inner.on_disconnected(gen);
+            inner.on_end(Input::ServerDisconnected { gen }, 1);
         }
     }
 
@@ -628,9 +629,10 @@ impl WsClient {
         Ok(id)
     }
 
-    /// Sends `{type, id, data}` and resolves with the reply carrying the same `id`;
-    /// rejects on an `error` reply, on timeout (`timeoutMs`, default `requestTimeoutMs`)
-    /// or when the client closes for good.
+    /// Sends `{type, id, data}` and resolves with the reply carrying the same `id` (with
+    /// `replyEvent`, or the first message of that event name: for a gateway that cannot
+    /// echo an id); rejects on an `error` reply, on timeout (`timeoutMs`, default
+    /// `requestTimeoutMs`) or when the client closes for good.
     pub fn request(
         &self,
         kind: JsValue,
@@ -646,7 +648,7 @@ impl WsClient {
         };
         let retry = flag(&options, "retry")?;
         let frame = self.inner.hub.request_frame(&kind, &data, n as f64)?;
-        let promise = self.inner.hub.track(n as f64);
+        let promise = self.inner.hub.track(n as f64, &field(&options, "replyEvent"));
         let sent = if retry {
             self.inner.core_mut().machine.send_reliable(now(), n, frame, Some(timeout))
         } else {

@@ -16,7 +16,8 @@ export interface WsError extends Error {
    * `CLOSED_BY_SERVER`, `AUTH_FAILED`, `MALFORMED_FRAME`, `FRAME_TOO_LARGE`,
    * `LISTENER_ERROR`, `TOKEN_ERROR`,
    * `CLIENT_FREED` (a call on a client after its `free()`), `NOT_READY` (`new WsClient()`
-   * before the wasm is loaded), or a
+   * before the wasm is loaded), `LOAD_FAILED` (`ready()`: the wasm could not be fetched
+   * or compiled; the next call tries again), or a
    * server's own code (`UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`,
    * `FORBIDDEN`, `RATE_LIMITED`, `TOO_LARGE`) with `fromServer: true`. */
   code: string;
@@ -185,10 +186,12 @@ export class WsClient {
    * Returns the message's id (undefined for strings and binary). */
   send(message: object | string | ArrayBuffer | ArrayBufferView, options?: { reliable?: boolean }): string | undefined;
   /** Sends `{type, id, data}` and resolves with the reply carrying the same id. With
-   * `retry: true` it is sent again after every reconnect until answered or timed out.
-   * `signal` (the package's `WsClient`) cancels it as it cancels a `fetch`: the promise
-   * rejects with `REQUEST_ABORTED` and nothing more is sent or awaited for it. */
-  request<T = unknown>(type: string, data?: unknown, options?: { timeoutMs?: number; retry?: boolean; signal?: AbortSignal }): Promise<WsMessage<T>>;
+   * `replyEvent`, the first message of that event name answers it too: for a gateway that
+   * cannot echo an id (a NestJS handler sees only `data`). With `retry: true` it is sent
+   * again after every reconnect until answered or timed out. `signal` (the package's
+   * `WsClient`) cancels it as it cancels a `fetch`: the promise rejects with
+   * `REQUEST_ABORTED` and nothing more is sent or awaited for it. */
+  request<T = unknown>(type: string, data?: unknown, options?: { timeoutMs?: number; retry?: boolean; replyEvent?: string; signal?: AbortSignal }): Promise<WsMessage<T>>;
   /** Subscribes to topics (reference counted; resubscribed on every open). */
   subscribe(topics: string | string[]): void;
   /** Drops one reference to each topic. */

@@ -93,6 +93,14 @@ impl Sim {
         });
     }
 
+    /// The server shows it answers heartbeats: a pong arrives (as if to an earlier ping).
+    pub fn answers_heartbeats(&mut self) {
+        self.frame();
+        let (gen, frames_in) = (self.m.gen(), self.frames_in);
+        self.m.handle(self.now, Input::Activity { frames_in });
+        self.input(Input::Pong { gen });
+    }
+
     /// A frame arrives (the driver counts it; the machine sees the total lazily).
     pub fn frame(&mut self) {
         self.frames_in += 1;
