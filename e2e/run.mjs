@@ -10,7 +10,8 @@
 // 4. In Debian's Chromium (playwright-core): each Vite app shows live data, reconnects after
 //    a forced drop, gets every message of a 500-message burst, and logs no console error;
 //    the webpack app connects and gets data;
-//    the legacy page runs on wsocket/compat; on a blank page, `new WsClient()` before
+//    the legacy page runs on wsocket/compat; every scenario of the browser tier runs
+//    again through the package's `WsClient` (with `--scenarios`, tier 2's servers); on a blank page, `new WsClient()` before
 //    `ready()` throws `NOT_READY`, `free()` from a listener inside one of the client's own
 //    calls does not throw and releases the client, and a freed client's calls throw
 //    `CLIENT_FREED`; after forced garbage collections, a closed client the page dropped is
@@ -34,6 +35,8 @@ const arg = (name) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const server = arg("--server");
+// `--scenarios SERVER,AUTH_SERVER,SIO_SERVER`: tier 2's servers, for the scenarios.
+const scenarioServers = arg("--scenarios")?.split(",");
 if (!server) throw new Error("usage: node e2e/run.mjs --server http://127.0.0.1:PORT");
 const wsBase = server.replace(/^http/, "ws");
 const artifacts = join(root, "target", "e2e");
@@ -132,6 +135,7 @@ const statics = await serve({
   "/webpack/": join(here, "webpack-app"),
   "/pkg/": join(here, "node_modules", "wsocket"),
   "/api/": join(here, "api"),
+  "/scenarios/": join(root, "tests", "web"),
 });
 const browser = await chromium.launch({
   executablePath: process.env.CHROME_BIN ?? "/usr/bin/chromium",
@@ -150,6 +154,7 @@ try {
   await check("the package's WsClient: a dropped client is collected when closed, not while connected", collectedWhenClosedTest);
   await check("the package in a module Web Worker", workerTest);
   await check("a failed .wasm fetch: LOAD_FAILED, then ready() and compat load again", loadFailureTest, /Failed to load resource/);
+  if (scenarioServers) await check("every browser scenario of tests/web/scenarios.js through the package's WsClient", scenariosTest, /WebSocket connection to|Failed to load resource/);
   step("servers we did not write: installing and starting NestJS (ws, socket.io) and FastAPI");
   installBackends(root);
   // While a server restarts, the browser logs each refused reconnect attempt.
@@ -483,6 +488,38 @@ async function loadFailureTest(page) {
   assert(r.errors[0] === "WsError LOAD_FAILED", `compat onError: ${JSON.stringify(r.errors)}`);
   assert(r.opened === 1, `compat connected after its retry: ${r.opened}`);
   assert(fetches === 2, `two fetches of the .wasm: ${fetches}`);
+}
+
+// Every scenario of the browser tier (tests/web/scenarios.js), again, with the client
+// made as an app makes it: `new WsClient()` of the installed package's entry, whose
+// `send` fast path and `request` signal the bare wasm-bindgen class does not have.
+async function scenariosTest(page) {
+  await page.goto(`${statics.url}/api/`);
+  const r = await page.evaluate(async ([server, auth, sio]) => {
+    const { ready, WsClient } = await import("/pkg/index.js");
+    const s = await import("/scenarios/scenarios.js");
+    await ready();
+    const make = (url, options) => new WsClient(url, options);
+    const failures = [];
+    let ran = 0;
+    const attempt = async (name, f) => {
+      try {
+        await f();
+        ran++;
+      } catch (e) {
+        failures.push(`${name}: ${e?.message ?? e}`);
+      }
+    };
+    for (const name of s.names()) await attempt(name, () => s.run(name, server, auth, make));
+    for (const name of s.sioNames()) {
+      // Connection state recovery is the reference server's only (as in tier 2).
+      if (name !== "sioConnectionStateRecovery") await attempt(`${name} (socketioxide)`, () => s.runSio(name, auth, make));
+      await attempt(`${name} (socket.io)`, () => s.runSio(name, sio, make));
+    }
+    return { ran, failures };
+  }, scenarioServers);
+  assert(r.failures.length === 0, `${r.failures.length} scenarios failed through the package:\n${r.failures.join("\n")}`);
+  step(`${r.ran} scenarios passed through the package`);
 }
 
 // The package off the main thread: a module worker (e2e/api/worker.js) loads the wasm,

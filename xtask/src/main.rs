@@ -641,14 +641,22 @@ fn test() -> Result {
             .env("WSOCKET_TEST_AUTH_SERVER", &auth.addr)
             .env("WSOCKET_TEST_SIO_REFERENCE_SERVER", &relay.addr),
     )?;
-    drop((srv, auth, relay, reference));
     step(
-        "tier 4: the npm package (tsc, SSR, Vite React and Vue apps, legacy page, demo screenshot)",
+        "tier 4: the npm package (tsc, SSR, Vite React and Vue apps, legacy page, every \
+         browser scenario through the package, real NestJS and FastAPI servers)",
     );
-    // With the demo feeds: the apps and the demo page show live data.
+    // With the demo feeds: the apps and the demo page show live data. The scenarios run
+    // again, through the package as apps import it, against tier 2's servers.
     let demo = Server::start(&[])?;
-    run(cmd("node").args(["e2e/run.mjs", "--server", &format!("http://{}", demo.addr)]))?;
-    drop(demo);
+    let scenario_servers = format!("{},{},{}", srv.addr, auth.addr, relay.addr);
+    run(cmd("node").args([
+        "e2e/run.mjs",
+        "--server",
+        &format!("http://{}", demo.addr),
+        "--scenarios",
+        &scenario_servers,
+    ]))?;
+    drop((demo, srv, auth, relay, reference));
     step("benchmarks, once at tiny sizes (no figures kept; `cargo xtask bench` for those)");
     run_benchmarks(&["--smoke"])?;
     step("summary");
