@@ -1,9 +1,11 @@
-//! Codecs for the three framings: typed JSON (`type`), event JSON (`event`) and raw.
+//! The encoder of the frames the core itself sends (ping, subscribe, unsubscribe, auth),
+//! hand-written so the browser build carries no JSON library.
 //!
-//! Encoding of the frames the core itself sends (ping, subscribe, unsubscribe, auth) is
-//! hand-written so the browser build carries no JSON library. Decoding lives behind the
-//! `serde` feature: in the browser `JSON.parse` is faster than anything shipped in wasm,
-//! so the hot path never calls into Rust to decode (ARCHITECTURE.md, "Inbound path").
+//! Decoding is the driver's, where frames arrive (`src/web/hub.js`: `JSON.parse`, batch
+//! unpacking, the event key): in the browser `JSON.parse` is faster than anything shipped
+//! in wasm (ARCHITECTURE.md, "Inbound path"). The JS unit tier decodes the golden frames
+//! of `tests/fixtures/` through it, as the server's tests decode them with the serde
+//! types of [`crate::protocol`].
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -131,90 +133,4 @@ pub fn push_str(out: &mut String, s: &str) {
 fn push_millis(out: &mut String, ms: f64) {
     let ms = if ms.is_finite() { ms.clamp(0.0, 9e15) } else { 0.0 };
     crate::text::push_u64(out, ms as u64); // `as` truncates: the floor of a non-negative
-}
-
-#[cfg(feature = "serde")]
-pub use self::decode::*;
-
-#[cfg(feature = "serde")]
-mod decode {
-    use alloc::string::{String, ToString};
-    use alloc::vec::Vec;
-    use core::fmt;
-
-    use crate::protocol::{EventMessage, Message};
-
-    /// Why a frame could not be decoded. The frame is skipped; nothing else is affected.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum DecodeError {
-        /// Not JSON at all.
-        NotJson(String),
-        /// JSON, but not an object.
-        NotObject,
-        /// An object without a string event field.
-        MissingEvent(&'static str),
-        /// A field has the wrong type.
-        BadField(String),
-        /// Batches nested deeper than [`MAX_BATCH_DEPTH`].
-        TooDeep,
-    }
-
-    impl fmt::Display for DecodeError {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self {
-                DecodeError::NotJson(e) => write!(f, "not JSON: {e}"),
-                DecodeError::NotObject => write!(f, "JSON that is not an object"),
-                DecodeError::MissingEvent(key) => write!(f, "no string `{key}` field"),
-                DecodeError::BadField(e) => write!(f, "wrong field type: {e}"),
-                DecodeError::TooDeep => write!(f, "batches nested too deep"),
-            }
-        }
-    }
-
-    impl core::error::Error for DecodeError {}
-
-    /// How deep batches may nest inside batches.
-    pub const MAX_BATCH_DEPTH: usize = 4;
-
-    fn object(text: &str, key: &'static str) -> Result<serde_json::Value, DecodeError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
-        let Some(obj) = value.as_object() else {
-            return Err(DecodeError::NotObject);
-        };
-        if !obj.get(key).is_some_and(|v| v.is_string()) {
-            return Err(DecodeError::MissingEvent(key));
-        }
-        Ok(value)
-    }
-
-    /// Decodes one typed-JSON text frame into its messages, unpacking `batch` in order.
-    pub fn decode_typed(text: &str) -> Result<Vec<Message>, DecodeError> {
-        let value = object(text, "type")?;
-        let message: Message =
-            serde_json::from_value(value).map_err(|e| DecodeError::BadField(e.to_string()))?;
-        let mut out = Vec::new();
-        unpack(message, 0, &mut out)?;
-        Ok(out)
-    }
-
-    fn unpack(message: Message, depth: usize, out: &mut Vec<Message>) -> Result<(), DecodeError> {
-        if message.kind != crate::protocol::types::BATCH {
-            out.push(message);
-            return Ok(());
-        }
-        if depth >= MAX_BATCH_DEPTH {
-            return Err(DecodeError::TooDeep);
-        }
-        for inner in message.messages.unwrap_or_default() {
-            unpack(inner, depth + 1, out)?;
-        }
-        Ok(())
-    }
-
-    /// Decodes one legacy event-JSON text frame.
-    pub fn decode_event(text: &str) -> Result<EventMessage, DecodeError> {
-        let value = object(text, "event")?;
-        serde_json::from_value(value).map_err(|e| DecodeError::BadField(e.to_string()))
-    }
 }

@@ -71,7 +71,7 @@ test("the recovery rule: in order, duplicates dropped, gaps reported from the la
   socket.message(push("t", 1, "e2"));
   assert.deepEqual(events.map(([, g]) => [g.topic, g.expected, g.got]), [["t", 7, 9], ["t", 10, 1]]);
   assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 9, 1]);
-  assert.deepEqual(hub.positions(), ["t", 1, "e2"]);
+  assert.deepEqual(hub.positions(), [{ topic: "t", seq: 1, epoch: "e2" }]);
   // Topics are independent.
   socket.message(push("u", 10, "e1"));
   socket.message(push("u", 10, "e1"));
@@ -86,9 +86,10 @@ test("subscribed: unrecovered is a gap now and starts from the server's position
   socket.message(JSON.stringify({ type: "subscribed", data: answer }));
   assert.deepEqual(events.map(([, g]) => [g.topic, g.expected, g.got]), [["t", 6, null]]);
   // k keeps its own position (the replay of 6..9 still counts); fresh starts from 30.
-  assert.deepEqual(hub.positions(), ["k", 5, "e1", "t", 50, "e1", "fresh", 30, "e9"]);
+  const at = () => hub.positions().map((p) => [p.topic, p.seq, p.epoch]);
+  assert.deepEqual(at(), [["k", 5, "e1"], ["t", 50, "e1"], ["fresh", 30, "e9"]]);
   hub.forget(["k", "fresh"]);
-  assert.deepEqual(hub.positions(), ["t", 50, "e1"]);
+  assert.deepEqual(at(), [["t", 50, "e1"]]);
   assert.equal(hub.gaps, 1);
 });
 
@@ -242,4 +243,51 @@ test("replyEvent: a reply without an id answers the oldest request waiting for i
   hub.fail(4, "REQUEST_TIMEOUT", "timed out");
   await assert.rejects(late, { code: "REQUEST_TIMEOUT" });
   assert.equal(hub.awaiting.size, 0);
+});
+
+// The golden frames of tests/fixtures/ (the server's tests decode them too), as the shipped
+// inbound path reads them: the client's decoder is the hub.
+test("the golden server frames, as the hub decodes and dispatches them", () => {
+  const fixture = (name) => read(`tests/fixtures/${name}`).trim();
+  const { hub, port, socket, events } = openHub();
+  const got = [];
+  hub.on("*", (data, msg) => got.push([msg.type, msg.topic, msg.seq, data]), false);
+  socket.message(fixture("batch.json"));
+  socket.message(fixture("push.json"));
+  socket.message(fixture("ack.json"));
+  socket.message(fixture("auth_ok.json"));
+  socket.message(fixture("unsubscribed.json"));
+  assert.deepEqual(got, [
+    ["task_progress", "task:progress", 1, { percent: 1 }],
+    ["task_progress", "task:progress", 2, { percent: 2 }],
+    ["notice", undefined, undefined, "third"],
+    ["task_progress", "task:progress", 7, { task: "export", percent: 40 }],
+    ["ack", undefined, undefined, undefined],
+    ["auth_ok", undefined, undefined, undefined],
+    ["unsubscribed", undefined, undefined, { topics: ["user:42"] }],
+  ]);
+  // The batch's pushes are the topic's 1 and 2: the push of seq 7 reports 3..6 missed.
+  assert.deepEqual(events.map(([n, g]) => [n, g.topic, g.expected, g.got]), [["gap", "task:progress", 3, 7]]);
+  events.length = 0;
+  socket.message(fixture("pong.json"));
+  assert.deepEqual(port.calls.filter(([n]) => n === "pong"), [["pong", 1]]);
+  socket.message(fixture("error.json"));
+  assert.deepEqual(events.map(([n, e]) => [n, e.code, e.fromServer]), [["error", "UNKNOWN_MESSAGE_TYPE", true]]);
+  // user:42 was not recovered but had no position: no gap; it starts from the server's.
+  socket.message(fixture("subscribed.json"));
+  assert.equal(events.length, 1);
+  assert.deepEqual(hub.positions().map((p) => [p.topic, p.seq]), [["task:progress", 7], ["user:42", 0]]);
+  const before = hub.malformed;
+  socket.message(fixture("malformed.txt"));
+  socket.message(fixture("legacy_heartbeat.txt"));
+  assert.equal(hub.malformed, before + 2);
+  const legacy = openHub("event");
+  const frames = [];
+  legacy.hub.on("*", (data, msg) => frames.push([msg.event, msg.message, msg.id, data]), false);
+  legacy.socket.message(fixture("event_market_data.json"));
+  legacy.socket.message(fixture("event_reply.json"));
+  assert.deepEqual(frames, [
+    ["market_data", "ok", undefined, { symbol: "BTC-USD", price: 64000.5 }],
+    ["get_unread_message", "ok", "c-6", { count: 3 }],
+  ]);
 });

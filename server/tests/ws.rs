@@ -308,8 +308,12 @@ async fn batching_wraps_pushes_in_order() {
     }
     let mut seqs = Vec::new();
     while seqs.len() < 12 {
-        let text = serde_json::to_string(&recv(&mut s).await).unwrap();
-        for m in wsocket::codec::decode_typed(&text).unwrap() {
+        let frame = recv(&mut s).await;
+        let pushes = match frame.kind.as_str() {
+            "batch" => frame.messages.unwrap(),
+            _ => vec![frame],
+        };
+        for m in pushes {
             seqs.push(m.seq.unwrap());
         }
     }

@@ -11,9 +11,10 @@ extern "C" {
     #[derive(Debug, Clone)]
     pub type Hub;
 
-    /// The values of the `new WsClient` options by position, or an INVALID_OPTION error.
+    /// The checked values of the `new WsClient` options, by name, or an INVALID_OPTION
+    /// error.
     #[wasm_bindgen(catch, js_name = readOptions)]
-    pub fn read_options(options: &JsValue) -> Result<Array, JsValue>;
+    pub fn read_options(options: &JsValue) -> Result<JsValue, JsValue>;
 
     /// Throws INVALID_OPTION when the options of `send` or `request` (`method`) are not an
     /// object (or absent) or hold a key that method does not take.
@@ -94,7 +95,7 @@ extern "C" {
     pub fn track(this: &Hub, n: f64, reply_event: &JsValue) -> Promise;
     #[wasm_bindgen(method, js_name = expectAck)]
     pub fn expect_ack(this: &Hub, id: &JsValue, n: f64);
-    /// `[topic, last seq, epoch, ...]` of every topic with a position (the hub owns them).
+    /// `{topic, seq, epoch}` of every topic with a position (the hub owns them).
     #[wasm_bindgen(method)]
     pub fn positions(this: &Hub) -> Array;
     /// Forgets the positions of these topics (unsubscribed).

@@ -85,8 +85,8 @@ function reconstruct(v, buffers) {
   return v;
 }
 
-// The options of `new WsClient(url, options)`, in the order `readOptions` returns them
-// (src/web/options.rs reads them by these positions).
+// The options of `new WsClient(url, options)` (src/web/options.rs reads the checked
+// values by these names).
 const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace", "maxMessageBytes", "subprotocols"];
 const CHOICES = { protocol: ["json", "raw", "socketio"], tokenIn: ["query", "message"], queueOverflow: ["reject", "drop-oldest", "drop-newest"] };
 const STRINGS = ["eventKey", "heartbeatMessage", "namespace"];
@@ -113,43 +113,45 @@ export function checkMethodOptions(options, method) {
 }
 
 /**
- * Checks the types of `options` and returns their values in `OPTIONS` order (undefined
- * where absent; a choice as its index; `maxAttempts` and `maxMessageBytes` null as
- * Infinity). Ranges and rules across fields are the core's (`Options::validate`). Throws
+ * Checks the types of `options` and returns the checked values by name (absent ones
+ * left out; `maxAttempts` and `maxMessageBytes` null as Infinity; one subprotocol as an
+ * array). Ranges and rules across fields are the core's (`Options::validate`). Throws
  * INVALID_OPTION naming the field: an unknown key first, so a typo (`maxDelay`) is found
  * at once.
  */
 export function readOptions(options) {
-  if (!knownKeys(options, OPTIONS)) return [];
-  return OPTIONS.map((key) => {
-    const v = options[key];
-    const expect = (ok, what) => {
-      if (!ok) throw badOption(key, `expected ${what}`);
-      return v;
-    };
-    const whole = (max) => {
-      expect(typeof v === "number", "a number");
-      return expect(Number.isInteger(v) && v >= 0 && v <= max, `a whole number from 0 to ${max}`);
-    };
-    const choices = CHOICES[key];
-    if (v === undefined) return v;
-    if (choices) {
-      expect(typeof v === "string", "a string");
-      const i = choices.indexOf(v);
-      const quoted = choices.map((c) => `"${c}"`);
-      expect(i >= 0, `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`);
-      return i;
-    }
-    if (STRINGS.includes(key)) return expect(typeof v === "string", "a string");
-    if (BOOLEANS.includes(key)) return expect(typeof v === "boolean", "a boolean");
-    const strings = Array.isArray(v) && v.every((t) => typeof t === "string");
-    if (key === "topics") return expect(strings, "an array of strings");
-    if (key === "subprotocols") return typeof v === "string" ? [v] : expect(strings, "a string or an array of strings");
-    if (key === "token") return expect(v === null || typeof v === "string" || typeof v === "function", "a string or a function returning one (or a Promise of one)");
-    if (key === "maxAttempts" || key === "maxMessageBytes") return v === null || v === Infinity ? Infinity : whole(4294967295);
-    if (key === "queueMax") return whole(1000000);
-    return expect(typeof v === "number", "a number");
-  });
+  const out = {};
+  if (!knownKeys(options, OPTIONS)) return out;
+  for (const key of OPTIONS) out[key] = readOption(options, key);
+  return out;
+}
+
+function readOption(options, key) {
+  const v = options[key];
+  const expect = (ok, what) => {
+    if (!ok) throw badOption(key, `expected ${what}`);
+    return v;
+  };
+  const whole = (max) => {
+    expect(typeof v === "number", "a number");
+    return expect(Number.isInteger(v) && v >= 0 && v <= max, `a whole number from 0 to ${max}`);
+  };
+  const choices = CHOICES[key];
+  if (v === undefined) return v;
+  if (choices) {
+    expect(typeof v === "string", "a string");
+    const quoted = choices.map((c) => `"${c}"`);
+    return expect(choices.includes(v), `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`);
+  }
+  if (STRINGS.includes(key)) return expect(typeof v === "string", "a string");
+  if (BOOLEANS.includes(key)) return expect(typeof v === "boolean", "a boolean");
+  const strings = Array.isArray(v) && v.every((t) => typeof t === "string");
+  if (key === "topics") return expect(strings, "an array of strings");
+  if (key === "subprotocols") return typeof v === "string" ? [v] : expect(strings, "a string or an array of strings");
+  if (key === "token") return expect(v === null || typeof v === "string" || typeof v === "function", "a string or a function returning one (or a Promise of one)");
+  if (key === "maxAttempts" || key === "maxMessageBytes") return v === null || v === Infinity ? Infinity : whole(4294967295);
+  if (key === "queueMax") return whole(1000000);
+  return expect(typeof v === "number", "a number");
 }
 
 /**
@@ -791,10 +793,10 @@ export class Hub {
     this.topicKey = undefined;
   }
 
-  // [topic, last seq, epoch, ...] of every topic with a position.
+  // `{topic, seq, epoch}` of every topic with a position (`seq`: the last delivered).
   positions() {
     const out = [];
-    for (const [topic, rec] of this.seqs) out.push(topic, rec.next - 1, rec.epoch);
+    for (const [topic, rec] of this.seqs) out.push({ topic, seq: rec.next - 1, epoch: rec.epoch });
     return out;
   }
 

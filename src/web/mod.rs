@@ -276,16 +276,13 @@ impl Inner {
     /// server promised a ping within `window_ms`).
     fn on_open(self: &Rc<Self>, gen: u32, window_ms: Option<f64>) {
         // The hub's positions (it owns them), for the `since` of the resubscribe.
-        let positions = self.hub.positions();
         let mut since = Vec::new();
-        let mut i = 0;
-        while i < positions.length() {
+        for at in self.hub.positions().iter() {
             since.push(Position {
-                topic: positions.get(i).as_string().unwrap_or_default(),
-                seq: positions.get(i + 1).as_f64().unwrap_or(0.0) as u64,
-                epoch: positions.get(i + 2).as_string().unwrap_or_default(),
+                topic: js::field(&at, "topic").as_string().unwrap_or_default(),
+                seq: js::field(&at, "seq").as_f64().unwrap_or(0.0) as u64,
+                epoch: js::field(&at, "epoch").as_string().unwrap_or_default(),
             });
-            i += 3;
         }
         let frames_in = self.hub.frames_in() as u64;
         let mut core = self.core_mut();

@@ -26,24 +26,24 @@ pub enum Token {
 }
 
 /// Reads `options` (undefined or null mean all defaults). The hub checks the types
-/// (`readOptions`, which throws INVALID_OPTION naming the field) and returns the values
-/// by position; the core checks ranges and the rules across fields.
+/// (`readOptions`, which throws INVALID_OPTION naming the field) and returns the checked
+/// values by name; the core checks ranges and the rules across fields.
 pub fn read(options: &JsValue) -> Result<(Options, Token), JsValue> {
     let values = read_options(options)?;
-    let at = |i: u32| values.get(i);
-    let number = |i: u32, to: &mut f64| {
-        if let Some(n) = at(i).as_f64() {
+    let at = |name: &str| super::js::field(&values, name);
+    let number = |name: &str, to: &mut f64| {
+        if let Some(n) = at(name).as_f64() {
             *to = n;
         }
     };
     let mut o = Options::default();
     // The protocol first: it changes other defaults.
-    match at(0).as_f64() {
-        Some(1.0) => {
+    match at("protocol").as_string().as_deref() {
+        Some("raw") => {
             o.heartbeat_interval_ms = 0.0;
             o.protocol = Protocol::Raw;
         }
-        Some(2.0) => {
+        Some("socketio") => {
             // The server pings; the token goes in the CONNECT packet's auth.
             o.heartbeat_interval_ms = 0.0;
             o.token_in = TokenIn::Message;
@@ -51,12 +51,12 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), JsValue> {
         }
         _ => {}
     }
-    if let Some(key) = at(1).as_string() {
+    if let Some(key) = at("eventKey").as_string() {
         o.event_key = key;
     }
-    // Arrays of strings (the hub checked them): `topics`, `subprotocols`.
-    for (i, to) in [(2, &mut o.topics), (20, &mut o.subprotocols)] {
-        let v = at(i);
+    // Arrays of strings (the hub checked them; a lone subprotocol string is an array).
+    for (name, to) in [("topics", &mut o.topics), ("subprotocols", &mut o.subprotocols)] {
+        let v = at(name);
         if Array::is_array(&v) {
             let v = v.unchecked_ref::<Array>();
             for j in 0..v.length() {
@@ -64,7 +64,7 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), JsValue> {
             }
         }
     }
-    let token = at(3);
+    let token = at("token");
     let token = if let Some(s) = token.as_string() {
         Token::Fixed(s)
     } else if let Some(f) = token.dyn_ref::<Function>() {
@@ -72,43 +72,44 @@ pub fn read(options: &JsValue) -> Result<(Options, Token), JsValue> {
     } else {
         Token::None
     };
-    match at(4).as_f64() {
-        Some(0.0) => o.token_in = TokenIn::Query,
-        Some(1.0) => o.token_in = TokenIn::Message,
+    match at("tokenIn").as_string().as_deref() {
+        Some("query") => o.token_in = TokenIn::Query,
+        Some("message") => o.token_in = TokenIn::Message,
         _ => {}
     }
-    if let Some(b) = at(5).as_bool() {
+    if let Some(b) = at("reconnect").as_bool() {
         o.reconnect = b;
     }
-    number(6, &mut o.min_delay_ms);
-    number(7, &mut o.max_delay_ms);
-    if let Some(n) = at(8).as_f64() {
+    number("minDelayMs", &mut o.min_delay_ms);
+    number("maxDelayMs", &mut o.max_delay_ms);
+    // `null` and `Infinity` (the hub reads both as Infinity): no limit.
+    if let Some(n) = at("maxAttempts").as_f64() {
         o.max_attempts = if n.is_finite() { Some(n as u32) } else { None };
     }
-    number(9, &mut o.stable_after_ms);
-    number(10, &mut o.connect_timeout_ms);
-    number(11, &mut o.heartbeat_interval_ms);
-    number(12, &mut o.heartbeat_timeout_ms);
-    if let Some(m) = at(13).as_string() {
+    number("stableAfterMs", &mut o.stable_after_ms);
+    number("connectTimeoutMs", &mut o.connect_timeout_ms);
+    number("heartbeatIntervalMs", &mut o.heartbeat_interval_ms);
+    number("heartbeatTimeoutMs", &mut o.heartbeat_timeout_ms);
+    if let Some(m) = at("heartbeatMessage").as_string() {
         o.heartbeat_message = Some(m);
     }
-    if let Some(n) = at(14).as_f64() {
+    if let Some(n) = at("queueMax").as_f64() {
         o.queue_max = n as usize;
     }
-    match at(15).as_f64() {
-        Some(0.0) => o.queue_overflow = Overflow::Reject,
-        Some(1.0) => o.queue_overflow = Overflow::DropOldest,
-        Some(2.0) => o.queue_overflow = Overflow::DropNewest,
+    match at("queueOverflow").as_string().as_deref() {
+        Some("reject") => o.queue_overflow = Overflow::Reject,
+        Some("drop-oldest") => o.queue_overflow = Overflow::DropOldest,
+        Some("drop-newest") => o.queue_overflow = Overflow::DropNewest,
         _ => {}
     }
-    number(16, &mut o.request_timeout_ms);
-    if let Some(b) = at(17).as_bool() {
+    number("requestTimeoutMs", &mut o.request_timeout_ms);
+    if let Some(b) = at("debug").as_bool() {
         o.debug = b;
     }
-    if let Some(n) = at(18).as_string() {
+    if let Some(n) = at("namespace").as_string() {
         o.namespace = n;
     }
-    if let Some(n) = at(19).as_f64() {
+    if let Some(n) = at("maxMessageBytes").as_f64() {
         o.max_message_bytes = if n.is_finite() { Some(n as u32) } else { None };
     }
     o.refresh_token = matches!(token, Token::Provider(_));
