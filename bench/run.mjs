@@ -296,7 +296,9 @@ if (wanted(4)) {
       ["JS glue + hub + entry (esbuild --bundle --minify)", String(js.length), String(jsGz)],
       ...parts,
       ["total", String(wasmBytes.length + js.length), String(wasmGz + jsGz)]],
-    `Target: ≤ 14 KB gzip (14336 bytes). ${wasmGz + jsGz <= 14336 ? "Met." : "Missed: see the profile below."}`);
+    // The 14 KB target of the performance issue is retired (issue 22): the package must
+    // not grow past 34 KB gzip.
+    `Guardrail: ≤ 34 KB gzip (34816 bytes). ${wasmGz + jsGz <= 34816 ? "Within." : "Over: see the profile below."}`);
 }
 
 // ---- 8. server fan-out -----------------------------------------------------------------------

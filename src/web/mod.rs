@@ -4,9 +4,10 @@
 //! It feeds the core's [`Machine`] with inputs and executes its effects through the
 //! hub (`hub.js`), which holds the browser objects: the socket, the timers, the page
 //! listeners. Ownership, so nothing leaks and nothing stale runs:
-//! - [`Inner`] owns the machine, the hub and the one closure the hub calls back (the
-//!   sink), created once per client; it captures a `Weak<Inner>`, so there is no `Rc`
-//!   cycle and a sink outliving its client does nothing.
+//! - [`Inner`] owns the machine and the hub; the hub owns the one [`Port`] it calls back
+//!   (typed, one method per event), created once per client; the port holds a
+//!   `Weak<Inner>`, so there is no `Rc` cycle and a port outliving its client does
+//!   nothing.
 //! - The hub keeps at most one socket; replacing or releasing it detaches every handler
 //!   before the socket is closed, so an old socket can never call back.
 //! - Timers are handles in slots in the hub; arming replaces (and clears) the previous
