@@ -21,15 +21,8 @@ export function installBackends(root) {
   const fastapi = join(root, "backends", "fastapi");
   const python = join(fastapi, ".venv", "bin", "python");
   if (!existsSync(join(fastapi, ".venv", "bin", "uvicorn"))) {
-    if (!existsSync(python)) {
-      try {
-        run("python3", ["-m", "venv", join(fastapi, ".venv")], fastapi);
-      } catch {
-        // Debian's python3 comes without venv.
-        run("apt-get", ["install", "-y", "-q", "python3-venv"], fastapi);
-        run("python3", ["-m", "venv", join(fastapi, ".venv")], fastapi);
-      }
-    }
+    // `cargo xtask test` installs python3-venv first where Debian's python3 lacks it.
+    if (!existsSync(python)) run("python3", ["-m", "venv", join(fastapi, ".venv")], fastapi);
     run(python, ["-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", "requirements.txt"], fastapi);
   }
 }

@@ -92,6 +92,15 @@ step("built the webpack app (no loader or plugin; it emitted the .wasm as an ass
 // --- 2. types -----------------------------------------------------------------------------
 run(join(here, "node_modules", ".bin", "tsc"), ["-p", join(here, "types", "tsconfig.json")], here);
 step("tsc --strict: types/usage.ts type-checks");
+// The README's first example, as an app would paste it, under the same strict settings.
+{
+  const example = /```ts\n([\s\S]*?)```/.exec(readFileSync(join(root, "README.md"), "utf8"))?.[1];
+  if (example === undefined) throw new Error("README.md: no ts example");
+  writeFileSync(join(work, "readme-example.ts"), example);
+  writeFileSync(join(work, "tsconfig.json"), JSON.stringify({ extends: "../types/tsconfig.json", files: ["readme-example.ts"] }));
+  run(join(here, "node_modules", ".bin", "tsc"), ["-p", join(work, "tsconfig.json")], here);
+  step("tsc --strict: the README's first example type-checks");
+}
 run(join(here, "node_modules", ".bin", "tsc"), ["-p", join(here, "types", "tsconfig.hub.json")], here);
 step("tsc --checkJs: the hub's calls into the wasm side match the generated wsocket.d.ts");
 

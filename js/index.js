@@ -19,7 +19,9 @@ let loaded = false;
  * without a client until it is reloaded.
  */
 export function ready(input) {
-  loading ??= load(input).then(
+  // wasm-bindgen's loader takes `{ module_or_path }` and warns about anything else.
+  const plain = input === undefined || Object.getPrototypeOf(input) === Object.prototype;
+  loading ??= load(plain ? input : { module_or_path: input }).then(
     (exports) => {
       loaded = true;
       return exports;

@@ -42,6 +42,10 @@ const badSubprotocols: WsClientOptions = { subprotocols: [1] };
 export async function main(): Promise<void> {
   await init();
   await ready();
+  await ready({ module_or_path: "/assets/wsocket_bg.wasm" });
+  await ready(new URL("https://cdn.example/wsocket_bg.wasm"));
+  // @ts-expect-error: not a source of the wasm
+  await ready(42);
   const loaded: boolean = isReady();
   const ws = new WsClient("ws://127.0.0.1:8080/ws", options);
   const signed = new WsClient(async () => "wss://example.invalid/ws?sig=x", { protocol: "raw" });
@@ -55,6 +59,14 @@ export async function main(): Promise<void> {
     // @ts-expect-error: a state is not a number
     const n: number = to;
   });
+  ws.on("error", (e) => {
+    if (e.code === "AUTH_FAILED" || e.code === "LOAD_FAILED" || e.code === "SERVER_ERROR") return;
+    // @ts-expect-error: a typo in an error code is caught
+    if (e.code === "AUTH_FAILD") return;
+  });
+  void ws.request("get_unread_message", {}, { replyEvent: "get_unread_message" });
+  // @ts-expect-error: replyEvent names an event
+  void ws.request("get_unread_message", {}, { replyEvent: 1 });
   ws.on("open", () => {});
   ws.on("open", ({ subprotocol }) => subprotocol.toUpperCase());
   ws.on("close", ({ code, reason, wasClean }) => {

@@ -93,12 +93,14 @@ test("subscribed: unrecovered is a gap now and starts from the server's position
   assert.equal(hub.gaps, 1);
 });
 
-test("a socket that is not OPEN takes no write (issue 22, #1)", () => {
+test("a socket that is not OPEN takes no write (issue 22, #1)", async () => {
   const { hub, socket } = openHub();
   hub.writable = true;
   assert.equal(hub.sendFast({ type: "a" }), "p-f1");
   assert.equal(hub.writeTo(1, "x"), true);
-  // The server's close frame arrived: CLOSING until the close event.
+  // The server's close frame arrived: CLOSING until the close event. The browser
+  // changes readyState in a task of its own, so the fast path reads it once per task.
+  await new Promise((done) => setTimeout(done, 0));
   socket.readyState = 2;
   assert.equal(hub.sendFast({ type: "b" }), undefined, "the core decides (it queues)");
   assert.equal(hub.writeTo(1, "y"), false);
@@ -290,4 +292,30 @@ test("the golden server frames, as the hub decodes and dispatches them", () => {
     ["market_data", "ok", undefined, { symbol: "BTC-USD", price: 64000.5 }],
     ["get_unread_message", "ok", "c-6", { count: 3 }],
   ]);
+});
+
+// One list of error codes: every code the Rust core, the hub and the entries raise is in
+// the TypeScript union (`WsErrorCode`, src/web/ts.rs) and in the README's table, and
+// those two name the same codes.
+test("every error code raised is in the WsErrorCode union and the README, and they agree", () => {
+  const raised = new Set();
+  for (const [, code] of read("src/error.rs").matchAll(/=> "([A-Z_]+)"/g)) raised.add(code);
+  for (const file of ["src/web/hub.js", "js/index.js", "js/compat.js"]) {
+    for (const [, code] of read(file).matchAll(/(?:makeError|wsError)\(\s*"([A-Z_]+)"/g)) raised.add(code);
+    for (const [, code] of read(file).matchAll(/\["([A-Z_]+)", `/g)) raised.add(code); // resolve()'s [code, why]
+  }
+  for (const [, code] of read("src/web/hub.js").matchAll(/: "([A-Z_]+)";/g)) raised.add(code); // serverError's default
+  for (const [, code] of read("src/web/mod.rs").matchAll(/make_error\(\s*"([A-Z_]+)"/g)) raised.add(code);
+  // The protocol's server error codes (src/protocol.rs), as the server sends them.
+  for (const [, code] of read("src/protocol.rs").matchAll(/ErrorCode::\w+ => "([A-Z_]+)"/g)) raised.add(code);
+  // The providers' failures, raised by code in `resolve`.
+  for (const [, code] of read("src/web/hub.js").matchAll(/call\(\w+, "([A-Z_]+)"/g)) raised.add(code);
+  const ts = read("src/web/ts.rs");
+  const union = new Set([...ts.slice(ts.indexOf("export type WsErrorCode"), ts.indexOf(";", ts.indexOf("export type WsErrorCode"))).matchAll(/"([A-Z_]+)"/g)].map((m) => m[1]));
+  const readme = read("README.md");
+  const table = readme.slice(readme.indexOf("## Errors"), readme.indexOf("## Close codes"));
+  const documented = new Set([...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1].matchAll(/`([A-Z_]+)`/g)].map((c) => c[1])));
+  assert.ok(raised.size >= 29, `found ${raised.size} codes raised: ${[...raised]}`);
+  for (const code of raised) assert.ok(union.has(code), `${code} is raised but not in WsErrorCode`);
+  assert.deepEqual([...union].sort(), [...documented].sort(), "WsErrorCode and the README's table");
 });

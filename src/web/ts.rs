@@ -6,21 +6,30 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS: &str = r#"
+/** The code of every error wsocket raises (the README's "Errors" table), and the codes
+ * of the protocol's server errors (`fromServer: true`). A server of the app's may send
+ * codes of its own: those arrive as they are, with `fromServer: true`. */
+export type WsErrorCode =
+  | "INVALID_OPTION" | "INVALID_URL" | "INVALID_CLOSE_CODE" | "INVALID_CLOSE_REASON"
+  | "INVALID_ARGUMENT" | "QUEUE_FULL" | "QUEUE_OVERFLOW" | "REQUEST_TIMEOUT"
+  | "REQUEST_ABORTED" | "CONNECT_TIMEOUT" | "HEARTBEAT_TIMEOUT" | "RECONNECT_FAILED"
+  | "CONNECT_ERROR" | "PAYLOAD_TOO_LARGE" | "CLOSED_BY_SERVER" | "AUTH_FAILED"
+  | "MALFORMED_FRAME" | "FRAME_TOO_LARGE" | "LISTENER_ERROR" | "TOKEN_ERROR"
+  | "CLIENT_FREED" | "NOT_READY" | "LOAD_FAILED"
+  | "UNKNOWN_MESSAGE_TYPE" | "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN"
+  | "RATE_LIMITED" | "TOO_LARGE" | "SERVER_ERROR";
+
 /** Every error wsocket throws or emits: an `Error` with a stable `code`. */
 export interface WsError extends Error {
   name: "WsError";
-  /** `INVALID_OPTION`, `INVALID_URL`, `INVALID_CLOSE_CODE`, `INVALID_CLOSE_REASON`,
-   * `INVALID_ARGUMENT`, `QUEUE_FULL`, `QUEUE_OVERFLOW`, `REQUEST_TIMEOUT`,
-   * `REQUEST_ABORTED`, `CONNECT_TIMEOUT`, `HEARTBEAT_TIMEOUT`, `RECONNECT_FAILED`,
-   * `CONNECT_ERROR` and `PAYLOAD_TOO_LARGE` (Socket.IO),
-   * `CLOSED_BY_SERVER`, `AUTH_FAILED`, `MALFORMED_FRAME`, `FRAME_TOO_LARGE`,
-   * `LISTENER_ERROR`, `TOKEN_ERROR`,
-   * `CLIENT_FREED` (a call on a client after its `free()`), `NOT_READY` (`new WsClient()`
-   * before the wasm is loaded), `LOAD_FAILED` (`ready()`: the wasm could not be fetched
-   * or compiled; the next call tries again), or a
-   * server's own code (`UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`,
-   * `FORBIDDEN`, `RATE_LIMITED`, `TOO_LARGE`) with `fromServer: true`. */
-  code: string;
+  /** One of the documented codes, so a typo in `error.code === "AUTH_FAILD"` is a type
+   * error: `CONNECT_ERROR` and `PAYLOAD_TOO_LARGE` are Socket.IO's; `CLIENT_FREED` a call
+   * on a client after its `free()`; `NOT_READY` `new WsClient()` before the wasm is
+   * loaded; `LOAD_FAILED` `ready()` could not fetch or compile the wasm (the next call
+   * tries again); `UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN`,
+   * `RATE_LIMITED`, `TOO_LARGE` are the server's, `SERVER_ERROR` a server error frame
+   * without a code (all with `fromServer: true`). */
+  code: WsErrorCode;
   /** For `INVALID_OPTION`: the option's name. */
   field?: string;
   /** For `MALFORMED_FRAME` and `FRAME_TOO_LARGE`: the start of the frame; for server
@@ -48,7 +57,8 @@ export interface WsClientOptions {
   topics?: string[];
   /** A token, or a function returning one (or a Promise of one), called before every connect. */
   token?: string | (() => string | Promise<string>) | null;
-  /** `"query"` (default): `?token=`; `"message"`: an `auth` message first thing after open. */
+  /** `"query"` (default; `"message"` for socketio): `?token=`; `"message"`: an `auth`
+   * message first thing after open (Socket.IO: `auth: {token}` in the CONNECT packet). */
   tokenIn?: "query" | "message";
   /** Reconnect after a drop. Default `true`. */
   reconnect?: boolean;
@@ -62,7 +72,8 @@ export interface WsClientOptions {
   stableAfterMs?: number;
   /** How long a socket may stay connecting; 0 disables. Default 10000. */
   connectTimeoutMs?: number;
-  /** Ping interval; 0 disables. Default 25000 (0 for `raw`). */
+  /** Ping interval; 0 disables. Default 25000 (0 for `raw` and `socketio`: Socket.IO
+   * servers ping). */
   heartbeatIntervalMs?: number;
   /** Deadline for a pong or any frame after a ping; 0 disables the watchdog. Default 10000. */
   heartbeatTimeoutMs?: number;

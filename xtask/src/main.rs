@@ -179,6 +179,12 @@ fn setup() -> Result {
     if !missing.is_empty() {
         apt_install(&missing)?;
     }
+    // The FastAPI test backend runs in a venv of its own (e2e/backends.mjs); Debian's
+    // python3 has no `venv` (ensurepip) without python3-venv.
+    let venv = Command::new("python3").args(["-c", "import venv, ensurepip"]).output();
+    if !venv.is_ok_and(|o| o.status.success()) {
+        apt_install(&["python3", "python3-venv"])?;
+    }
     if output(Command::new(tools_bin().join("wasm-opt")).arg("--version")).is_none() {
         std::fs::create_dir_all(root().join(".tools")).map_err(|e| format!(".tools: {e}"))?;
         run(cmd("npm").args(["install", "--no-save", "--prefix", ".tools", BINARYEN]))?;
@@ -200,7 +206,15 @@ fn setup() -> Result {
 /// package is ~660 B gzip smaller (BENCHMARKS.md, size). Only the package build: the
 /// browser tier runs wasm-bindgen-test in its default (externref) mode, as a Rust app
 /// that depends on the crate does.
-const PACKAGE_RUSTFLAGS: &str = "-C target-feature=-reference-types";
+///
+/// A 48 KiB stack instead of rustc's 1 MiB default: the wasm memory a page pays for
+/// from the first load is the stack plus the data (one 64 KiB page for both), then the
+/// pages the allocator asks for (lol_alloc grows memory rather than use the first page's
+/// tail). Issue 24: 1,088 KiB before, 128 KiB with this (BENCHMARKS.md, section 5; 192
+/// KiB with a 64 KiB stack). The client's call depth is shallow (the per-message path
+/// is JS); the stack sits first in memory, so an overflow traps at address 0 rather
+/// than write over data.
+const PACKAGE_RUSTFLAGS: &str = "-C target-feature=-reference-types -C link-arg=-zstack-size=49152";
 
 /// Compiles the package's wasm (into `target/package`, so its flags do not rebuild the
 /// other targets) and runs wasm-bindgen on it into `out`; returns the bound wasm's path.
