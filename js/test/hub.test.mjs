@@ -319,3 +319,19 @@ test("every error code raised is in the WsErrorCode union and the README, and th
   for (const code of raised) assert.ok(union.has(code), `${code} is raised but not in WsErrorCode`);
   assert.deepEqual([...union].sort(), [...documented].sort(), "WsErrorCode and the README's table");
 });
+
+test("after dispose, what settles late (a token provider) reaches no port", async () => {
+  const port = fakePort();
+  let freed = 0;
+  port.free = () => freed++;
+  const hub = new Hub(false, "type", "p-", port, []);
+  let give;
+  hub.useToken(() => new Promise((r) => (give = r)));
+  hub.resolve(1);
+  await new Promise((done) => setTimeout(done, 0));
+  hub.dispose();
+  give("late token");
+  await new Promise((done) => setTimeout(done, 0));
+  assert.equal(freed, 1, "the port is freed once");
+  assert.deepEqual(port.calls, [], "nothing reached it after dispose");
+});

@@ -565,8 +565,10 @@ export class Hub {
     this.timers = [];
     this.release();
     // The port goes once the call that freed the client has returned (it may be one of
-    // the port's own: freeing it now would be a recursive use).
+    // the port's own: freeing it now would be a recursive use). What still settles
+    // later (a token provider's promise) reaches a port that does nothing.
     const port = this.port;
+    this.port = /** @type {Port} */ (/** @type {unknown} */ (new Proxy({}, { get: () => () => {} })));
     queueMicrotask(() => port.free?.());
     // The package entry caches this hub on the app's `WsClient`, which may outlive it.
     // (`release()` already turned the send fast path off: no socket to write to.)
