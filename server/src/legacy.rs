@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
+use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use wsocket::protocol::EventMessage;
@@ -61,10 +61,8 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
             if stalled {
                 out.clear();
             }
-            for text in std::mem::take(&mut out) {
-                if guard.write(&mut sink, WsMessage::Text(text)).await.is_err() {
-                    break 'conn;
-                }
+            if !out.is_empty() && guard.write_all(&mut sink, &mut out).await.is_err() {
+                break 'conn;
             }
             tokio::select! {
                 inbound = stream.next() => match inbound {
@@ -113,8 +111,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                 control = ctl_rx.recv() => match control {
                     Some(Control::Drop) | None => break 'conn,
                     Some(Control::Close(code, reason, _)) => {
-                        let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-                        let _ = guard.write(&mut sink, WsMessage::Close(Some(frame))).await;
+                        guard.close(&mut sink, code, &reason).await;
                         break;
                     }
                     Some(Control::Stall(on)) => stalled = on,
@@ -128,10 +125,8 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
             }
         }
         if let Flow::Close(code, reason) = flow {
-            for text in std::mem::take(&mut out) {
-                if guard.write(&mut sink, WsMessage::Text(text)).await.is_err() {
-                    break 'conn;
-                }
+            if guard.write_all(&mut sink, &mut out).await.is_err() {
+                break 'conn;
             }
             guard.close(&mut sink, code, reason).await;
             guard.linger(&mut stream).await;

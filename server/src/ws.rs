@@ -500,24 +500,8 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
                     // Returning drops the socket without a close frame: the peer sees 1006.
                     Some(Control::Drop) | None => break 'conn,
                     Some(Control::Close(code, reason, linger)) => {
-                        let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-                        let _ = session.guard.write(&mut sink, WsMessage::Close(Some(frame))).await;
-                        // What the client sent before it saw the close is still processed
-                        // until its close arrives (answers are not sent: the close went
-                        // first); then the connection stays up until `linger` has passed.
-                        let hold = Instant::now() + linger;
-                        let read_until = hold.max(Instant::now() + Duration::from_secs(1));
-                        loop {
-                            match tokio::time::timeout_at(read_until, stream.next()).await {
-                                Ok(Some(Ok(WsMessage::Text(text)))) => {
-                                    let _ = session.on_text(&text);
-                                }
-                                Ok(Some(Ok(WsMessage::Close(_)) | Err(_)) | None) | Err(_) => break,
-                                Ok(Some(Ok(_))) => {}
-                            }
-                        }
-                        session.out.clear();
-                        tokio::time::sleep_until(hold).await;
+                        session.guard.close(&mut sink, code, &reason).await;
+                        session.drain_closing(&mut stream, linger).await;
                         break;
                     }
                     Some(Control::Stall(on)) => stalled = on,
@@ -537,12 +521,9 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
             }
         }
         if let Flow::Close(code, reason) = flow {
-            if !stalled {
-                for text in std::mem::take(&mut session.out) {
-                    if session.guard.write(&mut sink, WsMessage::Text(text)).await.is_err() {
-                        break 'conn;
-                    }
-                }
+            let Session { guard, out, .. } = &mut session;
+            if !stalled && guard.write_all(&mut sink, out).await.is_err() {
+                break 'conn;
             }
             session.guard.close(&mut sink, code, reason).await;
             session.guard.linger(&mut stream).await;
@@ -614,6 +595,29 @@ impl Drop for Session {
 }
 
 impl Session {
+    /// After the server's close (test control): what the client sent before it saw the
+    /// close is still processed until its close arrives (answers are not sent: the close
+    /// went first), for at least a second; then the connection stays up until `linger`
+    /// has passed, as behind a draining load balancer.
+    async fn drain_closing<S>(&mut self, stream: &mut S, linger: Duration)
+    where
+        S: futures_util::Stream<Item = Result<WsMessage, axum::Error>> + Unpin,
+    {
+        let hold = Instant::now() + linger;
+        let read_until = hold.max(Instant::now() + Duration::from_secs(1));
+        while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(read_until, stream.next()).await {
+            match frame {
+                WsMessage::Text(text) => {
+                    let _ = self.on_text(&text);
+                }
+                WsMessage::Close(_) => break,
+                _ => {}
+            }
+        }
+        self.out.clear();
+        tokio::time::sleep_until(hold).await;
+    }
+
     fn reply(&mut self, message: &Message) {
         self.out.push(Utf8Bytes::from(encode(message)));
     }

@@ -296,12 +296,12 @@ impl Inner {
         self.input(Input::SocketOpened { gen, auth, since });
     }
 
-    /// A socket's end (its close event, or the Socket.IO server leaving the namespace),
-    /// with the frames that arrived before it counted first (`ending`: the frames that
-    /// are the end itself, a DISCONNECT packet): the machine tells a refusal right after
-    /// the open from a kick by them.
-    fn on_end(self: &Rc<Self>, input: Input, ending: u64) {
-        let frames_in = (self.hub.frames_in() as u64).saturating_sub(ending);
+    /// Feeds `input` with the frames that arrived before it counted first: the watchdog
+    /// takes any frame as a sign of life (timers, a wake), and the machine tells a
+    /// refusal right after the open from a kick by them (a socket's end). `own`: the
+    /// frames that are the input itself (a Socket.IO DISCONNECT packet).
+    fn counted(self: &Rc<Self>, input: Input, own: u64) {
+        let frames_in = (self.hub.frames_in() as u64).saturating_sub(own);
         self.core_mut().machine.handle(now(), Input::Activity { frames_in });
         self.input(input);
     }
@@ -327,19 +327,6 @@ impl Inner {
         }
         self.run();
         Ok(())
-    }
-
-    /// The page is visible again (the hub checked).
-    fn wake(self: &Rc<Self>) {
-        let frames_in = self.hub.frames_in() as u64;
-        self.core_mut().machine.handle(now(), Input::Activity { frames_in });
-        self.input(Input::Wake);
-    }
-
-    fn on_timer(self: &Rc<Self>, timer: Timer) {
-        let frames_in = self.hub.frames_in() as u64;
-        self.core_mut().machine.handle(now(), Input::Activity { frames_in });
-        self.input(Input::Timer(timer));
     }
 }
 
@@ -374,7 +361,7 @@ impl Port {
     /// Socket `gen`'s close event.
     pub fn closed(&self, gen: u32, code: u16, reason: String, was_clean: bool) {
         if let Some(inner) = self.inner.upgrade() {
-            inner.on_end(Input::SocketClosed { gen, code, reason, was_clean }, 0);
+            inner.counted(Input::SocketClosed { gen, code, reason, was_clean }, 0);
         }
     }
 
@@ -403,14 +390,14 @@ impl Port {
     /// The Socket.IO server disconnected this client from its namespace.
     pub fn disconnected(&self, gen: u32) {
         if let Some(inner) = self.inner.upgrade() {
-            inner.on_end(Input::ServerDisconnected { gen }, 1);
+            inner.counted(Input::ServerDisconnected { gen }, 1);
         }
     }
 
     /// The timer in `slot` (a `Timer` index) fired.
     pub fn timer(&self, slot: u32) {
         if let (Some(inner), Some(&timer)) = (self.inner.upgrade(), Timer::ALL.get(slot as usize)) {
-            inner.on_timer(timer);
+            inner.counted(Input::Timer(timer), 0);
         }
     }
 
@@ -424,7 +411,7 @@ impl Port {
     /// The page is visible again (or restored, or resumed).
     pub fn wake(&self) {
         if let Some(inner) = self.inner.upgrade() {
-            inner.wake();
+            inner.counted(Input::Wake, 0);
         }
     }
 
