@@ -314,6 +314,8 @@ pub struct Machine<P> {
     next_id: u64,
     rng: Rng,
     effects: Fifo<Effect<P>>,
+    /// `writable()` as of the last `poll`: see `writable_at_poll`.
+    writable_at_poll: bool,
 }
 
 impl<P: Clone> Machine<P> {
@@ -349,6 +351,7 @@ impl<P: Clone> Machine<P> {
             next_id: 0,
             rng: Rng::new(seed),
             effects: Fifo::default(),
+            writable_at_poll: false,
             opts,
         })
     }
@@ -458,7 +461,17 @@ impl<P: Clone> Machine<P> {
 
     /// The next effect to execute, in order.
     pub fn poll(&mut self) -> Option<Effect<P>> {
-        self.effects.pop_front()
+        let effect = self.effects.pop_front();
+        self.writable_at_poll = self.writable();
+        effect
+    }
+
+    /// `writable()` as the last `poll` left it, kept as a field so that a driver can read
+    /// it in place, with no call: the web driver's send fast path reads this byte from
+    /// JS. A driver polls after every input (until `None`), and no app code runs between
+    /// a change and that poll, so app code always sees the machine's current answer.
+    pub fn writable_at_poll(&self) -> &bool {
+        &self.writable_at_poll
     }
 
     /// Sends a payload now, or queues it until the next open. Fails only when the queue
@@ -515,6 +528,21 @@ impl<P: Clone> Machine<P> {
         self.requests.insert(id, timeout_ms.map(|t| now + t), Some(payload));
         self.rearm_requests(now);
         Ok(())
+    }
+
+    /// Request or reliable send `id` was answered (or the app gave up on it): it stops
+    /// waiting, without a failure. Returns whether it was pending.
+    pub fn settle(&mut self, now: f64, id: u64) -> bool {
+        let pending = self.requests.settle(id);
+        if pending {
+            self.rearm_requests(now);
+        }
+        pending
+    }
+
+    /// Whether request or reliable send `id` waits for its reply.
+    pub fn is_pending(&self, id: u64) -> bool {
+        self.requests.contains(id)
     }
 
     /// Adds a reference to each topic; subscribes the new ones now when open.
@@ -626,9 +654,7 @@ impl<P: Clone> Machine<P> {
                 }
             }
             Input::Reply { id } => {
-                if self.requests.settle(id) {
-                    self.rearm_requests(now);
-                }
+                self.settle(now, id);
             }
             Input::Timer(timer) => {
                 // A timer the machine did not arm (or already disarmed) is stale.

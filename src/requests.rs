@@ -35,6 +35,11 @@ impl<P> Requests<P> {
         self.pending.remove(&id).is_some()
     }
 
+    /// Whether `id` waits.
+    pub fn contains(&self, id: u64) -> bool {
+        self.pending.get(&id).is_some()
+    }
+
     /// Removes and returns, in id order, every request whose deadline is at or before `now_ms`.
     pub fn expire(&mut self, now_ms: f64) -> Vec<u64> {
         let mut expired = Vec::new();

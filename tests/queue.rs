@@ -78,8 +78,20 @@ fn writable_only_when_open_and_nothing_waits() {
     assert!(sim.m.writable());
     sim.m.send("x".into()).unwrap();
     assert!(!sim.m.writable(), "an unexecuted send effect must not be overtaken");
+    // What a driver's fast path reads in place: the answer as of the last poll, false
+    // while an effect is left to execute.
+    let Some(effect) = sim.m.poll() else { panic!("the send") };
+    assert!(*sim.m.writable_at_poll(), "nothing is left to overtake once it is polled");
+    sim.m.send("y".into()).unwrap();
+    sim.m.send("z".into()).unwrap();
+    drop(effect);
+    assert!(sim.m.poll().is_some());
+    assert!(!*sim.m.writable_at_poll(), "z is still to be written");
     sim.run();
     assert!(sim.m.writable());
+    assert!(*sim.m.writable_at_poll());
+    sim.server_close(1001);
+    assert!(!*sim.m.writable_at_poll());
 }
 
 #[test]

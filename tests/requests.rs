@@ -34,6 +34,28 @@ fn a_reply_settles_the_request_and_disarms_its_timer() {
 }
 
 #[test]
+fn the_machine_says_which_requests_are_pending() {
+    // The one owner of "which requests wait": a reply (or an abort) settles a request
+    // once; a second answer, or one for an expired request, finds nothing.
+    let mut sim = Sim::new(quiet());
+    sim.connect_and_open();
+    let (a, b) = (sim.m.next_id(), sim.m.next_id());
+    sim.m.request(sim.now, a, "a".into(), 1_000.0).unwrap();
+    sim.m.send_reliable(sim.now, b, "b".into(), None).unwrap();
+    sim.run();
+    assert!(sim.m.is_pending(a) && sim.m.is_pending(b));
+    assert!(sim.m.settle(sim.now, b));
+    assert!(!sim.m.settle(sim.now, b), "settled once");
+    assert!(!sim.m.is_pending(b));
+    sim.run();
+    sim.advance(1_000.0);
+    assert_eq!(sim.failed, vec![(a, Error::RequestTimeout(a))]);
+    assert!(!sim.m.is_pending(a));
+    assert!(!sim.m.settle(sim.now, a), "an expired request answers nothing");
+    assert_eq!(sim.m.stats().pending_requests, 0);
+}
+
+#[test]
 fn several_requests_expire_in_deadline_order() {
     let mut sim = Sim::new(quiet());
     sim.connect_and_open();

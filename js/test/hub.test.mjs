@@ -33,12 +33,26 @@ class FakeSocket {
 }
 globalThis.WebSocket = FakeSocket;
 
-/** What the hub tells the wasm side, recorded. */
+/** What the hub tells the wasm side, recorded. `held` stands for the core's side of the
+ * requests: which are pending, with their waiters (`hold` puts one there, as
+ * `WsClient.request` does once the machine took the request). */
 function fakePort() {
   const calls = [];
   const record = (name) => (...args) => calls.push([name, ...args]);
-  const port = { calls };
-  for (const name of ["opened", "closed", "pong", "replied", "unauthorized", "disconnected", "timer", "online", "wake", "resolved"]) port[name] = record(name);
+  const held = new Map();
+  const port = {
+    calls,
+    held,
+    hold: (request) => (held.set(request.n, request), request.promise),
+    settle: (n) => {
+      calls.push(["settle", n]);
+      const request = held.get(n);
+      held.delete(n);
+      return request;
+    },
+    pending: (n) => held.has(n),
+  };
+  for (const name of ["opened", "closed", "pong", "unauthorized", "disconnected", "timer", "online", "wake", "resolved"]) port[name] = record(name);
   return port;
 }
 
@@ -95,8 +109,18 @@ test("subscribed: unrecovered is a gap now and starts from the server's position
 
 test("a socket that is not OPEN takes no write (issue 22, #1)", async () => {
   const { hub, socket } = openHub();
-  hub.writable = true;
+  // The core's byte says a send may go out now (`Machine::writable_at_poll`).
+  const memory = { buffer: new ArrayBuffer(64) };
+  hub.readWritable(memory, 40);
+  assert.equal(hub.sendFast({ type: "a" }), undefined, "the core's byte is 0");
+  new Uint8Array(memory.buffer)[40] = 1;
   assert.equal(hub.sendFast({ type: "a" }), "p-f1");
+  // A grown wasm memory detaches the old buffer: the hub reads the new one.
+  const grown = new ArrayBuffer(128);
+  new Uint8Array(grown)[40] = 1;
+  structuredClone(memory.buffer, { transfer: [memory.buffer] });
+  memory.buffer = grown;
+  assert.equal(hub.sendFast({ type: "a2" }), "p-f2");
   assert.equal(hub.writeTo(1, "x"), true);
   // The server's close frame arrived: CLOSING until the close event. The browser
   // changes readyState in a task of its own, so the fast path reads it once per task.
@@ -105,7 +129,7 @@ test("a socket that is not OPEN takes no write (issue 22, #1)", async () => {
   assert.equal(hub.sendFast({ type: "b" }), undefined, "the core decides (it queues)");
   assert.equal(hub.writeTo(1, "y"), false);
   assert.equal(hub.writeTo(2, "z"), false, "a socket that is not the current one");
-  assert.deepEqual(socket.sent, ['{"id":"p-f1","type":"a"}', "x"]);
+  assert.deepEqual(socket.sent, ['{"id":"p-f1","type":"a"}', '{"id":"p-f2","type":"a2"}', "x"]);
 });
 
 test("Socket.IO headers: the golden packets, namespaces in any script, malformed ones refused", () => {
@@ -205,12 +229,18 @@ test("mutated frames through onmessage never throw, and delivery goes on", () =>
 test("every hub method src/web/bindings.rs imports exists on the hub", () => {
   const bindings = read("src/web/bindings.rs");
   const hubBlock = bindings.slice(bindings.indexOf('module = "/src/web/hub.js"'), bindings.indexOf("\n}\n"));
-  const declared = [...hubBlock.matchAll(/#\[wasm_bindgen\(([^\]]*)\)\]\s*(?:\/\/\/[^\n]*\n\s*|#\[[^\n]*\n\s*)*pub fn (\w+)/g)];
+  const declared = [...hubBlock.matchAll(/#\[wasm_bindgen\(([^\]]*)\)\]\s*(?:\/\/\/[^\n]*\n\s*|#\[[^\n]*\n\s*)*pub fn (\w+)\(\s*(?:this: &(\w+))?/g)];
   assert.ok(declared.length > 20, `found ${declared.length} imports`);
-  for (const [, attrs, rustName] of declared) {
+  for (const [, attrs, rustName, self] of declared) {
     const jsName = /js_name = (\w+)/.exec(attrs)?.[1] ?? rustName;
     const isMethod = /\bmethod\b/.test(attrs);
     if (/\bconstructor\b/.test(attrs)) continue;
+    if (self === "Request") {
+      // A request's waiter, as `track` and `expectAck` make it.
+      const hub = new Hub(false, "type", "p-", fakePort(), []);
+      for (const request of [hub.track(1, undefined), hub.expectAck("x", 2)]) assert.ok(jsName in request, `request ${jsName}`);
+      continue;
+    }
     if (/\bsetter\b/.test(attrs)) {
       const name = jsName.startsWith("set_") ? jsName.slice(4) : jsName;
       assert.ok(name in new Hub(false, "type", "p-", fakePort(), []), `hub property ${name}`);
@@ -226,25 +256,51 @@ test("replyEvent: a reply without an id answers the oldest request waiting for i
   const { hub, port, socket } = openHub("event");
   const heard = [];
   hub.on("get_unread_message", (data) => heard.push(data), false);
-  const first = hub.track(1, "get_unread_message");
-  const second = hub.track(2, "get_unread_message");
-  const byId = hub.track(3, undefined);
+  const first = port.hold(hub.track(1, "get_unread_message"));
+  const second = port.hold(hub.track(2, "get_unread_message"));
+  const byId = port.hold(hub.track(3, undefined));
   socket.message(JSON.stringify({ event: "get_unread_message", data: { count: 3 } }));
   socket.message(JSON.stringify({ event: "other", id: "p-3", data: "by id" }));
   socket.message(JSON.stringify({ event: "get_unread_message", data: { count: 4 } }));
   assert.deepEqual((await first).data, { count: 3 });
   assert.deepEqual((await byId).data, "by id");
   assert.deepEqual((await second).data, { count: 4 });
-  assert.deepEqual(port.calls.filter(([name]) => name === "replied"), [["replied", 1], ["replied", 3], ["replied", 2]]);
+  assert.deepEqual(port.calls.filter(([name]) => name === "settle"), [["settle", 1], ["settle", 3], ["settle", 2]]);
   // Nothing waits any more: the next one goes to the listeners.
   socket.message(JSON.stringify({ event: "get_unread_message", data: { count: 5 } }));
   assert.deepEqual(heard, [{ count: 5 }]);
   assert.equal(hub.awaiting.size, 0);
-  // A failed (timed out) request stops waiting.
+  // A request the core let go (timed out) answers nothing, and the next request for
+  // the same event prunes it: the list holds only what waits.
   const late = hub.track(4, "slow");
-  hub.fail(4, "REQUEST_TIMEOUT", "timed out");
-  await assert.rejects(late, { code: "REQUEST_TIMEOUT" });
+  port.hold(late);
+  port.held.delete(4);
+  hub.fail(late, "REQUEST_TIMEOUT", "timed out");
+  await assert.rejects(late.promise, { code: "REQUEST_TIMEOUT" });
+  const later = port.hold(hub.track(5, "slow"));
+  assert.deepEqual(hub.awaiting.get("slow"), [5]);
+  socket.message(JSON.stringify({ event: "slow", data: "at last" }));
+  assert.equal((await later).data, "at last");
   assert.equal(hub.awaiting.size, 0);
+});
+
+test("which requests are pending is the core's: a reply routes by id, the core decides", async () => {
+  const { hub, port, socket } = openHub();
+  const any = [];
+  hub.on("*", (_data, msg) => any.push(msg.id), false);
+  // An id the app chose for a reliable send routes to its n; the hub's own form parses.
+  port.hold(hub.expectAck("order-17", 7));
+  const asked = port.hold(hub.track(8, undefined));
+  socket.message(JSON.stringify({ type: "ack", id: "order-17" }));
+  socket.message(JSON.stringify({ type: "reply", id: "p-8", data: 1 }));
+  assert.equal((await asked).data, 1);
+  assert.equal(port.held.size, 0);
+  assert.equal(hub.routes.size, 0);
+  // Ids the core does not hold (an ack of a plain send, another form, the fast path's
+  // `<prefix>f<n>`, a padded number) reach the listeners.
+  for (const id of ["p-9", "p-08", "p-f1", "order-17", 3]) socket.message(JSON.stringify({ type: "ack", id }));
+  assert.deepEqual(any, ["p-9", "p-08", "p-f1", "order-17", 3]);
+  assert.deepEqual(port.calls.filter(([name]) => name === "settle").map(([, n]) => n), [7, 8, 9]);
 });
 
 // The golden frames of tests/fixtures/ (the server's tests decode them too), as the shipped

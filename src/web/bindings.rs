@@ -91,18 +91,30 @@ extern "C" {
         data: &JsValue,
         n: f64,
     ) -> Result<JsValue, JsValue>;
+    /// A request's waiter: its promise and how to settle it, held by the core's side
+    /// while the request is pending (`Core::waiters`); the hub settles it when
+    /// `Port.settle` hands it back.
+    #[derive(Debug, Clone)]
+    #[wasm_bindgen(typescript_type = "import('../src/web/hub.js').HubRequest")]
+    pub type Request;
+    #[wasm_bindgen(method, getter)]
+    pub fn promise(this: &Request) -> Promise;
+
+    /// Request `n`'s waiter (with `reply_event`, a message of that name answers it too).
     #[wasm_bindgen(method)]
-    pub fn track(this: &Hub, n: f64, reply_event: &JsValue) -> Promise;
+    pub fn track(this: &Hub, n: f64, reply_event: &JsValue) -> Request;
+    /// Reliable send `n`'s waiter, whose wire id is `id`.
     #[wasm_bindgen(method, js_name = expectAck)]
-    pub fn expect_ack(this: &Hub, id: &JsValue, n: f64);
+    pub fn expect_ack(this: &Hub, id: &JsValue, n: f64) -> Request;
     /// `{topic, seq, epoch}` of every topic with a position (the hub owns them).
     #[wasm_bindgen(method)]
     pub fn positions(this: &Hub) -> Array;
     /// Forgets the positions of these topics (unsubscribed).
     #[wasm_bindgen(method)]
     pub fn forget(this: &Hub, topics: &Array);
+    /// Rejects `request` (a reliable send's: reports an `error` event).
     #[wasm_bindgen(method)]
-    pub fn fail(this: &Hub, n: f64, code: &str, message: &str);
+    pub fn fail(this: &Hub, request: &Request, code: &str, message: &str);
 
     #[wasm_bindgen(method)]
     pub fn stats(
@@ -119,8 +131,9 @@ extern "C" {
     pub fn frames_in(this: &Hub) -> f64;
     #[wasm_bindgen(method, setter)]
     pub fn set_debug(this: &Hub, on: bool);
-    #[wasm_bindgen(method, setter)]
-    pub fn set_writable(this: &Hub, on: bool);
+    /// Where the machine's `writable_at_poll` byte is, in the wasm `memory`.
+    #[wasm_bindgen(method, js_name = readWritable)]
+    pub fn read_writable(this: &Hub, memory: &JsValue, at: f64);
     /// `maxMessageBytes` (Infinity: no limit), checked per inbound frame.
     #[wasm_bindgen(method, setter, js_name = maxIn)]
     pub fn set_max_in(this: &Hub, bytes: f64);

@@ -8,10 +8,16 @@
 // reconnect; this file reports the rare events it needs (open, close, pong, reply,
 // timer, page, providers) through the `Port` the core hands it, one typed method each
 // (declared in the generated .d.ts, pkg/port.d.ts). What it owns (ARCHITECTURE.md, "Who owns
-// what"): the socket and its `readyState`, the listeners, pending requests' promises,
-// recovery positions, and Socket.IO framing both ways.
+// what"): the socket and its `readyState`, the listeners, how a reply names its request
+// (the requests themselves, and their promises, are the core's), recovery positions,
+// and Socket.IO framing both ways.
 
 /** @typedef {import("../../pkg/port.js").Port} Port */
+/**
+ * A request's waiter (`track`, `expectAck`): the core's side holds it while the request
+ * is pending and hands it back to be settled (`Port.settle`) or rejected (`fail`).
+ * @typedef {{ n: number, id: unknown, promise: Promise<unknown> | undefined, resolve: (value: unknown) => void, reject: (error: unknown) => void }} HubRequest
+ */
 
 const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap"]);
 const MAX_BATCH_DEPTH = 4;
@@ -257,10 +263,15 @@ export class Hub {
     this.seqs = new Map();
     this.duplicates = 0;
     this.gaps = 0;
-    this.pending = new Map();
-    // Requests made with `replyEvent`: their ids by the event name that answers them,
-    // oldest first.
+    // Reply routing. Which requests are pending is the core's (`Port.settle` answers and
+    // forgets one); the hub knows only how a reply names its request: by the id the hub
+    // gave it (`<prefix><n>`, or `n` for a Socket.IO ack), by an id the app chose for a
+    // reliable send (`routes`: id to n), or, for a request made with `replyEvent`, by
+    // the event name (`awaiting`: name to the ns waiting, oldest first).
+    this.routes = new Map();
     this.awaiting = new Map();
+    // The request `track` made last: `watch` reads its `n`.
+    this.tracked = undefined;
     this.framesIn = 0;
     this.bytesIn = 0;
     this.framesOut = 0;
@@ -272,9 +283,12 @@ export class Hub {
     this.maxIn = Infinity;
     this.debug = false;
     this.id = undefined;
-    // Mirrors the core's "a send may go out now" (open, nothing queued, no effect
-    // pending); false while the driver executes effects. Read by `sendFast`.
-    this.writable = false;
+    // Whether a send may go out now (open, nothing queued, no effect pending) is the
+    // core's: `Machine::writable_at_poll`, a byte the hub reads in the wasm memory
+    // (`readWritable`), with no call. Until then (and after `dispose`), a zero.
+    this.memory = { buffer: new ArrayBuffer(1) };
+    this.at = 0;
+    this.bytes = new Uint8Array(this.memory.buffer);
     // The socket was seen OPEN in this task (`sendFast`); cleared at the task's end.
     this.isOpen = false;
     this.recheck = () => (this.isOpen = false);
@@ -555,9 +569,9 @@ export class Hub {
     this.topicKey = this.topicList = this.topicSeq = undefined;
   }
 
-  // The client was freed: nothing of it may run again. Its listeners go first (`mute`);
-  // then every pending request is rejected, so no `await client.request(...)` hangs on a
-  // freed client.
+  // The client was freed: nothing of it may run again. Its listeners go (`mute`), and
+  // the reply routes; the core's side has rejected every pending request already, so no
+  // `await client.request(...)` hangs on a freed client.
   dispose() {
     for (const [target, name, fn] of this.page) target.removeEventListener(name, fn);
     this.page = [];
@@ -570,15 +584,15 @@ export class Hub {
     const port = this.port;
     this.port = /** @type {Port} */ (/** @type {unknown} */ (new Proxy({}, { get: () => () => {} })));
     queueMicrotask(() => port.free?.());
-    // The package entry caches this hub on the app's `WsClient`, which may outlive it.
-    // (`release()` already turned the send fast path off: no socket to write to.)
+    // The package entry caches this hub on the app's `WsClient`, which may outlive it:
+    // the fast path stops reading the machine's byte (its memory is about to be freed),
+    // and `release()` left it no socket to write to.
+    this.readWritable({ buffer: new ArrayBuffer(1) }, 0);
+    // Its pending requests were rejected by the core's side, before this call.
     this.mute();
-    const pending = this.pending;
-    this.pending = new Map();
+    this.routes = new Map();
     this.awaiting = new Map();
-    for (const [id, request] of pending) {
-      request.reject(makeError("REQUEST_ABORTED", `request ${id} aborted: the client was freed`, { id }));
-    }
+    this.tracked = undefined;
   }
 
   // The token and URL providers, kept with the listeners (not in the wasm side, whose
@@ -669,18 +683,13 @@ export class Hub {
       this.bad(`no string "${this.key}" field`, msg);
       return;
     }
-    if (this.pending.size !== 0) {
-      // By the reply's `id`; else, for a request made with `replyEvent` (a gateway that
-      // cannot echo an id), the oldest one waiting for this event name.
-      let id = msg.id;
-      let request = id === undefined ? undefined : this.pending.get(id);
-      if (request === undefined && this.awaiting.size !== 0) {
-        id = this.awaiting.get(name)?.[0];
-        if (id !== undefined) request = this.pending.get(id);
-      }
+    // A reply: by its `id`; else, for a request made with `replyEvent` (a gateway that
+    // cannot echo an id), the oldest one the core still holds waiting for this event.
+    const id = msg.id;
+    if (id !== undefined || this.awaiting.size !== 0) {
+      let request = id === undefined ? undefined : this.answer(id);
+      if (request === undefined && this.awaiting.size !== 0) request = this.answerEvent(name);
       if (request !== undefined) {
-        this.settle(id, request);
-        this.port.replied(request.n);
         if (name === "error") request.reject(this.serverError(msg));
         else request.resolve(msg);
         return;
@@ -945,12 +954,9 @@ export class Hub {
         return;
       }
       case 3: {
-        const id = String(ack);
-        const request = this.pending.get(id);
+        const request = this.port.settle(ack);
         if (request === undefined) return;
-        this.settle(id, request);
-        this.port.replied(request.n);
-        request.resolve({ type: "ack", id, data: payload[0], args: payload });
+        request.resolve({ type: "ack", id: request.id, data: payload[0], args: payload });
         return;
       }
       case 4: {
@@ -1060,7 +1066,7 @@ export class Hub {
   // a burst of sends in one loop pays one DOM read, not one each (~5% of a send,
   // BENCHMARKS.md, outbound).
   sendFast(msg) {
-    if (!this.writable) return undefined;
+    if (!this.writable()) return undefined;
     if (!this.isOpen) {
       if (this.ws?.readyState !== 1) return undefined;
       this.isOpen = true;
@@ -1069,6 +1075,20 @@ export class Hub {
     const frame = this.frame(msg, `f${++this.fastIds}`);
     this.write(frame);
     return this.id ?? null;
+  }
+
+  readWritable(memory, at) {
+    this.memory = memory;
+    this.at = at;
+    this.bytes = new Uint8Array(memory.buffer);
+  }
+
+  // The core's byte. A grown wasm memory detaches the old buffer (its views read as
+  // empty): the view is made again then.
+  writable() {
+    let bytes = this.bytes;
+    if (bytes.length === 0) bytes = this.bytes = new Uint8Array(this.memory.buffer);
+    return bytes[this.at] === 1;
   }
 
   takeId() {
@@ -1118,48 +1138,61 @@ export class Hub {
     }
   }
 
-  // A request's promise; with `replyEvent`, the first message of that event name that
-  // carries no id of a pending request answers it too.
+  // A request's promise and how to settle it (the core keeps it as the request's
+  // waiter); with `replyEvent`, the first message of that event name that carries no id
+  // of a pending request answers it too.
   track(n, replyEvent) {
-    const request = { n, event: replyEvent };
-    request.promise = new Promise((resolve, reject) => Object.assign(request, { resolve, reject }));
     // Socket.IO ack ids are numbers; the typed protocol's ids carry the prefix.
-    const id = this.sio !== null ? String(n) : this.prefix + n;
-    this.pending.set(id, request);
+    const request = { n, id: this.sio !== null ? String(n) : this.prefix + n, promise: undefined, resolve: undefined, reject: undefined };
+    request.promise = new Promise((resolve, reject) => Object.assign(request, { resolve, reject }));
     if (replyEvent !== undefined) {
-      const ids = this.awaiting.get(replyEvent);
-      if (ids === undefined) this.awaiting.set(replyEvent, [id]);
-      else ids.push(id);
+      // The ns the core no longer holds (timed out, aborted) go now: the list stays as
+      // long as the requests that wait, even for an event that never comes.
+      const ns = (this.awaiting.get(replyEvent) ?? []).filter((m) => this.port.pending(m));
+      ns.push(n);
+      this.awaiting.set(replyEvent, ns);
     }
-    return request.promise;
+    this.tracked = request;
+    return request;
   }
 
-  // Forgets a request that is settled (answered, failed, aborted).
-  settle(id, request) {
-    this.pending.delete(id);
-    const ids = request.event === undefined ? undefined : this.awaiting.get(request.event);
-    if (ids === undefined) return;
-    const rest = ids.filter((i) => i !== id);
-    if (rest.length === 0) this.awaiting.delete(request.event);
-    else this.awaiting.set(request.event, rest);
+  // The request a reply's `id` names, settled by the core; undefined when it names none
+  // the core still holds.
+  answer(id) {
+    let n = this.routes.get(id);
+    if (n !== undefined) this.routes.delete(id);
+    else if (typeof id === "string" && id.startsWith(this.prefix)) {
+      n = Number(id.slice(this.prefix.length));
+      // Only the exact form the hub wrote (`<prefix>7`, not `<prefix>07` or `<prefix>f7`).
+      if (!Number.isSafeInteger(n) || this.prefix + n !== id) return undefined;
+    } else return undefined;
+    return this.port.settle(n);
+  }
+
+  // The oldest request waiting for event `name` that the core still holds, settled.
+  answerEvent(name) {
+    const ns = this.awaiting.get(name);
+    if (ns === undefined) return undefined;
+    let request;
+    while (request === undefined && ns.length !== 0) request = this.port.settle(ns.shift());
+    if (ns.length === 0) this.awaiting.delete(name);
+    return request;
   }
 
   // A request with a `signal` (js/index.js): `send()` makes it unless the signal already
-  // fired; when it fires, the request's promise rejects and the core forgets it.
+  // fired; when it fires, the core forgets the request and its promise rejects.
   watch(signal, send) {
     if (!(signal instanceof AbortSignal)) throw badOption("signal", "expected an AbortSignal");
     if (signal.aborted) {
       return Promise.reject(makeError("REQUEST_ABORTED", "request aborted by its signal before it was sent", { cause: signal.reason }));
     }
+    this.tracked = undefined;
     const promise = send();
+    const n = this.tracked?.n;
     const abort = () => {
-      for (const [id, request] of this.pending) {
-        if (request.promise !== promise) continue;
-        this.settle(id, request);
-        this.port.replied(request.n);
-        request.reject(makeError("REQUEST_ABORTED", `request ${id} aborted by its signal`, { id, cause: signal.reason }));
-        return;
-      }
+      const request = n === undefined ? undefined : this.port.settle(n);
+      if (request === undefined) return;
+      request.reject(makeError("REQUEST_ABORTED", `request ${request.id} aborted by its signal`, { id: request.id, cause: signal.reason }));
     };
     signal.addEventListener("abort", abort, { once: true });
     const done = () => signal.removeEventListener("abort", abort);
@@ -1167,18 +1200,19 @@ export class Hub {
     return promise;
   }
 
-  // A reliable send: its acknowledgement settles it in the core, nothing else.
+  // A reliable send's waiter: its acknowledgement settles it in the core; a failure
+  // (the client closed for good) is reported as an `error` event. An id the app chose is
+  // routed to `n`.
   expectAck(id, n) {
-    this.pending.set(id, { n, resolve: () => {}, reject: (e) => this.emitError(e) });
+    if (id !== this.prefix + n) this.routes.set(id, n);
+    return { n, id, promise: undefined, resolve: () => {}, reject: (e) => this.emitError(e) };
   }
 
-  fail(n, code, message) {
-    for (const [id, request] of this.pending) {
-      if (request.n !== n) continue;
-      this.settle(id, request);
-      request.reject(makeError(code, message, { id }));
-      return;
-    }
+  // Request `request` failed (the core's deadline, refusal or close), or the reliable
+  // send `request` will not be acknowledged.
+  fail(request, code, message) {
+    this.routes.delete(request.id);
+    request.reject(makeError(code, message, { id: request.id }));
   }
 
   // ---- stats -----------------------------------------------------------------------

@@ -35,13 +35,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use self::bindings::{
-    check_method_options, console_debug, date_now, make_error, math_random, ws_url, Hub,
+    check_method_options, console_debug, date_now, make_error, math_random, ws_url, Hub, Request,
 };
 use self::js::{Array, Function, Promise};
 pub(crate) use self::options::Token;
 use crate::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
 use crate::options::{Protocol, TokenIn};
 use crate::recovery::Position;
+use crate::vecmap::VecMap;
 use crate::Error;
 
 impl From<Error> for JsValue {
@@ -72,6 +73,11 @@ struct Core {
     token: TokenSource,
     /// The token to send as an `auth` message once the socket opens.
     pending_auth: Option<String>,
+    /// The waiter (promise) of each request and reliable send the machine holds, by its
+    /// id. The machine decides which are pending and when they fail; this only settles
+    /// them: an entry goes when the machine lets its request go, in `settle` or on
+    /// `RequestFailed`.
+    waiters: VecMap<u64, Request>,
 }
 
 /// Where `RefCell::borrow_mut` would panic: a second borrow of the core is a bug (effects
@@ -89,6 +95,14 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        // No `await client.request(...)` hangs on a freed client.
+        if let Ok(mut core) = self.core.try_borrow_mut() {
+            let waiters = core::mem::take(&mut core.waiters);
+            drop(core);
+            for (_, request) in waiters.iter() {
+                self.hub.fail(request, "REQUEST_ABORTED", "request aborted: the client was freed");
+            }
+        }
         self.hub.dispose();
     }
 }
@@ -119,25 +133,17 @@ impl Inner {
     }
 
     /// Executes effects one at a time with no borrow held across user code. The hub's
-    /// send fast path is on only where the machine would send at once: after the run,
-    /// and inside a listener when no effect is left to overtake.
+    /// send fast path reads the machine's `writable_at_poll` in place: it is on only
+    /// where the machine would send at once, after the run and inside a listener when no
+    /// effect is left to overtake.
     fn run(self: &Rc<Self>) {
-        self.hub.set_writable(false);
         loop {
             let effect = self.core_mut().machine.poll();
             match effect {
-                // Listeners run here: they may take the fast path exactly when the
-                // machine would send at once (nothing left to overtake).
-                Some(effect @ Effect::Emit(_)) => {
-                    self.hub.set_writable(self.core_ref().machine.writable());
-                    self.execute(effect);
-                    self.hub.set_writable(false);
-                }
                 Some(effect) => self.execute(effect),
                 None => break,
             }
         }
-        self.hub.set_writable(self.core_ref().machine.writable());
     }
 
     fn execute(self: &Rc<Self>, effect: Effect<JsValue>) {
@@ -164,7 +170,10 @@ impl Inner {
             Effect::Disarm(timer) => self.hub.disarm(timer.index() as u32),
             Effect::Emit(event) => self.emit(event),
             Effect::RequestFailed { id, error } => {
-                self.hub.fail(id as f64, error.code(), &error.message())
+                let waiter = self.core_mut().waiters.remove(&id);
+                if let Some(request) = waiter {
+                    self.hub.fail(&request, error.code(), &error.message());
+                }
             }
         }
     }
@@ -372,11 +381,24 @@ impl Port {
         }
     }
 
-    /// Request `id` was settled by the hub (reply, error reply, abort).
-    pub fn replied(&self, id: f64) {
-        if let Some(inner) = self.inner.upgrade() {
-            inner.input(Input::Reply { id: id as u64 });
-        }
+    /// A reply (or the app's abort) names request `n`: if the machine still holds it,
+    /// it stops waiting and its waiter is handed back, for the hub to settle.
+    pub fn settle(&self, n: f64) -> Option<Request> {
+        let inner = self.inner.upgrade()?;
+        let waiter = {
+            let mut core = inner.core_mut();
+            if !core.machine.settle(now(), n as u64) {
+                return None;
+            }
+            core.waiters.remove(&(n as u64))
+        };
+        inner.run();
+        waiter
+    }
+
+    /// Whether the machine still holds request `n`.
+    pub fn pending(&self, n: f64) -> bool {
+        self.inner.upgrade().is_some_and(|inner| inner.core_ref().machine.is_pending(n as u64))
     }
 
     /// The server refused the credentials on socket `gen` (`UNAUTHORIZED`,
@@ -520,8 +542,21 @@ impl WsClient {
             if socketio {
                 hub.use_socket_io(&namespace);
             }
-            Inner { core: RefCell::new(Core { machine, url, token, pending_auth: None }), hub }
+            Inner {
+                core: RefCell::new(Core {
+                    machine,
+                    url,
+                    token,
+                    pending_auth: None,
+                    waiters: VecMap::default(),
+                }),
+                hub,
+            }
         });
+        // The machine lives in the `Rc`'s allocation, which does not move: the hub reads
+        // its byte there for as long as the client lives (`dispose` stops it).
+        let at = inner.core_ref().machine.writable_at_poll() as *const bool as usize;
+        inner.hub.read_writable(&wasm_bindgen::memory(), at as f64);
         Ok(WsClient { inner })
     }
 }
@@ -601,16 +636,17 @@ impl WsClient {
                     "a reliable send takes an object (it needs an id)",
                 ));
             }
-            self.inner.hub.expect_ack(&id, n as f64);
-            self.inner.core_mut().machine.send_reliable(now(), n, frame, None)
+            let mut core = self.inner.core_mut();
+            let sent = core.machine.send_reliable(now(), n, frame, None);
+            if sent.is_ok() {
+                core.waiters.insert(n, self.inner.hub.expect_ack(&id, n as f64));
+            }
+            sent
         } else {
             self.inner.core_mut().machine.send(frame)
         };
         self.inner.run();
-        if let Err(e) = sent {
-            self.inner.hub.fail(n as f64, e.code(), &e.message());
-            return Err(e.into());
-        }
+        sent?;
         Ok(id)
     }
 
@@ -633,15 +669,23 @@ impl WsClient {
         };
         let retry = flag(&options, "retry")?;
         let frame = self.inner.hub.request_frame(&kind, &data, n as f64)?;
-        let promise = self.inner.hub.track(n as f64, &field(&options, "replyEvent"));
-        let sent = if retry {
-            self.inner.core_mut().machine.send_reliable(now(), n, frame, Some(timeout))
-        } else {
-            self.inner.core_mut().machine.request(now(), n, frame, timeout)
+        let request = self.inner.hub.track(n as f64, &field(&options, "replyEvent"));
+        let promise = request.promise();
+        let sent = {
+            let mut core = self.inner.core_mut();
+            let sent = if retry {
+                core.machine.send_reliable(now(), n, frame, Some(timeout))
+            } else {
+                core.machine.request(now(), n, frame, timeout)
+            };
+            if sent.is_ok() {
+                core.waiters.insert(n, request.clone());
+            }
+            sent
         };
         self.inner.run();
         if let Err(e) = sent {
-            self.inner.hub.fail(n as f64, e.code(), &e.message());
+            self.inner.hub.fail(&request, e.code(), &e.message());
         }
         Ok(promise)
     }
