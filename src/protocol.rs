@@ -52,17 +52,21 @@ pub enum ErrorCode {
     RateLimited,
     /// The frame is over the server's size limit.
     TooLarge,
+    /// Something the server needs is unreachable (with many nodes, Redis): nothing was
+    /// done; try again later.
+    Unavailable,
 }
 
 impl ErrorCode {
     /// Every code, for tests that must cover each one.
-    pub const ALL: [ErrorCode; 6] = [
+    pub const ALL: [ErrorCode; 7] = [
         ErrorCode::UnknownMessageType,
         ErrorCode::BadRequest,
         ErrorCode::Unauthorized,
         ErrorCode::Forbidden,
         ErrorCode::RateLimited,
         ErrorCode::TooLarge,
+        ErrorCode::Unavailable,
     ];
 
     /// The code as it appears on the wire.
@@ -74,6 +78,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::TooLarge => "TOO_LARGE",
+            ErrorCode::Unavailable => "UNAVAILABLE",
         }
     }
 }

@@ -66,17 +66,14 @@ impl Processed {
         while inner.bytes > self.max_bytes && inner.scopes.len() > 1 {
             inner.evict_oldest_scope(scope);
         }
-        if let Some(cid) = cid {
-            if inner.counts.len() < MAX_COUNTED || inner.counts.contains_key(cid) {
-                let c = inner.counts.entry(cid.to_owned()).or_default();
-                if first {
-                    c.0 += 1;
-                } else {
-                    c.1 += 1;
-                }
-            }
-        }
+        inner.count(cid, first);
         first
+    }
+
+    /// Counts, for the connection tagged `cid`, an id processed (`first`) or repeated:
+    /// with many nodes, Redis decides which (`cluster::Cluster::first_time`).
+    pub fn count(&self, cid: Option<&str>, first: bool) {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).count(cid, first);
     }
 
     /// For `cid`: (ids processed, repeats ignored).
@@ -94,6 +91,18 @@ impl Processed {
 }
 
 impl Inner {
+    fn count(&mut self, cid: Option<&str>, first: bool) {
+        let Some(cid) = cid else { return };
+        if self.counts.len() < MAX_COUNTED || self.counts.contains_key(cid) {
+            let c = self.counts.entry(cid.to_owned()).or_default();
+            if first {
+                c.0 += 1;
+            } else {
+                c.1 += 1;
+            }
+        }
+    }
+
     fn record(
         &mut self,
         key: &str,

@@ -1,4 +1,5 @@
-//! Demo feeds: task progress and a market ticker, published on the hub.
+//! Demo feeds: task progress and a market ticker, published as any publish is (with
+//! many nodes, each node's feeds reach every node).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,15 +19,12 @@ pub async fn run(state: Arc<AppState>) {
         tick += 1;
         for (i, task) in tasks.iter().enumerate() {
             let percent = (tick * (i as u64 + 2)) % 101;
-            let _ = state.hub.publish(
-                "task:progress",
-                "task_progress",
-                json!({ "task": task, "percent": percent }),
-            );
+            let data = json!({ "task": task, "percent": percent });
+            let _ = state.publish("task:progress", "task_progress", data).await;
         }
         for symbol in ["BTC-USD", "ETH-USD", "SOL-USD"] {
             let data = json!({ "symbol": symbol, "price": crate::legacy::price(symbol, tick) });
-            let _ = state.hub.publish("market:ticker", "market_data", data);
+            let _ = state.publish("market:ticker", "market_data", data).await;
         }
     }
 }

@@ -96,6 +96,10 @@ pub struct Hub {
     max_topics: usize,
     max_topic_bytes: usize,
     topic_idle: Duration,
+    /// Many nodes over Redis (`cluster`): Redis numbers the pushes and keeps the
+    /// history; this hub only hands them to its subscribers (`deliver`), and a topic's
+    /// position is the last push it handed on (unknown, an empty epoch, until then).
+    clustered: bool,
 }
 
 struct HubInner {
@@ -112,12 +116,17 @@ impl HubInner {
     }
 
     /// `name`, created if there is room.
-    fn topic(&mut self, name: &str, max_topics: usize) -> Result<&mut Topic, String> {
+    fn topic(
+        &mut self,
+        name: &str,
+        max_topics: usize,
+        clustered: bool,
+    ) -> Result<&mut Topic, String> {
         if !self.topics.contains_key(name) {
             if self.topics.len() >= max_topics {
                 return Err(format!("too many topics on this server (at most {max_topics})"));
             }
-            let epoch = self.next_epoch();
+            let epoch = if clustered { String::new() } else { self.next_epoch() };
             let topic = Topic {
                 seq: 0,
                 epoch,
@@ -147,6 +156,7 @@ impl Hub {
             max_topics: config.max_topics,
             max_topic_bytes: config.max_topic_bytes,
             topic_idle: config.topic_idle,
+            clustered: config.redis.is_some(),
         }
     }
 
@@ -200,7 +210,7 @@ impl Hub {
         since: Option<&Position>,
     ) -> Result<Joined, String> {
         let mut inner = self.lock();
-        let t = inner.topic(topic, self.max_topics)?;
+        let t = inner.topic(topic, self.max_topics, self.clustered)?;
         t.subscribers.insert(conn, outbox.clone());
         t.active = Instant::now();
         let position = Position { seq: t.seq, epoch: t.epoch.clone() };
@@ -241,7 +251,7 @@ impl Hub {
     /// full is dropped from the topic (and told, see `Outbox`).
     pub fn publish(&self, topic: &str, event: &str, data: Value) -> Result<Published, String> {
         let mut inner = self.lock();
-        let t = inner.topic(topic, self.max_topics)?;
+        let t = inner.topic(topic, self.max_topics, self.clustered)?;
         t.seq += 1;
         t.active = Instant::now();
         let message = Message {
@@ -262,6 +272,59 @@ impl Hub {
         }
         t.subscribers.retain(|_, outbox| outbox.offer(&text));
         Ok(Published { seq: t.seq, epoch: t.epoch.clone(), delivered: t.subscribers.len() })
+    }
+
+    /// Many nodes: adds `conn`'s outbox to `topic`'s subscribers on this node (Redis
+    /// answers where the topic stands: `cluster::Cluster::recover`).
+    pub fn join(&self, conn: u64, topic: &str, outbox: &Outbox) -> Result<(), String> {
+        let mut inner = self.lock();
+        let t = inner.topic(topic, self.max_topics, self.clustered)?;
+        t.subscribers.insert(conn, outbox.clone());
+        t.active = Instant::now();
+        Ok(())
+    }
+
+    /// Many nodes: where Redis said `topic` stood when a subscriber joined, kept unless
+    /// this node already knows where it is.
+    pub fn note(&self, topic: &str, position: &Position) {
+        if let Some(t) = self.lock().topics.get_mut(topic) {
+            if t.epoch.is_empty() {
+                t.seq = position.seq;
+                t.epoch.clone_from(&position.epoch);
+            }
+        }
+    }
+
+    /// Many nodes: the last push of `topic` handed to this node's subscribers (an empty
+    /// epoch: none yet); `None` when it has none.
+    pub fn last(&self, topic: &str) -> Option<Position> {
+        let inner = self.lock();
+        let t = inner.topics.get(topic).filter(|t| !t.subscribers.is_empty())?;
+        Some(Position { seq: t.seq, epoch: t.epoch.clone() })
+    }
+
+    /// Many nodes: every topic with a subscriber here, and its `last` position.
+    pub fn local_positions(&self) -> Vec<(String, Position)> {
+        let inner = self.lock();
+        let local = inner.topics.iter().filter(|(_, t)| !t.subscribers.is_empty());
+        local.map(|(k, t)| (k.clone(), Position { seq: t.seq, epoch: t.epoch.clone() })).collect()
+    }
+
+    /// Many nodes: hands push `seq` of `epoch` (numbered by Redis) to `topic`'s
+    /// subscribers here, unless they had it (an older or repeated number in the same
+    /// epoch). Returns whether it went out.
+    pub fn deliver(&self, topic: &str, seq: u64, epoch: &str, push: &Push) -> bool {
+        let mut inner = self.lock();
+        let Some(t) = inner.topics.get_mut(topic) else { return false };
+        if t.subscribers.is_empty() || (t.epoch == epoch && seq <= t.seq) {
+            return false;
+        }
+        t.seq = seq;
+        if t.epoch != epoch {
+            t.epoch = epoch.to_owned();
+        }
+        t.subscribers.retain(|_, outbox| outbox.offer(push));
+        true
     }
 
     /// Reclaims every topic with no subscriber and no publish for `topic_idle`; returns

@@ -28,6 +28,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 
 pub mod auth;
+pub mod cluster;
 pub mod conns;
 pub mod dedupe;
 pub mod feeds;
@@ -40,8 +41,9 @@ pub mod sio;
 pub mod ws;
 
 use conns::{Conns, Control};
-use hub::Hub;
+use hub::{Hub, Joined, Published};
 pub use serve::serve;
+use wsocket::protocol::Position;
 
 /// Server settings. Every bound on what a client can make the server spend is here.
 #[derive(Debug, Clone)]
@@ -121,6 +123,10 @@ pub struct Config {
     pub sio_ping_timeout_ms: u64,
     /// On shutdown, how long connections get to close before the process exits.
     pub drain_timeout: Duration,
+    /// Many nodes: the Redis (`redis://host:port/db`) that holds the topics' numbering
+    /// and history and the processed ids, shared by every node (see `cluster`). `None`:
+    /// this node alone.
+    pub redis: Option<String>,
 }
 
 impl Default for Config {
@@ -158,6 +164,7 @@ impl Default for Config {
             sio_ping_interval_ms: 25_000,
             sio_ping_timeout_ms: 20_000,
             drain_timeout: Duration::from_secs(10),
+            redis: None,
         }
     }
 }
@@ -177,19 +184,131 @@ pub struct AppState {
     /// The internal Socket.IO gateway: its address, the secret the relay presents to it,
     /// and its handle (set by `start_socketio`).
     pub sio: std::sync::OnceLock<(String, String, socketioxide::SocketIo)>,
+    /// With `Config::redis`: the link to the other nodes.
+    pub cluster: Option<cluster::Cluster>,
+}
+
+/// Why a publish did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishError {
+    /// The topic is refused (a bad name, one topic too many).
+    Refused(String),
+    /// Redis cannot be reached (many nodes): nothing was published.
+    Unavailable(String),
 }
 
 impl AppState {
-    /// State for `config`.
+    /// State for `config`. Panics on a `redis` URL that cannot be read: `try_new` says why.
     pub fn new(config: Config) -> Arc<AppState> {
-        Arc::new(AppState {
+        AppState::try_new(config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// State for `config`, or why not (a `redis` URL that cannot be read).
+    pub fn try_new(config: Config) -> Result<Arc<AppState>, String> {
+        let cluster = match &config.redis {
+            Some(url) => Some(cluster::Cluster::new(url, &config)?),
+            None => None,
+        };
+        Ok(Arc::new(AppState {
             hub: Hub::new(&config),
             conns: Conns::default(),
             processed: dedupe::Processed::new(&config),
             metrics: metrics::Metrics::default(),
             sio: std::sync::OnceLock::new(),
+            cluster,
             config,
-        })
+        }))
+    }
+
+    /// Publishes `data` on `topic` as a push of type `event`: to this node's subscribers,
+    /// or with many nodes, through Redis to every node's.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        event: &str,
+        data: Value,
+    ) -> Result<Published, PublishError> {
+        let published = self.publish_once(topic, event, data, None).await?;
+        published.ok_or_else(|| PublishError::Refused("a repeat".to_owned()))
+    }
+
+    /// `publish`, but with `once` (a scope, a message id, and the connection's `cid` to
+    /// count it for), only the first time that id is seen in that scope: `None` for a
+    /// repeat (a reliable publish sent again after a reconnect). With many nodes, the
+    /// check and the publish are one step in Redis, whichever node the resend reaches.
+    pub async fn publish_once(
+        &self,
+        topic: &str,
+        event: &str,
+        data: Value,
+        once: Option<(&str, &str, Option<&str>)>,
+    ) -> Result<Option<Published>, PublishError> {
+        self.hub.check_topic(topic).map_err(PublishError::Refused)?;
+        let Some(cluster) = &self.cluster else {
+            if let Some((scope, id, cid)) = once {
+                if !self.processed.first_time(scope, id, cid) {
+                    return Ok(None);
+                }
+            }
+            return self.hub.publish(topic, event, data).map(Some).map_err(PublishError::Refused);
+        };
+        let published = cluster
+            .publish(topic, event, data, once.map(|(scope, id, _)| (scope, id)))
+            .await
+            .map_err(|e| PublishError::Unavailable(e.0))?;
+        if let Some((_, _, cid)) = once {
+            self.processed.count(cid, published.is_some());
+        }
+        Ok(published)
+    }
+
+    /// Subscribes connection `conn` to `topic`, with what it missed since `since` when
+    /// that can be replayed. With many nodes and Redis unreachable, the answer is this
+    /// node's own position (recovered only if the client is already there): the node
+    /// catches its subscribers up once Redis is back (`cluster::run`).
+    pub async fn subscribe(
+        &self,
+        conn: u64,
+        topic: &str,
+        outbox: &hub::Outbox,
+        since: Option<&Position>,
+    ) -> Result<Joined, String> {
+        let Some(cluster) = &self.cluster else {
+            return self.hub.subscribe(conn, topic, outbox, since);
+        };
+        self.hub.join(conn, topic, outbox)?;
+        match cluster.recover(topic, since).await {
+            Ok(joined) => {
+                self.hub.note(topic, &joined.position);
+                Ok(joined)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.0, topic, "subscribed with this node's position");
+                let last = self.hub.last(topic).filter(|p| !p.epoch.is_empty());
+                let recovered = since.is_none() || last.as_ref() == since;
+                let position = last
+                    .or_else(|| since.cloned())
+                    .unwrap_or(Position { seq: 0, epoch: String::new() });
+                Ok(Joined { recovered, replay: Vec::new(), position })
+            }
+        }
+    }
+
+    /// Records message `id` as processed in `scope` (for the connection tagged `cid`);
+    /// true the first time. With many nodes, Redis remembers: a reliable send resent to
+    /// another node after a drop is still processed once. An error when it cannot tell.
+    pub async fn first_time(
+        &self,
+        scope: &str,
+        id: &str,
+        cid: Option<&str>,
+    ) -> Result<bool, String> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(self.processed.first_time(scope, id, cid));
+        };
+        let first = cluster.first_time(scope, id).await.map_err(|e| e.0)?;
+        self.processed.count(cid, first);
+        Ok(first)
     }
 }
 
@@ -550,7 +669,7 @@ async fn burst(State(s): State<Arc<AppState>>, Query(b): Query<Burst>) -> Json<V
             tick.tick().await;
             for _ in 0..per_ms.min(count - n) {
                 n += 1;
-                let _ = state.hub.publish(&b.topic, &event, json!({ "n": n }));
+                let _ = state.publish(&b.topic, &event, json!({ "n": n })).await;
             }
         }
     });
@@ -581,9 +700,13 @@ async fn publish(
         return (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response();
     }
     let event = body.event.as_deref().unwrap_or(wsocket::protocol::types::MESSAGE);
-    match s.hub.publish(&body.topic, event, body.data) {
+    // `delivered`: subscribers reached on this node; with many nodes, nodes reached.
+    match s.publish(&body.topic, event, body.data).await {
         Ok(p) => Json(json!({ "seq": p.seq, "epoch": p.epoch, "delivered": p.delivered }))
             .into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": e }))).into_response(),
+        // One topic too many, or Redis unreachable.
+        Err(PublishError::Refused(e) | PublishError::Unavailable(e)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": e }))).into_response()
+        }
     }
 }

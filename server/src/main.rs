@@ -99,6 +99,11 @@ struct Args {
     /// The built-in gateway's Engine.IO ping interval and timeout, ms.
     #[arg(long, env = "WSOCKET_SIO_PING_MS", value_parser = ping_pair, default_value = "25000,20000")]
     sio_ping_ms: (u64, u64),
+    /// Many nodes: the Redis (`redis://host:port/db`) every node shares. Topics' numbering
+    /// and history and reliable sends' processed ids live there, and a publish on any
+    /// node reaches every node's subscribers. Without it, this node alone.
+    #[arg(long, env = "WSOCKET_REDIS")]
+    redis: Option<String>,
     /// Do not run the demo feeds (task progress, market ticker).
     #[arg(long, env = "WSOCKET_NO_FEEDS")]
     no_feeds: bool,
@@ -147,6 +152,7 @@ impl Args {
             socketio_upstream: self.socketio_upstream.clone(),
             sio_ping_interval_ms: self.sio_ping_ms.0,
             sio_ping_timeout_ms: self.sio_ping_ms.1,
+            redis: self.redis.clone().filter(|u| !u.is_empty()),
             ..d
         }
     }
@@ -210,7 +216,13 @@ async fn main() {
             std::process::exit(1)
         }
     };
-    let state = AppState::new(config);
+    let state = match AppState::try_new(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2)
+        }
+    };
     if let Err(e) = start_socketio(&state).await {
         eprintln!("cannot start the Socket.IO gateway: {e}");
         std::process::exit(1)
@@ -226,6 +238,7 @@ async fn main() {
         test_control = state.config.test_control,
         publish = state.config.publish_token.is_some(),
         auth = wsocket_server::auth::required(&state.config),
+        redis = state.cluster.is_some(),
         "listening"
     );
     if let Err(e) = serve(listener, state, terminated()).await {

@@ -25,6 +25,8 @@ pub async fn serve(
     let router = app(state.clone());
     let http_slots = Arc::new(Semaphore::new(state.config.max_http_connections.max(1)));
     let sweeper = tokio::spawn(sweep(state.clone()));
+    // Many nodes: every node's pushes, through Redis (does nothing without `--redis`).
+    let bus = tokio::spawn(crate::cluster::run(state.clone()));
     let mut draining = state.conns.on_shutdown();
     tokio::pin!(shutdown);
     loop {
@@ -80,6 +82,7 @@ pub async fn serve(
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     sweeper.abort();
+    bus.abort();
     tracing::info!(left = state.conns.count(None), "drained");
     Ok(())
 }

@@ -21,6 +21,7 @@ use wsocket::protocol::{
 use crate::auth::{self, Credential};
 use crate::conns::{Control, Slot, SlotKind};
 use crate::hub::{now_ms, Outbox};
+use crate::PublishError;
 use crate::{encode, AppState};
 
 /// The WebSocket subprotocol `/ws` picks when a client offers it (a client that offers
@@ -422,7 +423,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, params: Params, slot
             tokio::select! {
                 inbound = stream.next() => match inbound {
                     Some(Ok(WsMessage::Text(text))) => flow = match session.guard.arrived() {
-                        Ok(()) => session.on_text(&text),
+                        Ok(()) => session.on_text(&text).await,
                         Err(refused) => session.rate_limited(refused),
                     },
                     Some(Ok(WsMessage::Binary(_))) => flow = match session.guard.arrived() {
@@ -608,7 +609,7 @@ impl Session {
         while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(read_until, stream.next()).await {
             match frame {
                 WsMessage::Text(text) => {
-                    let _ = self.on_text(&text);
+                    let _ = self.on_text(&text).await;
                 }
                 WsMessage::Close(_) => break,
                 _ => {}
@@ -661,14 +662,15 @@ impl Session {
     }
 
     /// Whether a message with side effects is new; a repeat (a reliable send sent again
-    /// after a reconnect) only gets its acknowledgement again.
-    fn first_time(&self, id: Option<&str>) -> bool {
-        let Some(id) = id else { return true };
+    /// after a reconnect) only gets its acknowledgement again. With many nodes and Redis
+    /// unreachable, it cannot tell: an error, and the message is not processed.
+    async fn first_time(&self, id: Option<&str>) -> Result<bool, String> {
+        let Some(id) = id else { return Ok(true) };
         let scope = self.guard.scope(&self.params);
-        self.guard.state.processed.first_time(&scope, id, self.params.cid.as_deref())
+        self.guard.state.first_time(&scope, id, self.params.cid.as_deref()).await
     }
 
-    fn on_text(&mut self, text: &str) -> Flow {
+    async fn on_text(&mut self, text: &str) -> Flow {
         let config = &self.guard.state.config;
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
@@ -693,10 +695,10 @@ impl Session {
                 return Flow::Continue;
             }
         };
-        self.on_message(message)
+        self.on_message(message).await
     }
 
-    fn on_message(&mut self, m: Message) -> Flow {
+    async fn on_message(&mut self, m: Message) -> Flow {
         if !self.guard.authed() && m.kind != types::AUTH && m.kind != types::PING {
             self.error(m.id, ErrorCode::Unauthorized, "authenticate first");
             return Flow::Close(codes::UNAUTHORIZED, "unauthorized");
@@ -709,7 +711,7 @@ impl Session {
                 ..Message::default()
             }),
             types::AUTH => return self.on_auth(m),
-            types::SUBSCRIBE => self.on_subscribe(m),
+            types::SUBSCRIBE => self.on_subscribe(m).await,
             types::UNSUBSCRIBE => match data::<TopicsData>(&m) {
                 Ok(d) => {
                     for topic in &d.topics {
@@ -727,7 +729,7 @@ impl Session {
                 }
                 Err(e) => self.error(m.id, ErrorCode::BadRequest, e),
             },
-            types::PUBLISH => self.on_publish(m),
+            types::PUBLISH => self.on_publish(m).await,
             "echo" => self.reply(&Message {
                 kind: "echo".to_owned(),
                 id: m.id,
@@ -743,8 +745,9 @@ impl Session {
             // Discarded without a reply: the outbound benchmark's sink.
             "bench_sink" => {}
             "custom_action" => {
-                self.first_time(m.id.as_deref());
-                if m.id.is_some() {
+                if let Err(e) = self.first_time(m.id.as_deref()).await {
+                    self.error(m.id, ErrorCode::Unavailable, e);
+                } else if m.id.is_some() {
                     self.reply(&Message {
                         kind: types::ACK.to_owned(),
                         id: m.id,
@@ -775,7 +778,7 @@ impl Session {
         Flow::Continue
     }
 
-    fn on_subscribe(&mut self, m: Message) {
+    async fn on_subscribe(&mut self, m: Message) {
         let d = match data::<SubscribeData>(&m) {
             Ok(d) => d,
             Err(e) => return self.error(m.id, ErrorCode::BadRequest, e),
@@ -784,8 +787,8 @@ impl Session {
         let mut named = HashSet::new();
         let topics: Vec<String> =
             d.topics.into_iter().filter(|t| named.insert(t.clone())).collect();
-        let hub = &self.guard.state.hub;
-        if let Some(e) = topics.iter().find_map(|t| hub.check_topic(t).err()) {
+        let state = self.guard.state.clone();
+        if let Some(e) = topics.iter().find_map(|t| state.hub.check_topic(t).err()) {
             return self.error(m.id, ErrorCode::BadRequest, e);
         }
         let max = self.guard.state.config.max_topics_per_connection;
@@ -803,8 +806,8 @@ impl Session {
         let mut positions = BTreeMap::new();
         let mut replay = Vec::new();
         for topic in &topics {
-            let joined = match hub.subscribe(self.guard.conn, topic, &self.outbox, since.get(topic))
-            {
+            let joined = state.subscribe(self.guard.conn, topic, &self.outbox, since.get(topic));
+            let joined = match joined.await {
                 Ok(j) => j,
                 Err(e) => return self.error(m.id, ErrorCode::BadRequest, e),
             };
@@ -828,7 +831,7 @@ impl Session {
         self.guard.credential.is_some()
     }
 
-    fn on_publish(&mut self, m: Message) {
+    async fn on_publish(&mut self, m: Message) {
         let Some(topic) = m.topic.filter(|t| !t.is_empty()) else {
             return self.error(m.id, ErrorCode::BadRequest, "publish needs a `topic`");
         };
@@ -840,11 +843,15 @@ impl Session {
             return self.error(m.id, ErrorCode::Forbidden, text);
         }
         let event = m.event.as_deref().unwrap_or(types::MESSAGE);
-        if self.first_time(m.id.as_deref()) {
-            let published =
-                self.guard.state.hub.publish(&topic, event, m.data.unwrap_or(Value::Null));
-            if let Err(e) = published {
-                return self.error(m.id, ErrorCode::BadRequest, e);
+        let state = self.guard.state.clone();
+        let scope = self.guard.scope(&self.params);
+        let once = m.id.as_deref().map(|id| (scope.as_str(), id, self.params.cid.as_deref()));
+        let data = m.data.clone().unwrap_or(Value::Null);
+        match state.publish_once(&topic, event, data, once).await {
+            Ok(_) => {}
+            Err(PublishError::Refused(e)) => return self.error(m.id, ErrorCode::BadRequest, e),
+            Err(PublishError::Unavailable(e)) => {
+                return self.error(m.id, ErrorCode::Unavailable, e)
             }
         }
         if m.id.is_some() {

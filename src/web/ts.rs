@@ -17,7 +17,7 @@ export type WsErrorCode =
   | "MALFORMED_FRAME" | "FRAME_TOO_LARGE" | "LISTENER_ERROR" | "TOKEN_ERROR"
   | "CLIENT_FREED" | "NOT_READY" | "LOAD_FAILED"
   | "UNKNOWN_MESSAGE_TYPE" | "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN"
-  | "RATE_LIMITED" | "TOO_LARGE" | "SERVER_ERROR";
+  | "RATE_LIMITED" | "TOO_LARGE" | "UNAVAILABLE" | "SERVER_ERROR";
 
 /** Every error wsocket throws or emits: an `Error` with a stable `code`. */
 export interface WsError extends Error {
@@ -27,7 +27,7 @@ export interface WsError extends Error {
    * on a client after its `free()`; `NOT_READY` `new WsClient()` before the wasm is
    * loaded; `LOAD_FAILED` `ready()` could not fetch or compile the wasm (the next call
    * tries again); `UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN`,
-   * `RATE_LIMITED`, `TOO_LARGE` are the server's, `SERVER_ERROR` a server error frame
+   * `RATE_LIMITED`, `TOO_LARGE`, `UNAVAILABLE` are the server's, `SERVER_ERROR` a server error frame
    * without a code (all with `fromServer: true`). */
   code: WsErrorCode;
   /** For `INVALID_OPTION`: the option's name. */

@@ -11,7 +11,7 @@
 //!
 //! Installation uses only the package registries: `rustup target add`, `cargo install`
 //! (wasm-bindgen-cli at the version in Cargo.lock, wasm-pack), `apt-get` (chromium,
-//! chromium-driver) and `npm` (binaryen's wasm-opt, into `.tools/`).
+//! chromium-driver, redis-server) and `npm` (binaryen's wasm-opt, into `.tools/`).
 
 use std::env;
 use std::io::{BufRead, BufReader};
@@ -167,12 +167,16 @@ fn setup() -> Result {
     if output(cmd("wasm-pack").arg("--version")).is_none() {
         cargo_install("wasm-pack", None)?;
     }
-    let missing: Vec<&str> =
-        [("/usr/bin/chromium", "chromium"), ("/usr/bin/chromedriver", "chromium-driver")]
-            .iter()
-            .filter(|(path, _)| !Path::new(path).exists())
-            .map(|(_, package)| *package)
-            .collect();
+    // Redis: the many-node tests start their own on a free port (server/tests/cluster.rs).
+    let missing: Vec<&str> = [
+        ("/usr/bin/chromium", "chromium"),
+        ("/usr/bin/chromedriver", "chromium-driver"),
+        ("/usr/bin/redis-server", "redis-server"),
+    ]
+    .iter()
+    .filter(|(path, _)| !Path::new(path).exists())
+    .map(|(_, package)| *package)
+    .collect();
     if output(Command::new("npm").arg("--version")).is_none() {
         apt_install(&["nodejs", "npm"])?;
     }
