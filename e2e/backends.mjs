@@ -27,7 +27,7 @@ export function installBackends(root) {
   }
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once("error", reject);
@@ -40,7 +40,7 @@ function freePort() {
 
 /** A backend process on a fixed port, which `restart()` kills (SIGKILL: the clients see
  * their sockets drop) and starts again on the same port. */
-class Backend {
+export class Backend {
   constructor(name, cmd, argv, cwd, env) {
     Object.assign(this, { name, cmd, argv, cwd, env, child: null });
   }

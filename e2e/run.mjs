@@ -26,6 +26,7 @@ import { createServer } from "node:http";
 import { dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { fastapiTest, installBackends, nestSioTest, nestWsTest, startBackends, stopBackends } from "./backends.mjs";
+import { clusterTest, startCluster } from "./cluster.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -155,6 +156,7 @@ const browser = await chromium.launch({
 });
 let failed = false;
 let backends = {};
+let cluster = null;
 try {
   for (const app of ["react", "vue"]) await check(`${app} app`, (page) => appTest(page, app));
   await check("webpack app", webpackTest);
@@ -172,11 +174,15 @@ try {
   await check("NestJS platform-ws market gateway: PONG unanswered, replyEvent, handleConnection check, restart", (page) => nestWsTest(page, statics, backends, assert), restarting);
   await check("NestJS platform-socket.io /events: JWT in handleConnection, rooms and acks, restart", (page) => nestSioTest(page, statics, backends, assert), restarting);
   await check("FastAPI: ids, topics, batches, rate limit, UNKNOWN_MESSAGE_TYPE, restart with a new epoch", (page) => fastapiTest(page, statics, backends, assert), restarting);
+  step("many nodes: Debian's redis-server and three companion servers with --redis");
+  cluster = await startCluster(root);
+  await check("three nodes over Redis: 20,000 pushes, 50 faults, a node killed, Redis restarted and down 5 s", (page) => clusterTest(page, statics, cluster, assert, step), /ERR_CONNECTION_REFUSED|WebSocket connection to/);
   await check("demo page screenshot", demoTest);
 } finally {
   await browser.close();
   statics.close();
   await stopBackends(backends);
+  await cluster?.stop();
 }
 if (failed) process.exit(1);
 step("all e2e checks passed");

@@ -279,6 +279,13 @@ impl Hub {
     pub fn join(&self, conn: u64, topic: &str, outbox: &Outbox) -> Result<(), String> {
         let mut inner = self.lock();
         let t = inner.topic(topic, self.max_topics, self.clustered)?;
+        if t.subscribers.is_empty() {
+            // Pushes of a topic with no subscriber here are not followed: where it stood
+            // when the last one left is stale. Unknown again, until the next push or
+            // Redis's answer (`note`).
+            t.seq = 0;
+            t.epoch.clear();
+        }
         t.subscribers.insert(conn, outbox.clone());
         t.active = Instant::now();
         Ok(())

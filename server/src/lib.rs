@@ -676,14 +676,20 @@ async fn burst(State(s): State<Arc<AppState>>, Query(b): Query<Burst>) -> Json<V
     Json(json!({ "count": count, "epoch": s.hub.epoch() }))
 }
 
-/// Body of `POST /publish`.
+/// Body of `POST /publish`. With `id`, a publish sent again (a publisher retrying after
+/// a timeout, or on another node) takes effect once: the repeat answers
+/// `{"duplicate": true}`.
 #[derive(Debug, Deserialize)]
 struct PublishBody {
     topic: String,
     event: Option<String>,
     #[serde(default)]
     data: Value,
+    id: Option<String>,
 }
+
+/// The scope of `POST /publish` ids (apart from every client's).
+const PUBLISH_API_SCOPE: &str = "publish-api";
 
 async fn publish(
     State(s): State<Arc<AppState>>,
@@ -699,11 +705,17 @@ async fn publish(
     if let Err(e) = s.hub.check_topic(&body.topic) {
         return (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response();
     }
+    if body.id.as_ref().is_some_and(|id| id.len() > s.config.max_id_bytes) {
+        let error = format!("an id is at most {} bytes", s.config.max_id_bytes);
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response();
+    }
     let event = body.event.as_deref().unwrap_or(wsocket::protocol::types::MESSAGE);
+    let once = body.id.as_deref().map(|id| (PUBLISH_API_SCOPE, id, None));
     // `delivered`: subscribers reached on this node; with many nodes, nodes reached.
-    match s.publish(&body.topic, event, body.data).await {
-        Ok(p) => Json(json!({ "seq": p.seq, "epoch": p.epoch, "delivered": p.delivered }))
+    match s.publish_once(&body.topic, event, body.data, once).await {
+        Ok(Some(p)) => Json(json!({ "seq": p.seq, "epoch": p.epoch, "delivered": p.delivered }))
             .into_response(),
+        Ok(None) => Json(json!({ "duplicate": true })).into_response(),
         // One topic too many, or Redis unreachable.
         Err(PublishError::Refused(e) | PublishError::Unavailable(e)) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": e }))).into_response()

@@ -227,8 +227,14 @@ async fn a_reliable_publish_resent_to_another_node_takes_effect_once() {
     let mut publisher = connect(&b, "?client=till-7").await;
     let next = json!({ "type": "publish", "id": "entry-2", "topic": "ledger", "data": { "n": 2 } });
     send(&mut publisher, next).await;
-    let got = pushes(&mut watcher, 2).await;
-    assert_eq!(got.iter().map(|p| (p.0, p.2)).collect::<Vec<_>>(), vec![(1, 1), (2, 2)]);
+    // A backend's `POST /publish` with an id, retried on each node.
+    let body = json!({ "topic": "ledger", "id": "job-3", "data": { "n": 3 } }).to_string();
+    assert_eq!(post(&a, "/publish", &body).await["seq"], 3);
+    for addr in [&a, &b] {
+        assert_eq!(post(addr, "/publish", &body).await, json!({ "duplicate": true }));
+    }
+    let got = pushes(&mut watcher, 3).await;
+    assert_eq!(got.iter().map(|p| (p.0, p.2)).collect::<Vec<_>>(), vec![(1, 1), (2, 2), (3, 3)]);
 }
 
 #[tokio::test]
@@ -357,4 +363,30 @@ async fn history_in_redis_is_bounded_in_count_and_bytes() {
         panic!("XLEN")
     };
     assert!((1..=3).contains(&len), "about 4,000 bytes of 1 KB pushes: {len}");
+}
+
+#[tokio::test]
+async fn a_client_that_returns_to_a_node_gets_each_push_once() {
+    // A node follows a topic only while it has subscribers there: where it stood when the
+    // last one left is stale, and must not be taken for missed pushes when one returns.
+    let redis = Redis::start();
+    let (a, _) = node(&redis).await;
+    let mut first = connect(&a, "").await;
+    subscribe(&mut first, "back", None).await;
+    for n in 1..=10 {
+        publish(&a, "back", n).await;
+    }
+    let epoch = pushes(&mut first, 10).await[9].1.clone();
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for n in 11..=110 {
+        publish(&a, "back", n).await;
+    }
+    let mut again = connect(&a, "").await;
+    let answer = subscribe(&mut again, "back", Some(json!({ "seq": 10, "epoch": epoch }))).await;
+    assert_eq!(answer["recovered"]["back"], true);
+    publish(&a, "back", 111).await;
+    publish(&a, "back", 112).await;
+    let got = pushes(&mut again, 102).await;
+    assert_eq!(got.iter().map(|p| p.0).collect::<Vec<_>>(), (11..=112).collect::<Vec<_>>());
 }

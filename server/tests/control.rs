@@ -103,6 +103,12 @@ async fn publish_endpoint_reaches_subscribers_and_epoch_restart_resets_seq() {
         post(&addr, "/publish", "{bad").await["error"].is_string(),
         "bad JSON is a 400 with a reason"
     );
+    // With an `id`, a publisher's retry takes effect once.
+    let body = r#"{"topic":"t","id":"job-9","data":3}"#;
+    assert_eq!(post(&addr, "/publish", body).await["seq"].as_u64(), Some(2));
+    assert_eq!(post(&addr, "/publish", body).await, serde_json::json!({ "duplicate": true }));
+    let next = post(&addr, "/publish", r#"{"topic":"t","id":"job-10","data":4}"#).await;
+    assert_eq!(next["seq"].as_u64(), Some(3));
 }
 
 #[tokio::test]
