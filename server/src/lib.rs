@@ -183,7 +183,7 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// The internal Socket.IO gateway: its address, the secret the relay presents to it,
     /// and its handle (set by `start_socketio`).
-    pub sio: std::sync::OnceLock<(String, String, socketioxide::SocketIo)>,
+    pub sio: std::sync::OnceLock<(String, String, sio::Gateway)>,
     /// With `Config::redis`: the link to the other nodes.
     pub cluster: Option<cluster::Cluster>,
 }
@@ -554,7 +554,7 @@ async fn sio_broadcast(State(s): State<Arc<AppState>>, Json(b): Json<SioBroadcas
     let Some((_, _, io)) = s.sio.get() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no internal Socket.IO gateway").into_response();
     };
-    let sent = sio::broadcast(io, &b.event, &b.data, b.room).await;
+    let sent = io.broadcast(&b.event, &b.data, b.room).await;
     Json(json!({ "sent": sent })).into_response()
 }
 

@@ -390,3 +390,81 @@ async fn a_client_that_returns_to_a_node_gets_each_push_once() {
     let got = pushes(&mut again, 102).await;
     assert_eq!(got.iter().map(|p| p.0).collect::<Vec<_>>(), (11..=112).collect::<Vec<_>>());
 }
+
+/// A Socket.IO client on `/events`, spoken frame by frame through the `/socket.io/` relay.
+async fn sio_connect(addr: &str) -> Socket {
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let mut ws = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    assert!(sio_next(&mut ws).await.starts_with("0{"));
+    ws.send(Frame::text("40/events,")).await.unwrap();
+    assert!(sio_next(&mut ws).await.starts_with("40/events,{\"sid\":"));
+    ws
+}
+
+/// The next Socket.IO packet that is not a ping (answered).
+async fn sio_next(ws: &mut Socket) -> String {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a packet in 10 s")
+            .expect("socket open")
+            .unwrap();
+        match frame {
+            Frame::Text(t) if t.as_str() == "2" => ws.send(Frame::text("3")).await.unwrap(),
+            Frame::Text(t) => return t.as_str().to_owned(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn socket_io_rooms_and_broadcasts_span_the_nodes() {
+    let mut redis = Redis::start();
+    let (a, _) = node(&redis).await;
+    let (b, _) = node(&redis).await;
+    let mut on_a = sio_connect(&a).await;
+    let mut on_b = sio_connect(&b).await;
+    let mut outside = sio_connect(&b).await;
+    on_a.send(Frame::text(r#"42/events,1["join",{"room":"lobby"}]"#)).await.unwrap();
+    assert_eq!(sio_next(&mut on_a).await, r#"43/events,1[{"room":"lobby","success":true}]"#);
+    on_b.send(Frame::text(r#"42/events,1["join",{"room":"lobby"}]"#)).await.unwrap();
+    assert_eq!(sio_next(&mut on_b).await, r#"43/events,1[{"room":"lobby","success":true}]"#);
+    let joined = sio_next(&mut on_a).await;
+    assert!(joined.starts_with(r#"42/events,["user:joined","#), "b's join reaches a: {joined}");
+    on_b.send(Frame::text(r#"42/events,2["message",{"room":"lobby","content":"hi"}]"#))
+        .await
+        .unwrap();
+    assert_eq!(sio_next(&mut on_b).await, r#"43/events,2[{"success":true}]"#);
+    let got = sio_next(&mut on_a).await;
+    assert!(got.contains(r#""content":"hi""#), "a room message from node b on node a: {got}");
+    // A server-initiated broadcast to the room, posted to node a, reaches node b's member
+    // and not the socket outside the room.
+    let body = json!({ "event": "notice", "data": { "n": 1 }, "room": "lobby" }).to_string();
+    assert_eq!(post(&a, "/socketio/broadcast", &body).await["sent"], true);
+    assert_eq!(sio_next(&mut on_b).await, r#"42/events,["notice",{"n":1}]"#);
+    assert_eq!(sio_next(&mut on_a).await, r#"42/events,["notice",{"n":1}]"#);
+    let everyone = json!({ "event": "all", "data": 2 }).to_string();
+    post(&a, "/socketio/broadcast", &everyone).await;
+    assert_eq!(sio_next(&mut outside).await, r#"42/events,["all",2]"#, "the first it gets");
+    // Redis restarts: the adapter's link comes back and subscribes again.
+    redis.down();
+    redis.up();
+    let started = Instant::now();
+    let again = json!({ "event": "again", "data": 3 }).to_string();
+    loop {
+        post(&a, "/socketio/broadcast", &again).await;
+        let next = tokio::time::timeout(Duration::from_millis(300), sio_next(&mut outside)).await;
+        if let Ok(packet) = next {
+            assert_eq!(packet, r#"42/events,["again",3]"#);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no broadcast across nodes after a Redis restart"
+        );
+    }
+    println!(
+        "Socket.IO across nodes again {} ms after Redis restarted",
+        started.elapsed().as_millis()
+    );
+}
