@@ -136,8 +136,21 @@ impl From<redis::RedisError> for Unavailable {
     }
 }
 
+/// A publish waiting for its turn in the next pipeline: `EVALSHA` of `PUBLISH`.
+struct Job {
+    cmd: redis::Cmd,
+    reply: tokio::sync::oneshot::Sender<Result<Option<Published>, Unavailable>>,
+}
+
+/// Publishes queued at most (past it, `publish` fails at once: Redis does not keep up).
+const QUEUED: usize = 65_536;
+/// Publishes sent in one pipeline at most.
+const PIPELINE: usize = 512;
+
 /// This node's link to Redis.
 pub struct Cluster {
+    jobs: tokio::sync::mpsc::Sender<Job>,
+    queue: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Job>>>,
     client: redis::Client,
     conn: ConnectionManager,
     publish: Script,
@@ -183,7 +196,10 @@ impl Cluster {
         let nonce = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
+        let (jobs, queue) = tokio::sync::mpsc::channel(QUEUED);
         Ok(Cluster {
+            jobs,
+            queue: std::sync::Mutex::new(Some(queue)),
             client,
             conn,
             publish: Script::new(PUBLISH),
@@ -213,13 +229,18 @@ impl Cluster {
     /// Publishes `data` on `topic` as a push of type `event`, on every node. `delivered`
     /// is the number of nodes that received it. With `once` (a scope and a message id),
     /// only the first time that id is seen there: `None` for a repeat.
-    pub async fn publish(
+    ///
+    /// The publish is queued at once, in the order of the calls, and Redis runs the queue
+    /// in pipelines (`publisher`): a caller that does not need the answer need not wait
+    /// for it (a burst is not one round trip per message).
+    pub fn publish(
         &self,
         topic: &str,
         event: &str,
         data: serde_json::Value,
         once: Option<(&str, &str)>,
-    ) -> Result<Option<Published>, Unavailable> {
+    ) -> impl std::future::Future<Output = Result<Option<Published>, Unavailable>> + Send + 'static
+    {
         let message = Message {
             kind: event.to_owned(),
             topic: Some(topic.to_owned()),
@@ -229,21 +250,29 @@ impl Cluster {
         };
         let mut head = crate::encode(&message);
         head.pop(); // its closing brace: the script adds `seq` and `epoch`
-        let mut invocation = self.publish.key(meta(topic));
-        invocation
-            .key(hist(topic))
-            .arg(head)
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.publish.get_hash()).arg(if once.is_some() { 3 } else { 2 });
+        cmd.arg(meta(topic)).arg(hist(topic));
+        if let Some((scope, _)) = once {
+            cmd.arg(seen(scope));
+        }
+        cmd.arg(head)
             .arg(self.fresh_epoch())
             .arg(self.history.max(1))
             .arg(self.history_bytes)
             .arg(self.ttl_ms)
             .arg(format!("{CHANNELS}{topic}"));
-        if let Some((scope, id)) = once {
-            invocation.key(seen(scope)).arg(id).arg(self.per_scope).arg(self.seen_ttl_ms);
+        if let Some((_, id)) = once {
+            cmd.arg(id).arg(self.per_scope).arg(self.seen_ttl_ms);
         }
-        let mut conn = self.conn.clone();
-        let (seq, epoch, nodes): (i64, String, usize) = invocation.invoke_async(&mut conn).await?;
-        Ok(u64::try_from(seq).ok().map(|seq| Published { seq, epoch, delivered: nodes }))
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let queued = self.jobs.try_send(Job { cmd, reply });
+        async move {
+            if queued.is_err() {
+                return Err(Unavailable("too many publishes are waiting for Redis".to_owned()));
+            }
+            answer.await.map_err(|_| Unavailable("the publisher to Redis stopped".to_owned()))?
+        }
     }
 
     /// Where `topic` stands and, from `since`, what the client missed when all of it is
@@ -335,6 +364,72 @@ impl Cluster {
 /// that no push went missing.
 pub async fn run(state: Arc<AppState>) {
     let Some(cluster) = state.cluster.as_ref() else { return };
+    let queue = cluster.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let Some(queue) = queue else { return };
+    tokio::join!(publisher(cluster, queue), subscriber(&state, cluster));
+}
+
+/// Sends the queued publishes to Redis in order, as many as are waiting (up to
+/// `PIPELINE`) in one pipeline, and answers each.
+async fn publisher(cluster: &Cluster, mut queue: tokio::sync::mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(PIPELINE);
+    while queue.recv_many(&mut batch, PIPELINE).await > 0 {
+        let mut conn = cluster.conn.clone();
+        let mut pending: Vec<Job> = std::mem::take(&mut batch);
+        // Twice at most: Redis may have lost the script (a restart); it is loaded, and
+        // what it refused for that is sent again, in order.
+        for attempt in 0..2 {
+            let mut pipe = redis::pipe();
+            pipe.ignore_errors();
+            for job in &pending {
+                pipe.add_command(job.cmd.clone());
+            }
+            let values: Vec<redis::Value> = match pipe.query_async(&mut conn).await {
+                Ok(v) => v,
+                Err(e) => {
+                    let failed = Unavailable::from(e);
+                    for job in pending.drain(..) {
+                        let _ = job.reply.send(Err(failed.clone()));
+                    }
+                    break;
+                }
+            };
+            let mut again = Vec::new();
+            for (job, value) in pending.drain(..).zip(values) {
+                let unknown = matches!(&value, redis::Value::ServerError(e)
+                    if e.kind() == Some(redis::ServerErrorKind::NoScript));
+                if unknown && attempt == 0 {
+                    again.push(job);
+                    continue;
+                }
+                let answer = redis::from_redis_value::<(i64, String, usize)>(value)
+                    .map(|(seq, epoch, nodes)| {
+                        u64::try_from(seq).ok().map(|seq| Published {
+                            seq,
+                            epoch,
+                            delivered: nodes,
+                        })
+                    })
+                    .map_err(|e| Unavailable(format!("Redis refused the publish: {e}")));
+                let _ = job.reply.send(answer);
+            }
+            if again.is_empty() {
+                break;
+            }
+            if let Err(e) = cluster.publish.load_async(&mut conn).await {
+                let failed = Unavailable::from(e);
+                for job in again.drain(..) {
+                    let _ = job.reply.send(Err(failed.clone()));
+                }
+                break;
+            }
+            pending = again;
+        }
+    }
+}
+
+/// The subscription to every node's pushes (see `run`).
+async fn subscriber(state: &AppState, cluster: &Cluster) {
     let mut delay = RETRY_MIN;
     loop {
         let connected = tokio::time::timeout(RESPONSE_TIMEOUT, async {
@@ -353,11 +448,11 @@ pub async fn run(state: Arc<AppState>) {
                 loop {
                     tokio::select! {
                         message = messages.next() => match message {
-                            Some(m) => on_push(&state, cluster, m).await,
+                            Some(m) => on_push(state, cluster, m).await,
                             None => break,
                         },
                         // The first tick is at once: what passed while not subscribed.
-                        _ = check.tick() => if let Err(e) = catch_up(&state, cluster).await {
+                        _ = check.tick() => if let Err(e) = catch_up(state, cluster).await {
                             tracing::warn!(error = %e.0, "Redis check failed");
                             break;
                         },

@@ -45,7 +45,7 @@ impl Outbox {
     }
 
     /// Queues `push`; false when the subscriber is gone or did not keep up (then told).
-    fn offer(&self, push: &Push) -> bool {
+    pub fn offer(&self, push: &Push) -> bool {
         match self.tx.try_send(push.clone()) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {

@@ -844,6 +844,25 @@ impl Session {
         }
         let event = m.event.as_deref().unwrap_or(types::MESSAGE);
         let state = self.guard.state.clone();
+        if let (None, Some(cluster)) = (&m.id, &state.cluster) {
+            // Nothing to acknowledge: queued for Redis in order and not waited for, so a
+            // burst goes out in pipelines. A failure still comes back, as an error.
+            let queued = cluster.publish(&topic, event, m.data.unwrap_or(Value::Null), None);
+            let outbox = self.outbox.clone();
+            tokio::spawn(async move {
+                if let Err(e) = queued.await {
+                    let error =
+                        ErrorBody { code: ErrorCode::Unavailable, message: e.0, details: None };
+                    let frame = Message {
+                        kind: types::ERROR.to_owned(),
+                        error: Some(error),
+                        ..Message::default()
+                    };
+                    outbox.offer(&Utf8Bytes::from(encode(&frame)));
+                }
+            });
+            return;
+        }
         let scope = self.guard.scope(&self.params);
         let once = m.id.as_deref().map(|id| (scope.as_str(), id, self.params.cid.as_deref()));
         let data = m.data.clone().unwrap_or(Value::Null);

@@ -292,6 +292,12 @@ async fn while_redis_is_down_publishes_fail_clearly_and_nodes_recover_after() {
     send(&mut publisher, json!({ "type": "publish", "id": "x", "topic": "t2", "data": {} })).await;
     let error = recv(&mut publisher).await;
     assert_eq!(error.error.as_ref().map(|e| e.code.as_str()), Some("UNAVAILABLE"), "{error:?}");
+    // Without an id the publish is not waited for (it is pipelined), but its failure
+    // still comes back.
+    send(&mut publisher, json!({ "type": "publish", "topic": "t2", "data": {} })).await;
+    let error = recv(&mut publisher).await;
+    assert_eq!(error.error.as_ref().map(|e| e.code.as_str()), Some("UNAVAILABLE"), "{error:?}");
+    assert_eq!(error.id, None);
     // A subscribe is still answered, from what the node knows.
     let mut other = connect(&b, "").await;
     let answer = subscribe(&mut other, "t2", Some(json!({ "seq": 1, "epoch": epoch }))).await;

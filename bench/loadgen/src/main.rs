@@ -4,9 +4,12 @@
 //! - `flood ADDR COUNT`: how fast a native client receives COUNT frames from the
 //!   server's flood: proof that the sender is not what limits the browser benchmark.
 //! - `hold ADDR PATH N`: opens N connections, checks each answers, reports how many held.
-//! - `fanout ADDR PATH KIND SUBSCRIBERS MESSAGES`: KIND `wsocket` (subscribe/publish on
-//!   the companion server) or `broadcast` (a plain broadcast server such as Node `ws`):
+//! - `fanout ADDRS PATH KIND SUBSCRIBERS MESSAGES`: KIND `wsocket` (subscribe/publish on
+//!   the companion server), `broadcast` (a plain broadcast server such as Node `ws`) or
+//!   `socketio` (a Socket.IO server that broadcasts each `fan` event to the others):
 //!   publish MESSAGES, measure deliveries per second and publish-to-receive latency.
+//!   ADDRS may name several nodes (`a,b,c`): subscribers are spread over them in turn, the
+//!   publisher is on the first.
 //!
 //! Holding thousands of sockets needs a raised open-file limit; `bench/run.mjs` starts
 //! this program and the servers under `ulimit -n 65536`.
@@ -109,15 +112,54 @@ async fn hold(addr: &str, path: &str, n: usize) -> Value {
     json!({ "mode": "hold", "requested": n, "opened": opened, "answering": alive, "seconds": start.elapsed().as_secs_f64() })
 }
 
-async fn fanout(addr: &str, path: &str, kind: &str, subscribers: usize, messages: usize) -> Value {
-    let url = format!("ws://{addr}{path}");
+/// A Socket.IO client of the default namespace (Engine.IO 4, WebSocket transport).
+async fn sio_connect(url: &str) -> Socket {
+    let mut s = connect(url).await;
+    let _ = next_text(&mut s).await; // the Engine.IO open packet
+    let _ = s.send(Message::text("40")).await;
+    while let Some(t) = next_text(&mut s).await {
+        if t.starts_with("40") {
+            break;
+        }
+    }
+    s
+}
+
+/// The next frame's text; a Socket.IO ping is answered and skipped.
+async fn next_event(s: &mut Socket) -> Option<String> {
+    loop {
+        let t = next_text(s).await?;
+        if t == "2" {
+            let _ = s.send(Message::text("3")).await;
+            continue;
+        }
+        return Some(t);
+    }
+}
+
+async fn fanout(
+    addrs: &[String],
+    path: &str,
+    kind: &str,
+    subscribers: usize,
+    messages: usize,
+) -> Value {
+    let url = |i: usize| {
+        let addr = &addrs[i % addrs.len()];
+        if kind == "socketio" {
+            format!("ws://{addr}/socket.io/?EIO=4&transport=websocket")
+        } else {
+            format!("ws://{addr}{path}")
+        }
+    };
     let epoch = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u64>>();
     let ready = std::sync::Arc::new(tokio::sync::Barrier::new(subscribers + 1));
-    for _ in 0..subscribers {
-        let (url, tx, ready, kind) = (url.clone(), tx.clone(), ready.clone(), kind.to_owned());
+    for i in 0..subscribers {
+        let (url, tx, ready, kind) = (url(i), tx.clone(), ready.clone(), kind.to_owned());
         tokio::spawn(async move {
-            let mut s = connect(&url).await;
+            let mut s =
+                if kind == "socketio" { sio_connect(&url).await } else { connect(&url).await };
             if kind == "wsocket" {
                 let _ = s
                     .send(Message::text(
@@ -133,9 +175,12 @@ async fn fanout(addr: &str, path: &str, kind: &str, subscribers: usize, messages
             ready.wait().await;
             let mut latencies = Vec::with_capacity(messages);
             while latencies.len() < messages {
-                let Some(t) = next_text(&mut s).await else { break };
-                let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
-                if let Some(sent) = v["data"]["t"].as_u64() {
+                let Some(t) = next_event(&mut s).await else { break };
+                // A Socket.IO event is `42["fan",{"t":..}]`.
+                let json = if kind == "socketio" { t.strip_prefix("42").unwrap_or("") } else { &t };
+                let v: Value = serde_json::from_str(json).unwrap_or(Value::Null);
+                let data = if kind == "socketio" { &v[1] } else { &v["data"] };
+                if let Some(sent) = data["t"].as_u64() {
                     latencies.push(epoch.elapsed().as_micros() as u64 - sent);
                 }
             }
@@ -143,17 +188,21 @@ async fn fanout(addr: &str, path: &str, kind: &str, subscribers: usize, messages
         });
     }
     drop(tx);
-    let mut publisher = connect(&url).await;
+    let mut publisher =
+        if kind == "socketio" { sio_connect(&url(0)).await } else { connect(&url(0)).await };
     ready.wait().await;
     let start = Instant::now();
     for _ in 0..messages {
         let t = epoch.elapsed().as_micros() as u64;
-        let frame = if kind == "wsocket" {
-            json!({ "type": "publish", "topic": "fan", "event": "fan", "data": { "t": t } })
-        } else {
-            json!({ "type": "fan", "data": { "t": t } })
+        let frame = match kind {
+            "wsocket" => {
+                json!({ "type": "publish", "topic": "fan", "event": "fan", "data": { "t": t } })
+                    .to_string()
+            }
+            "socketio" => format!("42{}", json!(["fan", { "t": t }])),
+            _ => json!({ "type": "fan", "data": { "t": t } }).to_string(),
         };
-        publisher.send(Message::text(frame.to_string())).await.expect("publish");
+        publisher.send(Message::text(frame)).await.expect("publish");
     }
     let mut all = Vec::with_capacity(subscribers * messages);
     while let Ok(Some(l)) = tokio::time::timeout(LIMIT, rx.recv()).await {
@@ -167,7 +216,7 @@ async fn fanout(addr: &str, path: &str, kind: &str, subscribers: usize, messages
             .unwrap_or(0)
     };
     json!({
-        "mode": "fanout", "kind": kind, "subscribers": subscribers, "messages": messages,
+        "mode": "fanout", "kind": kind, "nodes": addrs.len(), "subscribers": subscribers, "messages": messages,
         "deliveries": all.len(), "seconds": secs, "deliveries_per_second": all.len() as f64 / secs,
         "latency_us_p50": pct(0.5), "latency_us_p99": pct(0.99),
     })
@@ -183,9 +232,12 @@ async fn main() {
     let result = match arg(0).as_str() {
         "flood" => flood(&loopback(&arg(1)), num(2) as u32).await,
         "hold" => hold(&loopback(&arg(1)), &arg(2), num(3)).await,
-        "fanout" => fanout(&loopback(&arg(1)), &arg(2), &arg(3), num(4), num(5)).await,
+        "fanout" => {
+            let addrs: Vec<String> = arg(1).split(',').map(loopback).collect();
+            fanout(&addrs, &arg(2), &arg(3), num(4), num(5)).await
+        }
         _ => {
-            eprintln!("usage: wsocket-loadgen flood ADDR COUNT | hold ADDR PATH N | fanout ADDR PATH wsocket|broadcast SUBSCRIBERS MESSAGES");
+            eprintln!("usage: wsocket-loadgen flood ADDR COUNT | hold ADDR PATH N | fanout ADDR[,ADDR..] PATH wsocket|broadcast|socketio SUBSCRIBERS MESSAGES");
             std::process::exit(2)
         }
     };
