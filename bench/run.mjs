@@ -3,7 +3,7 @@
 // measured in the same run. Started by `cargo xtask bench` (full) or `cargo xtask test`
 // (--smoke: tiny sizes, one repetition, no figures kept, so the benchmarks cannot rot).
 //
-// usage: node bench/run.mjs --server 127.0.0.1:PORT --loadgen PATH [--smoke] [--write FILE]
+// usage: node bench/run.mjs --server 127.0.0.1:PORT --loadgen PATH --server-bin PATH [--smoke] [--write FILE]
 //
 // The browser is driven over raw CDP (no Playwright): Playwright subscribes to every
 // WebSocket frame of the pages it drives, which would distort the network benchmarks.
@@ -13,6 +13,7 @@ import { tmpdir, cpus, totalmem } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { createServer as createNetServer } from "node:net";
 import WebSocket from "ws";
 import * as esbuild from "esbuild";
 
@@ -329,6 +330,57 @@ if (wanted(8)) {
     [["server", "deliveries/s median", "min", "max", "vs Node ws", "latency p50 ms", "p99 ms"],
       ...["wsocket", "node-ws"].map((v) => { const s = per(v); return [v === "wsocket" ? "wsocket-server" : "Node ws broadcast", fmt(s.median), fmt(s.min), fmt(s.max), `${fmt(s.median / base.median, 2)}×`, lat(v, "latency_us_p50"), lat(v, "latency_us_p99")]; })],
     `Connections held: ${held.opened} of ${held.requested} opened, ${held.answering} answering a ping (target ≥ 10,000). Throughput target: ≥ 3× Node ws. Latency is publish to receive, with the whole burst queued at once.`);
+}
+
+// ---- 9. many nodes over Redis ------------------------------------------------------------------
+if (wanted(9)) {
+  // Redis (Debian's, no persistence) on a free port; three companion servers with --redis;
+  // three socket.io processes with @socket.io/redis-adapter on the same Redis. One node
+  // without Redis is the server every other section uses.
+  const bin = opt("--server-bin");
+  if (!bin) throw new Error("section 9 needs --server-bin (cargo xtask bench passes it)");
+  const children = [];
+  process.on("exit", () => children.forEach((c) => c.kill()));
+  const addressOf = (child, pattern) => new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => { out += d; const m = out.match(pattern); if (m) resolve(m[1]); });
+    child.on("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+  const redisPort = await new Promise((resolve) => { const p = createNetServer(); p.listen(0, "127.0.0.1", () => { const { port } = p.address(); p.close(() => resolve(port)); }); });
+  const redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(redis);
+  await addressOf(redis, /(Ready to accept connections)/);
+  const url = `redis://127.0.0.1:${redisPort}/`;
+  const nodes = [];
+  for (let i = 0; i < 3; i++) {
+    const node = spawn(bin, ["--port", "0", "--no-feeds", "--redis", url, "--rate-limit", "1000000000", "--max-connections", "20000",
+      "--first-frame-timeout-ms", "3600000", "--idle-timeout-ms", "3600000"], { stdio: ["ignore", "pipe", "ignore"] });
+    children.push(node);
+    nodes.push(await addressOf(node, /http:\/\/(127\.0\.0\.1:\d+)/));
+  }
+  const sio = [];
+  for (let i = 0; i < 3; i++) {
+    const node = spawn("node", [join(root, "bench/sio-broadcast.mjs"), url], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(node);
+    sio.push(await addressOf(node, /(127\.0\.0\.1:\d+)/));
+  }
+  const variants = {
+    "one node": ["fanout", server, "/ws", "wsocket"],
+    "one node, --redis": ["fanout", nodes[0], "/ws", "wsocket"],
+    "three nodes, --redis": ["fanout", nodes.join(","), "/ws", "wsocket"],
+    "socket.io ×3, redis-adapter": ["fanout", sio.join(","), "/", "socketio"],
+  };
+  const names = Object.keys(variants);
+  const runs = await alternate(names, async (v) => JSON.parse(execFileSync(loadgen, [...variants[v], String(N.fanSubs), String(N.fanMsgs)]).toString()));
+  children.forEach((c) => c.kill());
+  const per = (v) => stat(runs[v].map((r) => r.deliveries_per_second));
+  const one = per("one node").median;
+  const sioBase = per("socket.io ×3, redis-adapter").median;
+  const lat = (v, k) => fmt(median(runs[v].map((r) => r[k])) / 1000, 1);
+  report(`9. Many nodes over Redis (${N.fanSubs} subscribers of one topic spread over the nodes, ${N.fanMsgs} messages published on the first at once; every process on the same 2 cores)`,
+    [["setup", "deliveries/s median", "min", "max", "vs one node", "vs socket.io ×3", "latency p50 ms", "p99 ms"],
+      ...names.map((v) => { const x = per(v); return [v, fmt(x.median), fmt(x.min), fmt(x.max), `${fmt(x.median / one, 2)}×`, `${fmt(x.median / sioBase, 2)}×`, lat(v, "latency_us_p50"), lat(v, "latency_us_p99")]; })],
+    "Targets: three nodes ≥ 0.8× one node, and ≥ 3× socket.io on three Node processes with @socket.io/redis-adapter. Latency is publish to receive, with the whole burst queued at once.");
 }
 
 // ---- output ----------------------------------------------------------------------------------

@@ -312,7 +312,7 @@ fn run_benchmarks(args: &[&str]) -> Result {
         build.arg("--release");
     }
     run(&mut build)?;
-    if !root().join("bench/node_modules/ws").exists() {
+    if !root().join("bench/node_modules/socket.io").exists() {
         run(cmd("npm").args(["ci", "--prefix", "bench", "--no-audit", "--no-fund"]))?;
     }
     let srv = Server::start_profile(
@@ -334,8 +334,11 @@ fn run_benchmarks(args: &[&str]) -> Result {
     )?;
     let loadgen = root().join("target").join(profile).join("wsocket-loadgen");
     let loadgen = loadgen.to_string_lossy();
+    // Section 9 starts nodes of its own (with `--redis`) from the same binary.
+    let bin = root().join("target").join(profile).join("wsocket-server");
+    let bin = bin.to_string_lossy();
     run(cmd("node")
-        .args(["bench/run.mjs", "--server", &srv.addr, "--loadgen", &loadgen])
+        .args(["bench/run.mjs", "--server", &srv.addr, "--loadgen", &loadgen, "--server-bin", &bin])
         .args(args))
 }
 
