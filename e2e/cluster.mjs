@@ -174,6 +174,7 @@ export async function clusterTest(page, statics, cluster, assert, step) {
 
   // Redis down for 5 s: publishes fail with 503, every node lives, the client stays, and
   // pushes flow again once Redis is back.
+  const before = await page.evaluate(() => ({ reconnects: window.client.stats().reconnects, pushes: window.seen.pushes }));
   await redis.stop();
   const refused = await post(nodes[2].port, "/publish", JSON.stringify({ topic, data: { n: 0 } }));
   assert(refused.status === 503 && /Redis/.test(refused.body?.error), `a clear error while Redis is down: ${JSON.stringify(refused)}`);
@@ -183,8 +184,10 @@ export async function clusterTest(page, statics, cluster, assert, step) {
   const back = Date.now();
   await publishOn(nodes[2].port, topic, { n: total + 11 });
   await until(page, "a push after Redis came back", (t) => window.seen.pushes === t + 11, total);
-  const state = await page.evaluate(() => window.client.state);
-  assert(state === "open", `the client stayed: ${state}`);
-  step(`cluster: Redis down 5 s: publishes refused (503), no node exited, a push delivered ${Date.now() - back} ms after Redis was back`);
+  const after = await page.evaluate(() => ({ state: window.client.state, reconnects: window.client.stats().reconnects, gaps: window.client.stats().gaps }));
+  assert(after.state === "open" && after.reconnects === before.reconnects, `the client's connection stayed up through the outage: ${JSON.stringify({ before, after })}`);
+  // Redis came back empty (no persistence): one more gap, on the topic published since.
+  assert(after.gaps === 3, `one gap for the history Redis lost: ${after.gaps}`);
+  step(`cluster: Redis down 5 s: publishes refused (503), no node exited, the subscriber stayed connected (0 reconnects) and got the next push ${Date.now() - back} ms after Redis was back (one gap: Redis came back empty)`);
   await page.evaluate(() => window.client.free());
 }
