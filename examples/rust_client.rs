@@ -4,6 +4,8 @@
 
 #[cfg(target_arch = "wasm32")]
 mod app {
+    use std::time::Duration;
+
     use wasm_bindgen::JsValue;
     use web_sys::console;
     use wsocket::{Client, ClientEvent, Options, State, WsError};
@@ -26,7 +28,9 @@ mod app {
 
         // Sends are queued until the socket opens; requests resolve with the reply.
         client.send_json(r#"{"type": "custom_action", "data": {}}"#)?;
-        let unread = client.request("get_unread_message", &JsValue::NULL, Some(3000.0)).await?;
+        let unread = client
+            .request("get_unread_message", &JsValue::NULL, Some(Duration::from_secs(3)))
+            .await?;
         console::log_2(&"unread".into(), unread.data());
 
         while let Some(event) = events.recv().await {

@@ -43,7 +43,9 @@ pub use machine::{Effect, Event, Input, Machine, State, Timer};
 pub use options::Options;
 
 #[cfg(all(target_arch = "wasm32", feature = "std"))]
-pub use web::rust::{Client, ClientEvent, Events, Listener, Message, Stats, WsError};
+pub use web::rust::{
+    Client, ClientEvent, ErrorCode, Events, Listener, Message, Request, Stats, WsError,
+};
 #[cfg(target_arch = "wasm32")]
 pub use web::WsClient;
 

@@ -196,7 +196,7 @@ mod rust_api {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen_futures::JsFuture;
     use wasm_bindgen_test::*;
-    use wsocket::{Client, ClientEvent, Options, State};
+    use wsocket::{Client, ClientEvent, ErrorCode, Options, State};
 
     use super::SERVER;
 
@@ -350,29 +350,149 @@ mod rust_api {
         within(5000, "a second echo", client.request("echo", &JsValue::NULL, None)).await.unwrap();
         assert_eq!(seen.borrow().len(), 1);
         // Removed, not merely freed: a freed closure still listed would throw (LISTENER_ERROR).
-        assert_eq!(*errors.borrow(), Vec::<String>::new());
+        assert_eq!(*errors.borrow(), Vec::<ErrorCode>::new());
 
         // A server error reply fails the request with the server's code.
         let refused =
             within(5000, "the error reply", client.request("no_such_type", &JsValue::NULL, None));
-        assert_eq!(refused.await.unwrap_err().code(), "UNKNOWN_MESSAGE_TYPE");
+        let refused = refused.await.unwrap_err();
+        // An enum to match, with the same list as JS.
+        assert!(matches!(refused.code(), ErrorCode::UnknownMessageType), "{refused:?}");
+        assert!(refused.from_server());
         // A stalled server: the request times out.
         post(&format!("/control/stall?cid={cid}"), "").await;
         let late =
-            within(5000, "the timeout", client.request("echo", &JsValue::NULL, Some(50.0))).await;
-        assert_eq!(late.unwrap_err().code(), "REQUEST_TIMEOUT");
+            within(5000, "the timeout", client.request("echo", &JsValue::NULL, Some(ms(50)))).await;
+        assert_eq!(late.unwrap_err().code(), ErrorCode::RequestTimeout);
     }
 
     #[wasm_bindgen_test]
     fn rust_api_invalid_options_name_the_field() {
         let bad = Options { max_delay_ms: -1.0, ..Options::default() };
         let e = Client::new("ws://127.0.0.1:1/ws", bad).unwrap_err();
-        assert_eq!(e.code(), "INVALID_OPTION");
+        assert_eq!(e.code(), ErrorCode::InvalidOption);
         assert_eq!(e.field().as_deref(), Some("maxDelayMs"));
         let e = Client::new("ftp://x/ws", Options::default()).unwrap_err();
-        assert_eq!(e.code(), "INVALID_URL");
+        assert_eq!(e.code(), ErrorCode::InvalidUrl);
         let client = Client::new("ws://127.0.0.1:1/ws", Options::default()).unwrap();
         assert_eq!(client.on("state", |_| {}).unwrap_err().field().as_deref(), Some("event"));
-        assert_eq!(client.close(999, "").unwrap_err().code(), "INVALID_CLOSE_CODE");
+        assert_eq!(client.close(999, "").unwrap_err().code(), ErrorCode::InvalidCloseCode);
+        assert_eq!(ErrorCode::from_code("MY_APP_CODE"), ErrorCode::Other("MY_APP_CODE".into()));
+        assert_eq!(ErrorCode::from_code("QUEUE_FULL").as_str(), "QUEUE_FULL");
+    }
+
+    fn ms(n: u64) -> std::time::Duration {
+        std::time::Duration::from_millis(n)
+    }
+
+    /// Issue 24: a dropped `Client` ends its `Events` streams, so a `while let` loop over
+    /// them in an unmounted component finishes (before, it stayed pending for ever).
+    #[wasm_bindgen_test]
+    async fn rust_api_events_end_when_the_client_is_dropped() {
+        let cid = format!("rust-drop-{}", js_sys::Date::now());
+        let client = Client::new(&url(&cid), options()).unwrap();
+        let mut events = client.events(&["anything"]).unwrap();
+        client.connect();
+        until(&mut events, "open", |e| matches!(e, ClientEvent::Open { .. })).await;
+        let looped = Rc::new(RefCell::new(false));
+        let done = looped.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            while events.recv().await.is_some() {}
+            *done.borrow_mut() = true;
+        });
+        sleep(20).await.unwrap();
+        assert!(!*looped.borrow(), "the stream is live while the client is");
+        drop(client);
+        within(1000, "the loop to end", async {
+            while !*looped.borrow() {
+                sleep(10).await.unwrap();
+            }
+        })
+        .await;
+    }
+
+    /// Issue 24: dropping a request's future cancels it at once (before, it stayed
+    /// pending in the core until its timeout).
+    #[wasm_bindgen_test]
+    async fn rust_api_dropping_a_request_future_cancels_it() {
+        let cid = format!("rust-cancel-{}", js_sys::Date::now());
+        let client = Client::new(&url(&cid), options()).unwrap();
+        let mut events = client.events(&[]).unwrap();
+        client.connect();
+        until(&mut events, "open", |e| matches!(e, ClientEvent::Open { .. })).await;
+        post(&format!("/control/stall?cid={cid}"), "").await;
+        let pending = client.request("echo", &JsValue::NULL, Some(ms(60_000)));
+        assert_eq!(client.stats().pending_requests, 1);
+        drop(pending);
+        assert_eq!(client.stats().pending_requests, 0, "forgotten when dropped");
+        // One that completes is not cancelled twice, nor does it disturb the next.
+        post(&format!("/control/stall?cid={cid}&on=0"), "").await;
+        let reply = within(5000, "echo", client.request("echo", &JsValue::from_str("x"), None));
+        assert_eq!(reply.await.unwrap().data().as_string().as_deref(), Some("x"));
+        assert_eq!(client.stats().pending_requests, 0);
+    }
+
+    /// Issue 24: an async token provider (a call to an auth endpoint) is awaited before
+    /// each connect; its error is a `TOKEN_ERROR`.
+    #[wasm_bindgen_test]
+    async fn rust_api_async_token_provider() {
+        let cid = format!("rust-async-token-{}", js_sys::Date::now());
+        let calls = Rc::new(RefCell::new(0));
+        let counted = calls.clone();
+        let client = Client::with_async_token_provider(&url(&cid), options(), move || {
+            *counted.borrow_mut() += 1;
+            async {
+                sleep(30).await.unwrap();
+                Ok::<_, String>("any-token".to_owned())
+            }
+        })
+        .unwrap();
+        let mut events = client.events(&[]).unwrap();
+        client.connect();
+        until(&mut events, "open", |e| matches!(e, ClientEvent::Open { .. })).await;
+        assert_eq!(*calls.borrow(), 1);
+        let failing = Client::with_async_token_provider(&url(&cid), options(), || async {
+            Err::<String, _>("the auth endpoint is down".to_owned())
+        })
+        .unwrap();
+        let mut failures = failing.events(&[]).unwrap();
+        failing.connect();
+        let error =
+            until(&mut failures, "TOKEN_ERROR", |e| matches!(e, ClientEvent::Error(_))).await;
+        let ClientEvent::Error(e) = error else { unreachable!() };
+        assert_eq!(e.code(), ErrorCode::TokenError, "{e:?}");
+        assert!(e.message().contains("the auth endpoint is down"), "{e:?}");
+    }
+
+    /// Issue 24: typed requests and sends with serde.
+    #[wasm_bindgen_test]
+    async fn rust_api_typed_request_and_send() {
+        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+        struct Echo {
+            text: String,
+            n: u32,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        struct Unread {
+            count: u32,
+        }
+        let cid = format!("rust-typed-{}", js_sys::Date::now());
+        let client = Client::new(&url(&cid), options()).unwrap();
+        client.connect();
+        let sent = Echo { text: "hé".into(), n: 3 };
+        let back: Echo =
+            within(5000, "echo", client.request_as("echo", &sent, None)).await.unwrap();
+        assert_eq!(back, sent);
+        let unread: Unread =
+            within(5000, "unread", client.request_as("get_unread_message", &(), None))
+                .await
+                .unwrap();
+        assert_eq!(unread.count, 3);
+        // A reply that does not decode as the type asked for.
+        let wrong = client.request_as::<_, Unread>("echo", &sent, None);
+        let e = within(5000, "a reply of another shape", wrong).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::MalformedFrame, "{e:?}");
+        let id = client.send_as(&serde_json::json!({ "type": "custom_action" })).unwrap();
+        assert!(id.is_some());
     }
 }

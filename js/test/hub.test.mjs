@@ -374,6 +374,11 @@ test("every error code raised is in the WsErrorCode union and the README, and th
   assert.ok(raised.size >= 29, `found ${raised.size} codes raised: ${[...raised]}`);
   for (const code of raised) assert.ok(union.has(code), `${code} is raised but not in WsErrorCode`);
   assert.deepEqual([...union].sort(), [...documented].sort(), "WsErrorCode and the README's table");
+  // The Rust API's `ErrorCode` (src/web/rust.rs, `error_codes!`) names the same list.
+  const rust = read("src/web/rust.rs");
+  const block = rust.slice(rust.indexOf("error_codes! {"), rust.indexOf("\n}\n", rust.indexOf("error_codes! {")));
+  const rustCodes = [...block.matchAll(/= "([A-Z_]+)",/g)].map((m) => m[1]);
+  assert.deepEqual(rustCodes.sort(), [...union].sort(), "the Rust ErrorCode and WsErrorCode");
 });
 
 test("after dispose, what settles late (a token provider) reaches no port", async () => {

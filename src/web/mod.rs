@@ -660,34 +660,7 @@ impl WsClient {
         data: JsValue,
         options: JsValue,
     ) -> Result<Promise, JsValue> {
-        method_options(&options, "request")?;
-        let timeout = option_ms(&options, "timeoutMs")?;
-        let (n, timeout) = {
-            let mut core = self.inner.core_mut();
-            let timeout = timeout.unwrap_or(core.machine.options().request_timeout_ms);
-            (core.machine.next_id(), timeout)
-        };
-        let retry = flag(&options, "retry")?;
-        let frame = self.inner.hub.request_frame(&kind, &data, n as f64)?;
-        let request = self.inner.hub.track(n as f64, &field(&options, "replyEvent"));
-        let promise = request.promise();
-        let sent = {
-            let mut core = self.inner.core_mut();
-            let sent = if retry {
-                core.machine.send_reliable(now(), n, frame, Some(timeout))
-            } else {
-                core.machine.request(now(), n, frame, timeout)
-            };
-            if sent.is_ok() {
-                core.waiters.insert(n, request.clone());
-            }
-            sent
-        };
-        self.inner.run();
-        if let Err(e) = sent {
-            self.inner.hub.fail(&request, e.code(), &e.message());
-        }
-        Ok(promise)
+        self.start_request(kind, data, options).map(|(_, promise)| promise)
     }
 
     /// Subscribes to one topic or an array of topics (reference counted; resubscribed
@@ -790,6 +763,61 @@ fn socketio_url(url: &str) -> String {
         out.push_str(q);
     }
     out
+}
+
+impl WsClient {
+    /// `request`, also returning the request's id (the Rust API cancels by it).
+    pub(crate) fn start_request(
+        &self,
+        kind: JsValue,
+        data: JsValue,
+        options: JsValue,
+    ) -> Result<(u64, Promise), JsValue> {
+        method_options(&options, "request")?;
+        let timeout = option_ms(&options, "timeoutMs")?;
+        let (n, timeout) = {
+            let mut core = self.inner.core_mut();
+            let timeout = timeout.unwrap_or(core.machine.options().request_timeout_ms);
+            (core.machine.next_id(), timeout)
+        };
+        let retry = flag(&options, "retry")?;
+        let frame = self.inner.hub.request_frame(&kind, &data, n as f64)?;
+        let request = self.inner.hub.track(n as f64, &field(&options, "replyEvent"));
+        let promise = request.promise();
+        let sent = {
+            let mut core = self.inner.core_mut();
+            let sent = if retry {
+                core.machine.send_reliable(now(), n, frame, Some(timeout))
+            } else {
+                core.machine.request(now(), n, frame, timeout)
+            };
+            if sent.is_ok() {
+                core.waiters.insert(n, request.clone());
+            }
+            sent
+        };
+        self.inner.run();
+        if let Err(e) = sent {
+            self.inner.hub.fail(&request, e.code(), &e.message());
+        }
+        Ok((n, promise))
+    }
+}
+
+#[cfg(feature = "std")]
+impl Inner {
+    /// Forgets request `n` (the Rust API: its future was dropped): no timeout, no
+    /// resend, and its promise, which nobody awaits, is left to the garbage collector.
+    pub(crate) fn cancel(self: &Rc<Self>, n: u64) {
+        let pending = {
+            let mut core = self.core_mut();
+            core.waiters.remove(&n);
+            core.machine.settle(now(), n)
+        };
+        if pending {
+            self.run();
+        }
+    }
 }
 
 /// Checks the options object of `send` or `request` (`method`): unknown keys or a value

@@ -35,6 +35,7 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
+use core::time::Duration;
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
@@ -49,14 +50,126 @@ use crate::{Options, State};
 #[derive(Clone)]
 pub struct WsError(JsValue);
 
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $name:ident = $code:literal,)*) => {
+        /// The stable error codes: the JS `WsErrorCode` list (the README's "Errors"
+        /// table says when each is raised), to `match` on.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[$doc])* $name,)*
+            /// A code of the app's own server (with `from_server`), as it was sent.
+            Other(String),
+        }
+
+        impl ErrorCode {
+            /// The code as JS and the wire spell it, e.g. `"INVALID_OPTION"`.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(ErrorCode::$name => $code,)*
+                    ErrorCode::Other(code) => code,
+                }
+            }
+
+            /// The code named `code`; `Other` for one wsocket does not raise.
+            pub fn from_code(code: &str) -> ErrorCode {
+                match code {
+                    $($code => ErrorCode::$name,)*
+                    other => ErrorCode::Other(other.to_owned()),
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// An option is invalid (`WsError::field` names it).
+    InvalidOption = "INVALID_OPTION",
+    /// The URL is not a WebSocket URL, or its provider gave none.
+    InvalidUrl = "INVALID_URL",
+    /// `close` with a code outside 1000 and 3000–4999.
+    InvalidCloseCode = "INVALID_CLOSE_CODE",
+    /// `close` with a reason over 123 UTF-8 bytes.
+    InvalidCloseReason = "INVALID_CLOSE_REASON",
+    /// A method's argument is not what it takes.
+    InvalidArgument = "INVALID_ARGUMENT",
+    /// The queue is full under the `reject` policy.
+    QueueFull = "QUEUE_FULL",
+    /// The queue dropped a message under the `drop-oldest`/`drop-newest` policy.
+    QueueOverflow = "QUEUE_OVERFLOW",
+    /// A request got no reply in time.
+    RequestTimeout = "REQUEST_TIMEOUT",
+    /// A request ended with the client (or its signal).
+    RequestAborted = "REQUEST_ABORTED",
+    /// The socket did not open in time.
+    ConnectTimeout = "CONNECT_TIMEOUT",
+    /// The server stopped answering the heartbeat.
+    HeartbeatTimeout = "HEARTBEAT_TIMEOUT",
+    /// `max_attempts` reconnects failed.
+    ReconnectFailed = "RECONNECT_FAILED",
+    /// Socket.IO: the server refused the namespace.
+    ConnectError = "CONNECT_ERROR",
+    /// Socket.IO: an event larger than the server's `maxPayload`.
+    PayloadTooLarge = "PAYLOAD_TOO_LARGE",
+    /// The server closed with a code that means "do not come back".
+    ClosedByServer = "CLOSED_BY_SERVER",
+    /// The server refused the credentials, and a fresh token did not help.
+    AuthFailed = "AUTH_FAILED",
+    /// An inbound frame could not be read (skipped).
+    MalformedFrame = "MALFORMED_FRAME",
+    /// An inbound frame over `max_message_bytes` (skipped).
+    FrameTooLarge = "FRAME_TOO_LARGE",
+    /// A listener threw (or panicked).
+    ListenerError = "LISTENER_ERROR",
+    /// The token provider failed.
+    TokenError = "TOKEN_ERROR",
+    /// A call on a freed client.
+    ClientFreed = "CLIENT_FREED",
+    /// A client created before the wasm was loaded.
+    NotReady = "NOT_READY",
+    /// The wasm could not be loaded.
+    LoadFailed = "LOAD_FAILED",
+    /// The server's: an unknown message `type`.
+    UnknownMessageType = "UNKNOWN_MESSAGE_TYPE",
+    /// The server's: a frame it could not take.
+    BadRequest = "BAD_REQUEST",
+    /// The server's: missing or invalid credentials.
+    Unauthorized = "UNAUTHORIZED",
+    /// The server's: not allowed.
+    Forbidden = "FORBIDDEN",
+    /// The server's: too many messages per second.
+    RateLimited = "RATE_LIMITED",
+    /// The server's: a frame over its size limit.
+    TooLarge = "TOO_LARGE",
+    /// The server's: something it needs is unreachable; try again.
+    Unavailable = "UNAVAILABLE",
+    /// A server error frame without a code.
+    ServerError = "SERVER_ERROR",
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl WsError {
     fn text(&self, field: &str) -> Option<String> {
         Reflect::get(&self.0, &JsValue::from_str(field)).ok().and_then(|v| v.as_string())
     }
 
-    /// The stable error code, e.g. `"INVALID_OPTION"`.
-    pub fn code(&self) -> String {
-        self.text("code").unwrap_or_else(|| "UNKNOWN".to_owned())
+    fn new(code: ErrorCode, message: &str) -> WsError {
+        WsError(super::bindings::make_error(code.as_str(), message))
+    }
+
+    /// The stable error code, to `match` on (`code().as_str()` for the string).
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::from_code(&self.text("code").unwrap_or_default())
+    }
+
+    /// Whether the server sent it (an `error` frame, or a Socket.IO refusal).
+    pub fn from_server(&self) -> bool {
+        get(&self.0, "fromServer").as_bool().unwrap_or(false)
     }
 
     /// The human-readable message.
@@ -342,8 +455,8 @@ struct Queue {
 }
 
 /// The stream returned by [`Client::events`]. It ends (yields `None`) when the client
-/// is closed for good (by `close`, or after giving up) and nothing else is buffered.
-/// Events are buffered until polled.
+/// is closed for good (by `close`, or after giving up) or dropped, and nothing else is
+/// buffered. Events are buffered until polled.
 pub struct Events {
     queue: Rc<RefCell<Queue>>,
     _listener: Listener,
@@ -394,6 +507,25 @@ pub struct Client {
     // Declared first, so it is dropped (socket closed) before the token closure it calls.
     js: WsClient,
     _token: Option<Closure<dyn Fn() -> JsValue>>,
+    /// The queues of the `Events` streams made from this client: they end when it goes.
+    streams: RefCell<Vec<alloc::rc::Weak<RefCell<Queue>>>>,
+}
+
+/// A dropped client ends its event streams: a `while let Some(e) = events.next().await`
+/// loop in a component that is unmounted finishes.
+impl Drop for Client {
+    fn drop(&mut self) {
+        for queue in self.streams.take().iter().filter_map(alloc::rc::Weak::upgrade) {
+            let waker = {
+                let mut q = queue.borrow_mut();
+                q.ended = true;
+                q.waker.take()
+            };
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Client {
@@ -407,28 +539,61 @@ impl Client {
     /// page's host); it does not connect until [`connect`](Self::connect). Invalid
     /// options are an `INVALID_OPTION` error naming the field.
     pub fn new(url: &str, options: Options) -> Result<Client, WsError> {
-        Ok(Client { js: WsClient::build(Some(url), options, Token::None)?, _token: None })
+        Ok(Client::wrap(WsClient::build(Some(url), options, Token::None)?, None))
+    }
+
+    fn wrap(js: WsClient, token: Option<Closure<dyn Fn() -> JsValue>>) -> Client {
+        Client { js, _token: token, streams: RefCell::default() }
     }
 
     /// The same, with a fixed token (sent as `?token=` or an `auth` message, per
     /// `options.token_in`).
     pub fn with_token(url: &str, options: Options, token: &str) -> Result<Client, WsError> {
         let token = Token::Fixed(token.to_owned());
-        Ok(Client { js: WsClient::build(Some(url), options, token)?, _token: None })
+        Ok(Client::wrap(WsClient::build(Some(url), options, token)?, None))
     }
 
     /// The same, with a token provider called before every connect; a connection
     /// refused for its token is retried once with a fresh one.
     pub fn with_token_provider(
         url: &str,
-        mut options: Options,
+        options: Options,
         provider: impl Fn() -> String + 'static,
     ) -> Result<Client, WsError> {
         let closure = Closure::<dyn Fn() -> JsValue>::new(move || JsValue::from(provider()));
+        Client::with_provider_closure(url, options, closure)
+    }
+
+    /// The same, with an async token provider (a call to your auth endpoint): the
+    /// connect waits for it; an `Err` is a `TOKEN_ERROR` and the client tries again
+    /// later, as after a failed connect.
+    pub fn with_async_token_provider<F>(
+        url: &str,
+        options: Options,
+        provider: impl Fn() -> F + 'static,
+    ) -> Result<Client, WsError>
+    where
+        F: Future<Output = Result<String, String>> + 'static,
+    {
+        let closure = Closure::<dyn Fn() -> JsValue>::new(move || {
+            let token = provider();
+            wasm_bindgen_futures::future_to_promise(async move {
+                token.await.map(JsValue::from).map_err(|why| js_sys::Error::new(&why).into())
+            })
+            .into()
+        });
+        Client::with_provider_closure(url, options, closure)
+    }
+
+    fn with_provider_closure(
+        url: &str,
+        mut options: Options,
+        closure: Closure<dyn Fn() -> JsValue>,
+    ) -> Result<Client, WsError> {
         let function = closure.as_ref().unchecked_ref::<super::js::Function>().clone();
         options.refresh_token = true;
         let js = WsClient::build(Some(url), options, Token::Provider(function))?;
-        Ok(Client { js, _token: Some(closure) })
+        Ok(Client::wrap(js, Some(closure)))
     }
 
     /// Opens the connection (no-op when connecting or open).
@@ -504,6 +669,7 @@ impl Client {
             listener.offs.append(&mut one.offs);
             listener._callbacks.append(&mut one._callbacks);
         }
+        self.streams.borrow_mut().push(Rc::downgrade(&queue));
         Ok(Events { queue, _listener: listener })
     }
 
@@ -525,9 +691,8 @@ impl Client {
 
     /// Sends JSON text as an object (parsed first, so it gets an `id` like any object).
     pub fn send_json(&self, json: &str) -> Result<Option<String>, WsError> {
-        let value = js_sys::JSON::parse(json).map_err(|_| {
-            WsError(super::bindings::make_error("INVALID_ARGUMENT", "send_json: not valid JSON"))
-        })?;
+        let value = js_sys::JSON::parse(json)
+            .map_err(|_| WsError::new(ErrorCode::InvalidArgument, "send_json: not valid JSON"))?;
         self.send(&value)
     }
 
@@ -541,22 +706,61 @@ impl Client {
     }
 
     /// Sends `{type: kind, id, data}` and resolves with the reply carrying the same id;
-    /// fails with the server's error code, `REQUEST_TIMEOUT` after `timeout_ms` (default:
+    /// fails with the server's error code, `REQUEST_TIMEOUT` after `timeout` (default:
     /// the `request_timeout_ms` option) or `REQUEST_ABORTED` when the client closes.
-    pub fn request(
+    /// Dropping the future cancels the request: no timeout, no resend.
+    pub fn request(&self, kind: &str, data: &JsValue, timeout: Option<Duration>) -> Request {
+        let options = js_sys::Object::new();
+        if let Some(t) = timeout {
+            let _ =
+                Reflect::set(&options, &"timeoutMs".into(), &JsValue::from(t.as_secs_f64() * 1e3));
+        }
+        match self.js.start_request(JsValue::from_str(kind), data.clone(), options.into()) {
+            Ok((n, promise)) => Request {
+                n,
+                client: Rc::downgrade(&self.js.inner),
+                reply: Some(JsFuture::from(promise.unchecked_into::<js_sys::Promise>())),
+                refused: None,
+            },
+            Err(e) => Request {
+                n: 0,
+                client: alloc::rc::Weak::new(),
+                reply: None,
+                refused: Some(WsError(e)),
+            },
+        }
+    }
+
+    /// Sends `message` (any `Serialize` that is a JSON object) as `send` does; returns
+    /// its id. Needs the crate's `serde` feature.
+    #[cfg(feature = "serde")]
+    pub fn send_as<T: serde::Serialize + ?Sized>(
+        &self,
+        message: &T,
+    ) -> Result<Option<String>, WsError> {
+        self.send(&to_js(message)?)
+    }
+
+    /// `request` with typed data and reply: `data` serialized as the request's `data`,
+    /// the reply's `data` decoded as `R` (a reply that does not decode is a
+    /// `MALFORMED_FRAME` error). Needs the crate's `serde` feature.
+    #[cfg(feature = "serde")]
+    pub fn request_as<Q, R>(
         &self,
         kind: &str,
-        data: &JsValue,
-        timeout_ms: Option<f64>,
-    ) -> impl Future<Output = Result<Message, WsError>> {
-        let options = js_sys::Object::new();
-        if let Some(ms) = timeout_ms {
-            let _ = Reflect::set(&options, &"timeoutMs".into(), &JsValue::from(ms));
-        }
-        let promise = self.js.request(JsValue::from_str(kind), data.clone(), options.into());
+        data: &Q,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<R, WsError>>
+    where
+        Q: serde::Serialize + ?Sized,
+        R: serde::de::DeserializeOwned,
+    {
+        let request = to_js(data).map(|data| self.request(kind, &data, timeout));
         async move {
-            let frame = JsFuture::from(promise?.unchecked_into::<js_sys::Promise>()).await?;
-            Ok(Message { data: get(&frame, "data"), frame })
+            let reply = request?.await?;
+            reply.data_as::<R>().map_err(|e| {
+                WsError::new(ErrorCode::MalformedFrame, &format!("the reply does not decode: {e}"))
+            })
         }
     }
 
@@ -589,6 +793,65 @@ impl Client {
     /// The JS-facing client underneath, e.g. to hand it to JS code.
     pub fn as_js(&self) -> &WsClient {
         &self.js
+    }
+}
+
+/// A value as the JS object its JSON is.
+#[cfg(feature = "serde")]
+fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, WsError> {
+    let json = serde_json::to_string(value)
+        .map_err(|e| WsError::new(ErrorCode::InvalidArgument, &format!("cannot encode: {e}")))?;
+    js_sys::JSON::parse(&json).map_err(WsError)
+}
+
+/// The future of a [`Client::request`]: the reply, or why there is none. Dropping it
+/// before it is ready cancels the request (it is forgotten: no timeout, no resend).
+#[must_use = "a request is cancelled when its future is dropped"]
+pub struct Request {
+    n: u64,
+    client: alloc::rc::Weak<super::Inner>,
+    reply: Option<JsFuture>,
+    refused: Option<WsError>,
+}
+
+impl Future for Request {
+    type Output = Result<Message, WsError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(e) = this.refused.take() {
+            return Poll::Ready(Err(e));
+        }
+        let Some(reply) = this.reply.as_mut() else {
+            return Poll::Ready(Err(WsError::new(
+                ErrorCode::InvalidArgument,
+                "polled after it was ready",
+            )));
+        };
+        let frame = match Pin::new(reply).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(frame) => frame,
+        };
+        this.reply = None;
+        Poll::Ready(
+            frame.map(|frame| Message { data: get(&frame, "data"), frame }).map_err(WsError),
+        )
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        if self.reply.is_some() {
+            if let Some(client) = self.client.upgrade() {
+                client.cancel(self.n);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Request({}, {})", self.n, if self.reply.is_some() { "pending" } else { "done" })
     }
 }
 
