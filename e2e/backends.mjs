@@ -103,14 +103,15 @@ export async function stopBackends(backends) {
   for (const b of [backends.nestWs, backends.nestSio, backends.fastapi]) await b?.stop();
 }
 
-/** Polls `probe` (in the page) until truthy. */
-async function until(page, what, probe, arg, ms = 10000) {
+/** Polls `probe` (in the page) until truthy; on a timeout says what the page saw
+ * (`window.seen`, and the state and stats of `window.client`). */
+export async function until(page, what, probe, arg, ms = 10000) {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await page.evaluate(probe, arg);
     if (v) return v;
     if (Date.now() > deadline) {
-      const seen = await page.evaluate(() => JSON.stringify(window.seen ?? {})).catch(() => "?");
+      const seen = await page.evaluate(() => JSON.stringify({ ...window.seen, state: window.client?.state, stats: window.client?.stats?.() })).catch(() => "?");
       throw new Error(`timed out waiting for ${what}; the page saw ${seen.slice(0, 1500)}`);
     }
     await new Promise((r) => setTimeout(r, 50));

@@ -6,7 +6,7 @@
 // publishes. Then Redis restarts empty, and then stays down for 5 s.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { Backend, freePort } from "./backends.mjs";
+import { Backend, until } from "./backends.mjs";
 
 const TOKEN = "test-publish-token"; // the test tier's publish credential, not a secret
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -29,19 +29,6 @@ async function post(port, path, body) {
   const headers = { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` };
   const response = await fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", body, headers });
   return { status: response.status, body: await response.json().catch(() => null) };
-}
-
-async function until(page, what, probe, arg, ms = 20000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await page.evaluate(probe, arg);
-    if (v) return v;
-    if (Date.now() > deadline) {
-      const seen = await page.evaluate(() => JSON.stringify({ ...window.seen, state: window.client?.state, stats: window.client?.stats() })).catch(() => "?");
-      throw new Error(`timed out waiting for ${what}; the page saw ${seen.slice(0, 1500)}`);
-    }
-    await sleep(50);
-  }
 }
 
 export async function clusterTest(page, statics, cluster, assert, step) {
@@ -78,7 +65,7 @@ export async function clusterTest(page, statics, cluster, assert, step) {
     });
     client.connect();
   }, { urls, topic, side });
-  await until(page, "open", () => window.client.state === "open");
+  await until(page, "open", () => window.client.state === "open", undefined, 20000);
   await sleep(200);
 
   // The stream: 20,000 pushes published round-robin on the live nodes by four lanes,
@@ -137,7 +124,7 @@ export async function clusterTest(page, statics, cluster, assert, step) {
       }
       if (hit > 0) {
         faults++;
-        await until(page, `recovery from fault ${faults}`, (b) => window.client.stats().reconnects > b && window.client.state === "open", before);
+        await until(page, `recovery from fault ${faults}`, (b) => window.client.stats().reconnects > b && window.client.state === "open", before, 20000);
       }
     }
     await sleep(80);
@@ -167,7 +154,7 @@ export async function clusterTest(page, statics, cluster, assert, step) {
   };
   for (let n = total + 1; n <= total + 10; n++) await publishOn(nodes[n % 3].port, topic, { n });
   await publishOn(nodes[0].port, side, "after");
-  await until(page, "delivery after the Redis restart", (t) => window.seen.pushes === t + 10 && window.seen.sides === 501, total);
+  await until(page, "delivery after the Redis restart", (t) => window.seen.pushes === t + 10 && window.seen.sides === 501, total, 20000);
   const gaps = await page.evaluate(() => window.client.stats().gaps);
   assert(gaps === 2, `one gap per subscribed topic after Redis lost its data: ${gaps}`);
   step(`cluster: Redis restarted empty: ${gaps} gaps (2 topics), the next pushes delivered`);
@@ -183,7 +170,7 @@ export async function clusterTest(page, statics, cluster, assert, step) {
   await redis.start();
   const back = Date.now();
   await publishOn(nodes[2].port, topic, { n: total + 11 });
-  await until(page, "a push after Redis came back", (t) => window.seen.pushes === t + 11, total);
+  await until(page, "a push after Redis came back", (t) => window.seen.pushes === t + 11, total, 20000);
   const after = await page.evaluate(() => ({ state: window.client.state, reconnects: window.client.stats().reconnects, gaps: window.client.stats().gaps }));
   assert(after.state === "open" && after.reconnects === before.reconnects, `the client's connection stayed up through the outage: ${JSON.stringify({ before, after })}`);
   // Redis came back empty (no persistence): one more gap, on the topic published since.

@@ -36,29 +36,40 @@ use wsocket::protocol::{Message, Position};
 use crate::hub::{now_ms, Joined, Published};
 use crate::{AppState, Config};
 
-/// Numbers a push, appends it to the history (trimmed to a count and a size), refreshes
-/// the expiry and publishes it, in one step. A topic Redis does not know (new, expired or
-/// lost) gets the epoch the node proposes. With a third key (a scope's processed ids,
-/// as `SEEN`) and an id, a repeated id publishes nothing and returns seq -1: the check
-/// and the publish are one step, so a reliable publish takes effect exactly once.
-const PUBLISH: &str = r#"
-if KEYS[3] then
+/// What the scripts share (each script is these functions and its body). `seen`
+/// records a processed id in its scope's set, 1 the first time; bounded: ids older than
+/// the TTL go, then the oldest past `most`, and the set expires with its newest id.
+/// `known` gives a topic Redis does not know (new, expired or lost) the epoch the node
+/// proposes, and its history starts afresh; it returns the topic's epoch.
+const FUNCTIONS: &str = r#"
+local function seen(key, id, most, ttl)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local ttl = tonumber(ARGV[9])
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - ttl)
-  if redis.call('ZADD', KEYS[3], 'NX', now, ARGV[7]) == 0 then return {-1, '', 0} end
-  local n = redis.call('ZCARD', KEYS[3])
-  local most = tonumber(ARGV[8])
-  if n > most then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, n - most - 1) end
-  redis.call('PEXPIRE', KEYS[3], ttl)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ttl)
+  local added = redis.call('ZADD', key, 'NX', now, id)
+  local n = redis.call('ZCARD', key)
+  if n > most then redis.call('ZREMRANGEBYRANK', key, 0, n - most - 1) end
+  redis.call('PEXPIRE', key, ttl)
+  return added
 end
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
-  epoch = ARGV[2]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0, 'bytes', 0)
+local function known(meta, hist, proposed)
+  local epoch = redis.call('HGET', meta, 'epoch')
+  if epoch then return epoch end
+  redis.call('DEL', hist)
+  redis.call('HSET', meta, 'epoch', proposed, 'seq', 0, 'bytes', 0)
+  return proposed
 end
+"#;
+
+/// Numbers a push, appends it to the history (trimmed to a count and a size), refreshes
+/// the expiry and publishes it, in one step. With a third key (a scope's processed ids)
+/// and an id, a repeated id publishes nothing and returns seq -1: the check and the
+/// publish are one step, so a reliable publish takes effect exactly once.
+const PUBLISH: &str = r#"
+if KEYS[3] and seen(KEYS[3], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])) == 0 then
+  return {-1, '', 0}
+end
+local epoch = known(KEYS[1], KEYS[2], ARGV[2])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local push = ARGV[1] .. ',"seq":' .. seq .. ',"epoch":"' .. epoch .. '"}'
 redis.call('XADD', KEYS[2], seq .. '-1', 'e', epoch, 'm', push)
@@ -80,12 +91,7 @@ return {seq, epoch, nodes}
 /// Where a topic stands, and, given a client's position (`ARGV[3]` its epoch, `''` for
 /// none; `ARGV[4]` its seq), whether what it missed is all in the history, and that.
 const RECOVER: &str = r#"
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0, 'bytes', 0)
-end
+local epoch = known(KEYS[1], KEYS[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq'))
@@ -102,20 +108,14 @@ end
 return {seq, epoch, 1, replay}
 "#;
 
-/// Records a processed id in its scope; 1 the first time. Bounded: ids older than the
-/// TTL go, and past `ARGV[2]` ids the oldest; the set expires with its newest id.
+/// Records a processed id (`ARGV[1]`) in its scope (`KEYS[1]`): 1 the first time.
 const SEEN: &str = r#"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl)
-local added = redis.call('ZADD', KEYS[1], 'NX', now, ARGV[1])
-local n = redis.call('ZCARD', KEYS[1])
-local most = tonumber(ARGV[2])
-if n > most then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - most - 1) end
-redis.call('PEXPIRE', KEYS[1], ttl)
-return added
+return seen(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 "#;
+
+fn script(body: &str) -> Script {
+    Script::new(&[FUNCTIONS, body].concat())
+}
 
 const CHANNELS: &str = "wsocket:push:";
 /// How long one Redis command may take before the node calls Redis unreachable.
@@ -202,9 +202,9 @@ impl Cluster {
             queue: std::sync::Mutex::new(Some(queue)),
             client,
             conn,
-            publish: Script::new(PUBLISH),
-            recover: Script::new(RECOVER),
-            seen: Script::new(SEEN),
+            publish: script(PUBLISH),
+            recover: script(RECOVER),
+            seen: script(SEEN),
             history: config.history,
             history_bytes: config.history_bytes,
             ttl_ms: config.topic_idle.as_millis().max(1) as u64,

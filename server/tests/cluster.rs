@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as Frame;
 use wsocket::protocol::Message;
@@ -99,19 +99,11 @@ async fn connect(addr: &str, query: &str) -> Socket {
 }
 
 async fn send(s: &mut Socket, v: Value) {
-    s.send(Frame::text(v.to_string())).await.unwrap();
+    common::send_json(s, v).await;
 }
 
 async fn recv(s: &mut Socket) -> Message {
-    loop {
-        let frame =
-            tokio::time::timeout(Duration::from_secs(10), s.next()).await.expect("a frame in 10 s");
-        match frame.expect("socket open").expect("no socket error") {
-            Frame::Text(t) => return serde_json::from_str(&t).unwrap(),
-            Frame::Close(c) => panic!("closed: {c:?}"),
-            _ => {}
-        }
-    }
+    common::recv_message(s).await
 }
 
 /// Subscribes to `topic` (from `since`, a `{seq, epoch}`); the `subscribed` answer.
@@ -401,26 +393,10 @@ async fn a_client_that_returns_to_a_node_gets_each_push_once() {
 async fn sio_connect(addr: &str) -> Socket {
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let mut ws = tokio_tungstenite::connect_async(url).await.unwrap().0;
-    assert!(sio_next(&mut ws).await.starts_with("0{"));
+    assert!(common::sio_next(&mut ws).await.starts_with("0{"));
     ws.send(Frame::text("40/events,")).await.unwrap();
-    assert!(sio_next(&mut ws).await.starts_with("40/events,{\"sid\":"));
+    assert!(common::sio_next(&mut ws).await.starts_with("40/events,{\"sid\":"));
     ws
-}
-
-/// The next Socket.IO packet that is not a ping (answered).
-async fn sio_next(ws: &mut Socket) -> String {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("a packet in 10 s")
-            .expect("socket open")
-            .unwrap();
-        match frame {
-            Frame::Text(t) if t.as_str() == "2" => ws.send(Frame::text("3")).await.unwrap(),
-            Frame::Text(t) => return t.as_str().to_owned(),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
 }
 
 #[tokio::test]
@@ -432,26 +408,32 @@ async fn socket_io_rooms_and_broadcasts_span_the_nodes() {
     let mut on_b = sio_connect(&b).await;
     let mut outside = sio_connect(&b).await;
     on_a.send(Frame::text(r#"42/events,1["join",{"room":"lobby"}]"#)).await.unwrap();
-    assert_eq!(sio_next(&mut on_a).await, r#"43/events,1[{"room":"lobby","success":true}]"#);
+    assert_eq!(
+        common::sio_next(&mut on_a).await,
+        r#"43/events,1[{"room":"lobby","success":true}]"#
+    );
     on_b.send(Frame::text(r#"42/events,1["join",{"room":"lobby"}]"#)).await.unwrap();
-    assert_eq!(sio_next(&mut on_b).await, r#"43/events,1[{"room":"lobby","success":true}]"#);
-    let joined = sio_next(&mut on_a).await;
+    assert_eq!(
+        common::sio_next(&mut on_b).await,
+        r#"43/events,1[{"room":"lobby","success":true}]"#
+    );
+    let joined = common::sio_next(&mut on_a).await;
     assert!(joined.starts_with(r#"42/events,["user:joined","#), "b's join reaches a: {joined}");
     on_b.send(Frame::text(r#"42/events,2["message",{"room":"lobby","content":"hi"}]"#))
         .await
         .unwrap();
-    assert_eq!(sio_next(&mut on_b).await, r#"43/events,2[{"success":true}]"#);
-    let got = sio_next(&mut on_a).await;
+    assert_eq!(common::sio_next(&mut on_b).await, r#"43/events,2[{"success":true}]"#);
+    let got = common::sio_next(&mut on_a).await;
     assert!(got.contains(r#""content":"hi""#), "a room message from node b on node a: {got}");
     // A server-initiated broadcast to the room, posted to node a, reaches node b's member
     // and not the socket outside the room.
     let body = json!({ "event": "notice", "data": { "n": 1 }, "room": "lobby" }).to_string();
     assert_eq!(post(&a, "/socketio/broadcast", &body).await["sent"], true);
-    assert_eq!(sio_next(&mut on_b).await, r#"42/events,["notice",{"n":1}]"#);
-    assert_eq!(sio_next(&mut on_a).await, r#"42/events,["notice",{"n":1}]"#);
+    assert_eq!(common::sio_next(&mut on_b).await, r#"42/events,["notice",{"n":1}]"#);
+    assert_eq!(common::sio_next(&mut on_a).await, r#"42/events,["notice",{"n":1}]"#);
     let everyone = json!({ "event": "all", "data": 2 }).to_string();
     post(&a, "/socketio/broadcast", &everyone).await;
-    assert_eq!(sio_next(&mut outside).await, r#"42/events,["all",2]"#, "the first it gets");
+    assert_eq!(common::sio_next(&mut outside).await, r#"42/events,["all",2]"#, "the first it gets");
     // Redis restarts: the adapter's link comes back and subscribes again.
     redis.down();
     redis.up();
@@ -459,7 +441,8 @@ async fn socket_io_rooms_and_broadcasts_span_the_nodes() {
     let again = json!({ "event": "again", "data": 3 }).to_string();
     loop {
         post(&a, "/socketio/broadcast", &again).await;
-        let next = tokio::time::timeout(Duration::from_millis(300), sio_next(&mut outside)).await;
+        let next =
+            tokio::time::timeout(Duration::from_millis(300), common::sio_next(&mut outside)).await;
         if let Ok(packet) = next {
             assert_eq!(packet, r#"42/events,["again",3]"#);
             break;

@@ -18,18 +18,7 @@ async fn open(addr: &str, query: &str) -> Socket {
 
 /// The next text frame that is not an Engine.IO ping (answered, as a client must).
 async fn next(ws: &mut Socket) -> String {
-    loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
-            .await
-            .expect("a frame within 5 s")
-            .expect("the socket open")
-            .unwrap();
-        match frame {
-            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).await.unwrap(),
-            Message::Text(t) => return t.as_str().to_owned(),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    common::sio_next(ws).await
 }
 
 async fn send(ws: &mut Socket, text: &str) {

@@ -19,22 +19,12 @@ async fn connect(addr: &str, query: &str) -> Socket {
 }
 
 async fn send(s: &mut Socket, v: Value) {
-    s.send(Frame::text(v.to_string())).await.unwrap();
+    common::send_json(s, v).await;
 }
 
 /// The next text frame, decoded with the shared protocol types.
 async fn recv(s: &mut Socket) -> Message {
-    loop {
-        let frame =
-            tokio::time::timeout(Duration::from_secs(5), s.next()).await.expect("a frame in 5 s");
-        match frame.expect("socket open").expect("no socket error") {
-            Frame::Text(t) => {
-                return serde_json::from_str(&t).unwrap_or_else(|e| panic!("{t}: {e}"))
-            }
-            Frame::Close(c) => panic!("closed: {c:?}"),
-            _ => {}
-        }
-    }
+    common::recv_message(s).await
 }
 
 async fn recv_close(s: &mut Socket) -> u16 {

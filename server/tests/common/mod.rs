@@ -59,3 +59,46 @@ pub async fn post(addr: &str, path: &str, body: &str) -> serde_json::Value {
     let (_, answer) = request(addr, "POST", path, &[("Authorization", &bearer)], body).await;
     serde_json::from_str(&answer).unwrap_or(serde_json::Value::Null)
 }
+
+/// Sends `v` as a text frame.
+pub async fn send_json(s: &mut Socket, v: serde_json::Value) {
+    use futures_util::SinkExt;
+    s.send(tokio_tungstenite::tungstenite::Message::text(v.to_string())).await.unwrap();
+}
+
+/// The next text frame, decoded with the shared protocol types (at most 10 s).
+pub async fn recv_message(s: &mut Socket) -> wsocket::protocol::Message {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message as Frame;
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), s.next())
+            .await
+            .expect("a frame in 10 s");
+        match frame.expect("socket open").expect("no socket error") {
+            Frame::Text(t) => {
+                return serde_json::from_str(&t).unwrap_or_else(|e| panic!("{t}: {e}"))
+            }
+            Frame::Close(c) => panic!("closed: {c:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// The next Socket.IO packet that is not an Engine.IO ping (answered, as a client must;
+/// at most 10 s).
+pub async fn sio_next(ws: &mut Socket) -> String {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("a packet in 10 s")
+            .expect("the socket open")
+            .unwrap();
+        match frame {
+            Frame::Text(t) if t.as_str() == "2" => ws.send(Frame::text("3")).await.unwrap(),
+            Frame::Text(t) => return t.as_str().to_owned(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
