@@ -453,6 +453,7 @@ async fn subscriber(state: &AppState, cluster: &Cluster) {
                         },
                         // The first tick is at once: what passed while not subscribed.
                         _ = check.tick() => if let Err(e) = catch_up(state, cluster).await {
+                            state.metrics.redis_errors.inc();
                             tracing::warn!(error = %e.0, "Redis check failed");
                             break;
                         },
@@ -490,9 +491,16 @@ async fn on_push(state: &AppState, cluster: &Cluster, message: redis::Msg) {
         () => None,
     };
     if let Some(from) = from {
-        if let Ok(missed) = cluster.range(topic, from).await {
-            for (s, e, m) in missed.into_iter().filter(|(s, e, _)| *s < seq && e == epoch) {
-                state.hub.deliver(topic, s, &e, &m);
+        match cluster.range(topic, from).await {
+            Ok(missed) => {
+                for (s, e, m) in missed.into_iter().filter(|(s, e, _)| *s < seq && e == epoch) {
+                    if state.hub.deliver(topic, s, &e, &m) {
+                        state.metrics.redis_caught_up.inc();
+                    }
+                }
+            }
+            Err(_) => {
+                state.metrics.redis_errors.inc();
             }
         }
     }
@@ -524,7 +532,9 @@ async fn catch_up(state: &AppState, cluster: &Cluster) -> Result<(), Unavailable
     }
     for (topic, from) in behind {
         for (seq, epoch, push) in cluster.range(topic, from).await? {
-            state.hub.deliver(topic, seq, &epoch, &push);
+            if state.hub.deliver(topic, seq, &epoch, &push) {
+                state.metrics.redis_caught_up.inc();
+            }
         }
     }
     Ok(())

@@ -255,7 +255,10 @@ impl AppState {
         let published = cluster
             .publish(topic, event, data, once.map(|(scope, id, _)| (scope, id)))
             .await
-            .map_err(|e| PublishError::Unavailable(e.0))?;
+            .map_err(|e| {
+                self.metrics.redis_errors.inc();
+                PublishError::Unavailable(e.0)
+            })?;
         if let Some((_, _, cid)) = once {
             self.processed.count(cid, published.is_some());
         }
@@ -283,6 +286,7 @@ impl AppState {
                 Ok(joined)
             }
             Err(e) => {
+                self.metrics.redis_errors.inc();
                 tracing::warn!(error = %e.0, topic, "subscribed with this node's position");
                 let last = self.hub.last(topic).filter(|p| !p.epoch.is_empty());
                 let recovered = since.is_none() || last.as_ref() == since;
@@ -306,7 +310,10 @@ impl AppState {
         let Some(cluster) = &self.cluster else {
             return Ok(self.processed.first_time(scope, id, cid));
         };
-        let first = cluster.first_time(scope, id).await.map_err(|e| e.0)?;
+        let first = cluster.first_time(scope, id).await.map_err(|e| {
+            self.metrics.redis_errors.inc();
+            e.0
+        })?;
         self.processed.count(cid, first);
         Ok(first)
     }

@@ -30,6 +30,13 @@ pub struct Metrics {
     pub protocol_errors: Counter,
     /// TCP connections dropped at accept: too many in their HTTP phase.
     pub http_refused: Counter,
+    /// Many nodes: Redis commands that failed (a publish refused with `UNAVAILABLE`, a
+    /// subscribe answered from the node's own position, a failed check).
+    pub redis_errors: Counter,
+    /// Many nodes: pushes read from the history because Pub/Sub did not bring them (a
+    /// dropped subscription, a message Redis dropped, a new epoch).
+    pub redis_caught_up: Counter,
+    redis_subscribed: Gauge,
     queue_depth: Gauge,
     open: Gauge,
     pending: Gauge,
@@ -52,6 +59,9 @@ impl Default for Metrics {
             timeouts: Counter::default(),
             protocol_errors: Counter::default(),
             http_refused: Counter::default(),
+            redis_errors: Counter::default(),
+            redis_caught_up: Counter::default(),
+            redis_subscribed: Gauge::default(),
             queue_depth: Gauge::default(),
             open: Gauge::default(),
             pending: Gauge::default(),
@@ -90,6 +100,17 @@ impl Default for Metrics {
             "TCP connections dropped at accept",
             m.http_refused.clone(),
         );
+        r.register("redis_errors", "Redis commands that failed", m.redis_errors.clone());
+        r.register(
+            "redis_caught_up",
+            "pushes read from the Redis history that Pub/Sub did not bring",
+            m.redis_caught_up.clone(),
+        );
+        r.register(
+            "redis_subscribed",
+            "1 while the node receives every node's pushes through Redis",
+            m.redis_subscribed.clone(),
+        );
         r.register(
             "push_queue_depth",
             "pushes queued for clients, not yet written",
@@ -120,6 +141,8 @@ impl Metrics {
         self.history_bytes.set(history as i64);
         self.processed_bytes.set(processed as i64);
         self.queue_depth.set(state.hub.queue_depth() as i64);
+        self.redis_subscribed
+            .set(i64::from(state.cluster.as_ref().is_some_and(|c| c.subscribed())));
         let mut out = String::new();
         let _ = encode(&mut out, &self.registry);
         out

@@ -849,8 +849,10 @@ impl Session {
             // burst goes out in pipelines. A failure still comes back, as an error.
             let queued = cluster.publish(&topic, event, m.data.unwrap_or(Value::Null), None);
             let outbox = self.outbox.clone();
+            let state = state.clone();
             tokio::spawn(async move {
                 if let Err(e) = queued.await {
+                    state.metrics.redis_errors.inc();
                     let error =
                         ErrorBody { code: ErrorCode::Unavailable, message: e.0, details: None };
                     let frame = Message {

@@ -296,6 +296,8 @@ async fn while_redis_is_down_publishes_fail_clearly_and_nodes_recover_after() {
     assert_eq!(answer["recovered"]["t2"], true, "{answer}");
     let (status, _) = common::request(&b, "GET", "/healthz", &[], "").await;
     assert_eq!(status, 200);
+    let (_, metrics) = common::request(&a, "GET", "/metrics", &[], "").await;
+    assert!(!metrics.contains("wsocket_redis_errors_total 0"), "failures counted: {metrics}");
     let waited = started.elapsed();
     tokio::time::sleep(Duration::from_secs(5).saturating_sub(waited)).await;
     redis.up();
@@ -334,6 +336,13 @@ async fn pushes_published_while_a_node_is_cut_from_pub_sub_are_caught_up_in_orde
     }
     let got = pushes(&mut client, 59).await;
     assert_eq!(got.iter().map(|p| p.0).collect::<Vec<_>>(), (2..=60).collect::<Vec<_>>());
+    // Operators see it: the pushes read from the history, and the link up again.
+    let (_, metrics) = common::request(&b, "GET", "/metrics", &[], "").await;
+    let value = |name: &str| {
+        metrics.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok()).unwrap_or(0)
+    };
+    assert!(value("wsocket_redis_caught_up_total") > 0, "{metrics}");
+    assert_eq!(value("wsocket_redis_subscribed"), 1, "{metrics}");
 }
 
 #[tokio::test]
