@@ -629,8 +629,14 @@ async fn send_raw(
     applied(s.conns.command(t.cid.as_deref(), &control))
 }
 
-async fn restart_epoch(State(s): State<Arc<AppState>>) -> Json<Value> {
-    Json(json!({ "epoch": s.hub.restart_epoch() }))
+async fn restart_epoch(State(s): State<Arc<AppState>>) -> Response {
+    // With many nodes the history is Redis's: restart Redis (without persistence) to lose
+    // it; a node's own restart of its positions would only confuse its delivery.
+    if s.cluster.is_some() {
+        let error = "with --redis the history lives in Redis: restart Redis to lose it";
+        return (StatusCode::CONFLICT, Json(json!({ "error": error }))).into_response();
+    }
+    Json(json!({ "epoch": s.hub.restart_epoch() })).into_response()
 }
 
 async fn connections(State(s): State<Arc<AppState>>, Query(t): Query<Target>) -> Json<Value> {

@@ -170,6 +170,10 @@ async fn a_publish_on_any_node_reaches_every_node_in_one_order() {
         assert_eq!(seqs, (1..=300).collect::<Vec<_>>());
         assert!(got.iter().all(|p| p.2 == p.0 && p.1 == got[0].1), "one epoch, in publish order");
     }
+    // The test-control epoch restart is one node's: with Redis it is refused, with why.
+    let (status, body) = common::request(&nodes[0].0, "POST", "/control/epoch", &[], "").await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("restart Redis"), "{body}");
 }
 
 #[tokio::test]
