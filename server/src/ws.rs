@@ -624,12 +624,7 @@ impl Session {
     }
 
     fn error(&mut self, id: Option<String>, code: ErrorCode, text: impl Into<String>) {
-        self.reply(&Message {
-            kind: types::ERROR.to_owned(),
-            id,
-            error: Some(ErrorBody { code, message: text.into(), details: None }),
-            ..Message::default()
-        });
+        self.reply(&error_frame(id, code, text.into()));
     }
 
     fn rate_limited(&mut self, refused: Option<Flow>) -> Flow {
@@ -853,13 +848,7 @@ impl Session {
             tokio::spawn(async move {
                 if let Err(e) = queued.await {
                     state.metrics.redis_errors.inc();
-                    let error =
-                        ErrorBody { code: ErrorCode::Unavailable, message: e.0, details: None };
-                    let frame = Message {
-                        kind: types::ERROR.to_owned(),
-                        error: Some(error),
-                        ..Message::default()
-                    };
+                    let frame = error_frame(None, ErrorCode::Unavailable, e.0);
                     outbox.offer(&Utf8Bytes::from(encode(&frame)));
                 }
             });
@@ -878,6 +867,16 @@ impl Session {
         if m.id.is_some() {
             self.reply(&Message { kind: types::ACK.to_owned(), id: m.id, ..Message::default() });
         }
+    }
+}
+
+/// An `error` frame answering message `id` (none: not tied to one).
+fn error_frame(id: Option<String>, code: ErrorCode, message: String) -> Message {
+    Message {
+        kind: types::ERROR.to_owned(),
+        id,
+        error: Some(ErrorBody { code, message, details: None }),
+        ..Message::default()
     }
 }
 
