@@ -135,11 +135,6 @@ pub enum Input {
         /// The socket's generation.
         gen: u32,
     },
-    /// A reply to request `id` arrived (resolved or rejected by the driver).
-    Reply {
-        /// The request id.
-        id: u64,
-    },
     /// A timer the driver armed has fired.
     Timer(Timer),
     /// The browser is back online.
@@ -652,9 +647,6 @@ impl<P: Clone> Machine<P> {
                         self.disarm(Timer::PongDeadline);
                     }
                 }
-            }
-            Input::Reply { id } => {
-                self.settle(now, id);
             }
             Input::Timer(timer) => {
                 // A timer the machine did not arm (or already disarmed) is stale.

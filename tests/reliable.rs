@@ -3,7 +3,6 @@
 
 mod common;
 use common::{quiet, Sim};
-use wsocket::machine::Input;
 use wsocket::{Error, Options};
 
 #[test]
@@ -20,7 +19,7 @@ fn an_unacknowledged_send_is_resent_on_every_open_until_acked() {
         sim.open();
     }
     assert_eq!(sim.sent_texts(), vec!["r1", "r1", "r1"]);
-    sim.input(Input::Reply { id });
+    sim.reply(id);
     sim.server_close(1006);
     sim.advance(1_000.0);
     sim.open();

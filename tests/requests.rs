@@ -3,7 +3,7 @@
 
 mod common;
 use common::{quiet, Sim};
-use wsocket::machine::{Input, Timer};
+use wsocket::machine::Timer;
 use wsocket::Error;
 
 #[test]
@@ -27,7 +27,7 @@ fn a_reply_settles_the_request_and_disarms_its_timer() {
     let id = sim.m.next_id();
     sim.m.request(sim.now, id, "req".into(), 3_000.0).unwrap();
     sim.run();
-    sim.input(Input::Reply { id });
+    sim.reply(id);
     assert!(!sim.armed(Timer::Requests));
     sim.advance(10_000.0);
     assert!(sim.failed.is_empty());
@@ -81,7 +81,7 @@ fn requests_survive_a_reconnect_until_their_timeout() {
     sim.advance(1_000.0);
     sim.open();
     assert!(sim.failed.is_empty());
-    sim.input(Input::Reply { id });
+    sim.reply(id);
     sim.advance(20_000.0);
     assert!(sim.failed.is_empty());
 }

@@ -362,7 +362,8 @@ impl World {
             ToClient::Pong => self.input(Input::Pong { gen })?,
             ToClient::Reply(id) => {
                 self.acked.insert(id);
-                self.input(Input::Reply { id })?
+                self.m.settle(self.now, id);
+                self.run()?
             }
             ToClient::Subscribed(list) => {
                 for (topic, recovered, seq, epoch) in list {

@@ -67,6 +67,12 @@ impl Sim {
         self.run();
     }
 
+    /// A reply to request `id` arrived: the driver settles it, then runs the effects.
+    pub fn reply(&mut self, id: u64) {
+        self.m.settle(self.now, id);
+        self.run();
+    }
+
     pub fn connect(&mut self) {
         self.input(Input::Connect);
     }
