@@ -280,6 +280,27 @@ if (wanted(7)) {
       ...["raw", "wsocket"].map((v) => { const s = stat(bytes[v]); return [v, fmt(s.median), fmt(s.min), fmt(s.max), `${fmt(s.median / raw.median, 2)}×`]; })],
     "Target: ≤ 1.2× raw.");
 }
+// ---- 10. cold start ----------------------------------------------------------------------------
+if (wanted(10)) {
+  const { coldStart, VARIANTS, THROTTLED } = await import("./cold.mjs");
+  const { runs, sizes } = await coldStart({ cdp, root, esbuild, server, reps: E2E_REPS, alternate });
+  const rows = [["variant", "network", "first message ms median (min–max)", "vs raw (per rep)"]];
+  for (const [net, byVariant] of Object.entries(runs)) {
+    for (const v of Object.keys(VARIANTS)) {
+      const s = stat(byVariant[v]);
+      rows.push([v, net, `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`, perRep(byVariant, "raw", v)]);
+    }
+  }
+  const kb = (n) => `${fmt(n / 1024, 1)} KiB`;
+  const js = (app) => Object.entries(sizes).filter(([p]) => p.startsWith(`${app}/`) && p.endsWith(".js")).reduce((a, [, n]) => a + n, 0);
+  report("10. Cold start: navigation to the first message (ms)", rows,
+    `Each load in a fresh browser context (empty cache), assets bundled by esbuild and served gzip'd: ` +
+    `the raw app ${kb(js("raw"))} of JS, the wsocket app ${kb(js("wsocket"))}, the split one ${kb(sizes["split/split.js"])} first and ${kb(js("split") - sizes["split/split.js"])} in its other chunks; ` +
+    `wsocket_bg.wasm ${kb(sizes["raw/wsocket_bg.wasm"])}. ` +
+    `Throttled: ${THROTTLED.latency} ms latency per request, ${THROTTLED.downloadThroughput * 8 / 1e6} Mbit/s down, ${THROTTLED.uploadThroughput * 8 / 1e3} kbit/s up. ` +
+    `"vs raw" is the variant's time over raw's within each repetition (1.15×: 15% slower than raw). Target: throttled, wsocket as documented (preload + preconnect) ≤ 1.15× raw's time.`);
+}
+
 if (page) await page.close();
 await cdp.close();
 

@@ -109,12 +109,14 @@ step("tsc --checkJs: the hub's calls into the wasm side match the generated wsoc
 {
   const load = (spec) => import(pathToFileURL(join(here, "node_modules", spec)).href);
   const pkgDir = "wsocket";
-  const entries = { ".": "index.js", compat: "compat.js", react: "react.js", vue: "vue.js" };
+  const entries = { ".": "index.js", preconnect: "preconnect.js", compat: "compat.js", react: "react.js", vue: "vue.js" };
   const loaded = {};
   for (const [name, file] of Object.entries(entries)) loaded[name] = await load(join(pkgDir, file));
   assert(typeof loaded["."].WsClient === "function", "wsocket exports WsClient");
   assert(typeof loaded.compat.Wsocket === "function", "wsocket/compat exports Wsocket");
   assert(typeof globalThis.window === "undefined", "no window in Node");
+  // Node has a WebSocket of its own: rendering on the server must not open one.
+  assert(loaded.preconnect.preconnect("ws://127.0.0.1:9/ws") === false, "preconnect() opens nothing during SSR");
 
   const React = await load("react/index.js");
   const { renderToString } = await load("react-dom/server.node.js");
@@ -133,7 +135,7 @@ step("tsc --checkJs: the hub's calls into the wasm side match the generated wsoc
   });
   const vueHtml = await vueRender(app);
   assert(vueHtml.includes("state closed"), `Vue SSR renders the composable: ${vueHtml}`);
-  step("SSR: the four entry points import in Node; React and Vue render the hooks");
+  step("SSR: the five entry points import in Node, preconnect() opens nothing; React and Vue render the hooks");
 }
 
 // --- 4. in Chromium ----------------------------------------------------------------------
@@ -165,17 +167,23 @@ try {
   await check("the package's WsClient: a dropped client is collected when closed, not while connected", collectedWhenClosedTest);
   await check("the package in a module Web Worker", workerTest);
   await check("a failed .wasm fetch: LOAD_FAILED, then ready() and compat load again", loadFailureTest, /Failed to load resource/);
+  await check("wsocket/preconnect: one socket, opened before the wasm, taken with what it received", preconnectTest);
   if (scenarioServers) await check("every browser scenario of tests/web/scenarios.js through the package's WsClient", scenariosTest, /WebSocket connection to|Failed to load resource/);
-  step("servers we did not write: installing and starting NestJS (ws, socket.io) and FastAPI");
-  installBackends(root);
+  const only = arg("--only") === undefined ? null : new RegExp(arg("--only"));
+  if (!only || only.test("NestJS FastAPI")) {
+    step("servers we did not write: installing and starting NestJS (ws, socket.io) and FastAPI");
+    installBackends(root);
+    backends = await startBackends(root);
+  }
   // While a server restarts, the browser logs each refused reconnect attempt.
   const restarting = /ERR_CONNECTION_REFUSED/;
-  backends = await startBackends(root);
   await check("NestJS platform-ws market gateway: PONG unanswered, replyEvent, handleConnection check, restart", (page) => nestWsTest(page, statics, backends, assert), restarting);
   await check("NestJS platform-socket.io /events: JWT in handleConnection, rooms and acks, restart", (page) => nestSioTest(page, statics, backends, assert), restarting);
   await check("FastAPI: ids, topics, batches, rate limit, UNKNOWN_MESSAGE_TYPE, restart with a new epoch", (page) => fastapiTest(page, statics, backends, assert), restarting);
-  step("many nodes: Debian's redis-server and three companion servers with --redis");
-  cluster = await startCluster(root);
+  if (!only || only.test("three nodes over Redis")) {
+    step("many nodes: Debian's redis-server and three companion servers with --redis");
+    cluster = await startCluster(root);
+  }
   await check("three nodes over Redis: 20,000 pushes, 50 faults, a node killed, Redis restarted and down 5 s", (page) => clusterTest(page, statics, cluster, assert, step), /ERR_CONNECTION_REFUSED|WebSocket connection to/);
   await check("demo page screenshot", demoTest);
 } finally {
@@ -190,6 +198,8 @@ step("all e2e checks passed");
 // --- the checks ---------------------------------------------------------------------------
 
 async function check(name, body, allowed) {
+  // `--only REGEX` (for development): only the checks whose name matches.
+  if (arg("--only") !== undefined && !new RegExp(arg("--only")).test(name)) return;
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems = [];
   page.on("console", (m) => m.type() === "error" && !allowed?.test(m.text()) && problems.push(`console error: ${m.text()}`));
@@ -503,6 +513,52 @@ async function loadFailureTest(page) {
   assert(r.errors[0] === "WsError LOAD_FAILED", `compat onError: ${JSON.stringify(r.errors)}`);
   assert(r.opened === 1, `compat connected after its retry: ${r.opened}`);
   assert(fetches === 2, `two fetches of the .wasm: ${fetches}`);
+}
+
+// Issue 24, item 5: `preconnect` from the package's small entry opens the socket before
+// anything else of the client is loaded; the client made later takes it, with the frames
+// the server sent meanwhile, and the server sees one connection. An early socket no
+// client takes is closed after 10 s.
+async function preconnectTest(page) {
+  const cid = `e2e-early-${Date.now()}`;
+  const url = `${wsBase}/ws?cid=${cid}`;
+  const unused = `${wsBase}/ws?cid=${cid}-unused`;
+  const count = async (c) => (await (await fetch(`${server}/control/connections?cid=${c}`)).json()).connections;
+  await page.goto(`${statics.url}/api/`);
+  const opened = await page.evaluate(async ([url, unused]) => {
+    const { preconnect } = await import("/pkg/preconnect.js");
+    window.early = { again: undefined, hello: [], echo: null, error: null };
+    const first = preconnect(url);
+    window.early.again = preconnect(url);
+    return [first, preconnect(unused), typeof window.WsClient];
+  }, [url, unused]);
+  assert(opened[0] === true && opened[1] === true, `preconnect() opened: ${opened}`);
+  await until("the early sockets at the server", async () => (await count(cid)) === 1 && (await count(`${cid}-unused`)) === 1);
+  // Pushed before any client exists.
+  for (const n of [1, 2]) {
+    const res = await fetch(`${server}/control/send?cid=${cid}`, { method: "POST", body: JSON.stringify({ type: "hello", data: n }) });
+    assert(res.ok, `control/send: ${res.status}`);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  const r = await page.evaluate(async (url) => {
+    const { ready, WsClient } = await import("/pkg/index.js");
+    await ready();
+    const ws = new WsClient(url, { reconnect: false });
+    ws.on("hello", (n) => window.early.hello.push(n));
+    ws.connect();
+    window.early.echo = (await ws.request("echo", { n: 7 }, { timeoutMs: 5000 })).data;
+    window.early.reconnects = ws.stats().reconnects;
+    window.client = ws;
+    return window.early;
+  }, url);
+  assert(r.again === false, `a second preconnect of the URL: ${r.again}`);
+  assert(JSON.stringify(r.hello) === "[1,2]", `frames received before the client, in order: ${JSON.stringify(r.hello)}`);
+  assert(r.echo?.n === 7, `the request on the taken socket: ${JSON.stringify(r.echo)}`);
+  assert((await count(cid)) === 1, `one connection at the server: ${await count(cid)}`);
+  step("the client took the early socket: 1 server connection, 2 early frames delivered in order");
+  await until("the unused early socket closed after 10 s", async () => (await count(`${cid}-unused`)) === 0, 15000);
+  assert((await count(cid)) === 1, "the client's connection stays");
+  await page.evaluate(() => window.client.close());
 }
 
 // Every scenario of the browser tier (tests/web/scenarios.js), again, with the client

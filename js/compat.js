@@ -4,6 +4,7 @@
 // `close()`, a `PONG` text heartbeat every 10 s, event-JSON frames `{event, message,
 // data}`. What they lose: the seven bugs of the old wrappers (see README, "Migrating").
 import { isReady, ready, WsClient } from "./index.js";
+import { openEarly } from "./shared.js";
 
 const COMPAT_KEYS = [
   "onOpen",
@@ -139,6 +140,7 @@ export class Wsocket {
 
   /** Opens the connection; calling it again while connected does nothing. */
   connection() {
+    if (this._client === null && this._failed === null && !this._closed) openEarly(this.url, this._settings);
     this._do((c) => c.connect());
     return this;
   }

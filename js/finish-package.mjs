@@ -1,7 +1,7 @@
 // Run by `cargo xtask build` after wasm-bindgen and wasm-opt: shortens the names between
 // the wasm and its glue, adds the entry points (js/*.js and their types) to pkg/ and
 // writes package.json with their `exports`.
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -53,9 +53,18 @@ if (portTypes === undefined) throw new Error("finish-package: class Port not fou
 writeFileSync(join(pkg, "port.d.ts"), portTypes.replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/m, ""));
 writeFileSync(typesFile, types.replace(port, "").replace(raw, "export interface InitOutput {\n    readonly memory: WebAssembly.Memory;\n}"));
 
-const entries = ["index", "compat", "react", "vue"];
+const entries = ["index", "preconnect", "compat", "react", "vue"];
 const files = [...entries.flatMap((e) => [`${e}.js`, `${e}.d.ts`]), "shared.js"];
 for (const file of files) copyFileSync(join(root, "js", file), join(pkg, file));
+// The entries import the early part of the client (src/web/early.js: errors, URLs,
+// `preconnect`) from its snippet, wherever wasm-bindgen put it.
+const early = readdirSync(join(pkg, "snippets"), { recursive: true }).map(String).filter((p) => p.endsWith("src/web/early.js"));
+if (early.length !== 1) throw new Error(`finish-package: expected one early.js snippet, found ${early.length}`);
+for (const file of ["index.js", "preconnect.js"]) {
+  const text = readFileSync(join(pkg, file), "utf8");
+  if (!text.includes(`"./snippets/EARLY"`)) throw new Error(`finish-package: the early.js import not found in ${file}`);
+  writeFileSync(join(pkg, file), text.replace(`"./snippets/EARLY"`, JSON.stringify(`./snippets/${early[0].split("\\").join("/")}`)));
+}
 
 // package.json from Cargo.toml's `[package]`, as wasm-pack would write it, then the
 // entries; the README as the package's; and a .gitignore so pkg/ stays out of git.
@@ -79,6 +88,7 @@ const manifest = {
   types: "index.d.ts",
   exports: {
     ".": { types: "./index.d.ts", default: "./index.js" },
+    "./preconnect": { types: "./preconnect.d.ts", default: "./preconnect.js" },
     "./compat": { types: "./compat.d.ts", default: "./compat.js" },
     "./react": { types: "./react.d.ts", default: "./react.js" },
     "./vue": { types: "./vue.d.ts", default: "./vue.js" },

@@ -13,3 +13,5 @@ export function ready(input?: { module_or_path?: WasmSource } | string | URL | R
 /** True once the wasm is loaded: `new WsClient(...)` works synchronously from then on. */
 export function isReady(): boolean;
 export default ready;
+
+export { preconnect } from "./preconnect.js";

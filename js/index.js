@@ -8,6 +8,11 @@
 import load, { initSync as loadSync, WsClient as CoreClient } from "./wsocket.js";
 
 export * from "./wsocket.js";
+// src/web/early.js, which wasm-bindgen puts under snippets/wsocket-<hash>/: the build
+// (js/finish-package.mjs) writes its path here.
+import { makeError, preconnect } from "./snippets/EARLY";
+
+export { preconnect };
 
 let loading;
 let loaded = false;
@@ -48,15 +53,10 @@ export function isReady() {
 
 export default ready;
 
-// The errors this entry raises itself, shaped like the hub's (`makeError`): `NOT_READY`,
-// `LOAD_FAILED`, and `CLIENT_FREED` (after `free()` the glue's pointer is 0, and
-// wasm-bindgen would answer any call with "null pointer passed to rust").
-function wsError(code, message, cause) {
-  const error = new Error(message, cause === undefined ? undefined : { cause });
-  error.name = "WsError";
-  error.code = code;
-  return error;
-}
+// The errors this entry raises itself: `NOT_READY`, `LOAD_FAILED`, and `CLIENT_FREED`
+// (after `free()` the glue's pointer is 0, and wasm-bindgen would answer any call with
+// "null pointer passed to rust").
+const wsError = (code, message, cause) => makeError(code, message, cause === undefined ? undefined : { cause });
 const freed = () => wsError("CLIENT_FREED", "this WsClient was freed: create a new one");
 
 export class WsClient extends CoreClient {

@@ -2,7 +2,7 @@
 // that asks for that URL, reference counted. The last release closes the client, but one
 // task later: a component that unmounts and mounts again at once (React StrictMode, a
 // keyed re-render, a route change that keeps the same socket) keeps the connection.
-import { ready, WsClient } from "./index.js";
+import { isReady, preconnect, ready, WsClient } from "./index.js";
 
 const clients = new Map();
 
@@ -20,6 +20,20 @@ function keyOf(url) {
   }
 }
 
+/** While the wasm loads, opens the socket the client of `url` will open first
+ * (`preconnect`), so the handshake overlaps the download. Only where the client opens
+ * `url` as given: not for Socket.IO (its own path and query) nor a token in the query. */
+export function openEarly(url, options) {
+  if (isReady() || typeof url !== "string") return;
+  const o = options ?? {};
+  if (o.protocol === "socketio" || (o.token != null && o.tokenIn !== "message")) return;
+  try {
+    preconnect(url, o.subprotocols === undefined ? undefined : { subprotocols: o.subprotocols });
+  } catch {
+    // A URL or option the client refuses: its constructor reports it.
+  }
+}
+
 /** Takes a reference to the client of `url`, creating and connecting it on first use
  * (the first caller's `options` win). `entry.promise` resolves with the client. */
 export function acquire(url, options) {
@@ -32,6 +46,7 @@ export function acquire(url, options) {
     return entry;
   }
   entry = { key, refs: 1, client: null, closing: undefined, promise: null };
+  openEarly(url, options);
   entry.promise = ready().then(() => {
     const client = new WsClient(url, options);
     if (entry.refs === 0) {

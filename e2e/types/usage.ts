@@ -1,7 +1,8 @@
 // Type-checked by `tsc` in the test tier (e2e/run.mjs) against the installed package:
 // every option and every event, and `@ts-expect-error` lines that fail the check if a
 // type ever degrades to `any` or accepts what it must not.
-import init, { isReady, ready, WsClient, type WsClientOptions, type WsError, type WsState, type WsStats } from "wsocket";
+import { preconnect as earlyOpen } from "wsocket/preconnect";
+import init, { isReady, preconnect, ready, WsClient, type WsClientOptions, type WsError, type WsState, type WsStats } from "wsocket";
 import { Wsocket, type WsocketOptions } from "wsocket/compat";
 import * as react from "wsocket/react";
 import * as vue from "wsocket/vue";
@@ -157,3 +158,9 @@ export async function main(): Promise<void> {
   const list = react.useWsocketMessages<{ n: number }>(r.client, "burst");
   const n: number | undefined = list[0]?.data?.n;
 }
+
+// `preconnect`, from the small entry and from the main one: one function.
+const early: boolean = earlyOpen("wss://example.com/ws", { subprotocols: ["v1"] }) || preconnect("/ws");
+void early;
+// @ts-expect-error: preconnect takes the client's URL and only `subprotocols`
+preconnect("wss://example.com/ws", { protocol: "raw" });

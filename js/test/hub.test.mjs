@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Hub, sioHeader } from "../../src/web/hub.js";
+import { preconnect } from "../../src/web/early.js";
 
 const root = new URL("../../", import.meta.url);
 const read = (path) => readFileSync(new URL(path, root), "utf8");
@@ -356,7 +357,7 @@ test("the golden server frames, as the hub decodes and dispatches them", () => {
 test("every error code raised is in the WsErrorCode union and the README, and they agree", () => {
   const raised = new Set();
   for (const [, code] of read("src/error.rs").matchAll(/=> "([A-Z_]+)"/g)) raised.add(code);
-  for (const file of ["src/web/hub.js", "js/index.js", "js/compat.js"]) {
+  for (const file of ["src/web/hub.js", "src/web/early.js", "js/index.js", "js/compat.js"]) {
     for (const [, code] of read(file).matchAll(/(?:makeError|wsError)\(\s*"([A-Z_]+)"/g)) raised.add(code);
     for (const [, code] of read(file).matchAll(/\["([A-Z_]+)", `/g)) raised.add(code); // resolve()'s [code, why]
   }
@@ -396,3 +397,81 @@ test("after dispose, what settles late (a token provider) reaches no port", asyn
   assert.equal(freed, 1, "the port is freed once");
   assert.deepEqual(port.calls, [], "nothing reached it after dispose");
 });
+
+// Issue 24, item 5: a socket opened before its client (`preconnect`) is taken by the first
+// client that opens the same URL and subprotocols, with what it received, in order.
+// `preconnect` works in pages and workers only (they have a `location`).
+const onPage = (body) => async () => {
+  globalThis.location = new URL("http://page.test/app/");
+  try {
+    await body();
+  } finally {
+    delete globalThis.location;
+  }
+};
+
+test("preconnect: outside a page (server-side rendering) it opens nothing", () => {
+  const before = FakeSocket.last;
+  assert.equal(preconnect("ws://early/ssr"), false);
+  assert.equal(FakeSocket.last, before);
+});
+
+test("preconnect: the client takes the early socket with its frames, once", onPage(async () => {
+  assert.equal(preconnect("ws://early/ws"), true);
+  const early = FakeSocket.last;
+  assert.equal(preconnect("ws://early/ws"), false, "one early socket per URL");
+  early.open();
+  early.message(JSON.stringify({ type: "hello", data: 1 }));
+  early.message(JSON.stringify({ type: "hello", data: 2 }));
+  const port = fakePort();
+  const hub = new Hub(false, "type", "p-", port, []);
+  const got = [];
+  hub.on("hello", (data) => got.push(data), false);
+  hub.open("ws://early/ws", 1);
+  assert.equal(hub.socket, early, "no second socket");
+  assert.deepEqual(port.calls, [], "nothing while the core's call runs");
+  await Promise.resolve();
+  assert.deepEqual(port.calls, [["opened", 1, undefined]]);
+  assert.deepEqual(got, [1, 2]);
+  early.message(JSON.stringify({ type: "hello", data: 3 }));
+  assert.deepEqual(got, [1, 2, 3]);
+  // Taken: the next client of that URL opens a socket of its own.
+  const other = new Hub(false, "type", "p-", fakePort(), []);
+  other.open("ws://early/ws", 1);
+  assert.notEqual(other.socket, early);
+}));
+
+test("preconnect: other subprotocols, a closed early socket and bad input", onPage(() => {
+  assert.equal(preconnect("/ws", { subprotocols: "v1" }), true);
+  assert.equal(FakeSocket.last.url, "ws://page.test/ws", "a path is on the page's host");
+  assert.equal(preconnect("http://early/sub", { subprotocols: "v2" }), true);
+  const early = FakeSocket.last;
+  assert.equal(early.url, "ws://early/sub");
+  const hub = new Hub(false, "type", "p-", fakePort(), ["v3"]);
+  hub.open("ws://early/sub", 1);
+  assert.notEqual(hub.socket, early, "v3 is not what the early socket offered");
+  const v2 = new Hub(false, "type", "p-", fakePort(), ["v2"]);
+  v2.open("ws://early/sub", 1);
+  assert.equal(v2.socket, early);
+  // One the server closed before a client came is forgotten.
+  assert.equal(preconnect("ws://early/gone"), true);
+  const gone = FakeSocket.last;
+  gone.onclose({ code: 1006 });
+  const late = new Hub(false, "type", "p-", fakePort(), []);
+  late.open("ws://early/gone", 1);
+  assert.notEqual(late.socket, gone);
+  assert.throws(() => preconnect("ftp://x"), { code: "INVALID_ARGUMENT" });
+  assert.throws(() => preconnect("ws://x", { protocols: [] }), { code: "INVALID_OPTION", field: "protocols" });
+  assert.throws(() => preconnect("ws://x", { subprotocols: 1 }), { code: "INVALID_OPTION", field: "subprotocols" });
+}));
+
+test("preconnect: an early socket that receives too much before its client is closed", onPage(() => {
+  assert.equal(preconnect("ws://early/flood"), true);
+  const early = FakeSocket.last;
+  early.open();
+  for (let i = 0; i <= 1000; i++) early.message("x");
+  assert.deepEqual(early.closedWith?.[0], 1000);
+  const hub = new Hub(false, "type", "p-", fakePort(), []);
+  hub.open("ws://early/flood", 1);
+  assert.notEqual(hub.socket, early);
+}));

@@ -21,10 +21,6 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = checkMethodOptions)]
     pub fn check_method_options(options: &JsValue, method: &str) -> Result<(), JsValue>;
 
-    /// `url` resolved against the page (`/ws`), or None when it is not a WebSocket URL.
-    #[wasm_bindgen(js_name = wsUrl)]
-    pub fn ws_url(url: &str) -> Option<String>;
-
     #[wasm_bindgen(constructor)]
     pub fn new(raw: bool, key: &str, prefix: &str, port: super::Port, protocols: &Array) -> Hub;
 
@@ -137,6 +133,15 @@ extern "C" {
     /// `maxMessageBytes` (Infinity: no limit), checked per inbound frame.
     #[wasm_bindgen(method, setter, js_name = maxIn)]
     pub fn set_max_in(this: &Hub, bytes: f64);
+}
+
+// What the hub shares with a page that has not loaded the client yet (`early.js`): the
+// hub imports it by a relative path, which wasm-bindgen copies as a snippet of its own.
+#[wasm_bindgen(module = "/src/web/early.js")]
+extern "C" {
+    /// `url` resolved against the page (`/ws`), or None when it is not a WebSocket URL.
+    #[wasm_bindgen(js_name = wsUrl)]
+    pub fn ws_url(url: &str) -> Option<String>;
 
     /// Builds the JS `Error` with a `code` that every wsocket error is.
     #[wasm_bindgen(js_name = makeError)]

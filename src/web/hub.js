@@ -19,6 +19,8 @@
  * @typedef {{ n: number, id: unknown, promise: Promise<unknown> | undefined, resolve: (value: unknown) => void, reject: (error: unknown) => void }} HubRequest
  */
 
+import { makeError, takeParked, wsUrl } from "./early.js";
+
 const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap"]);
 const MAX_BATCH_DEPTH = 4;
 
@@ -29,15 +31,6 @@ const MAX_BATCH_DEPTH = 4;
 // another. `seen` caches `events` lookups (`listeners`); adding or removing a listener
 // clears it.
 const newLists = () => ({ events: new Map(), life: new Map(), any: [], token: null, url: null, seen: [] });
-
-/** Every error wsocket raises or emits: an `Error` with a stable `code`. */
-export function makeError(code, message, extra) {
-  const error = /** @type {Error & {code: string}} */ (new Error(message));
-  error.name = "WsError";
-  error.code = code;
-  if (extra !== undefined) Object.assign(error, extra);
-  return error;
-}
 
 function eventName(name) {
   if (typeof name !== "string" || name === "") {
@@ -158,20 +151,6 @@ function readOption(options, key) {
   if (key === "maxAttempts" || key === "maxMessageBytes") return v === null || v === Infinity ? Infinity : whole(4294967295);
   if (key === "queueMax") return whole(1000000);
   return expect(typeof v === "number", "a number");
-}
-
-/**
- * `url` as a WebSocket URL, as the `WebSocket` constructor takes it: `ws://` and `wss://`,
- * `http://` and `https://` as `ws://` and `wss://` (a scheme in any case), or a path
- * (`/ws`) on this page's host (`wss:` on `https:` pages); undefined for anything else, or
- * for a path where there is no page (a worker without `location`, server-side rendering).
- */
-export function wsUrl(url) {
-  const scheme = /^(?:ws|http)(s?):\/\//i.exec(url);
-  if (scheme !== null) return `ws${scheme[1] && "s"}://${url.slice(scheme[0].length)}`;
-  const page = globalThis.location;
-  if (!url.startsWith("/") || url.startsWith("//") || typeof page?.host !== "string") return undefined;
-  return `${page.protocol === "https:" ? "wss" : "ws"}://${page.host}${url}`;
 }
 
 /**
@@ -478,7 +457,8 @@ export class Hub {
   open(url, gen) {
     this.release();
     this.isOpen = false;
-    const ws = new WebSocket(url, this.protocols);
+    const early = takeParked(url, this.protocols);
+    const ws = early?.ws ?? new WebSocket(url, this.protocols);
     this.socket = ws;
     this.gen = gen;
     if (this.sio !== null) this.sio.bin = null;
@@ -499,6 +479,15 @@ export class Hub {
     ws.onmessage = (e) => {
       if (gen === this.gen) this.receive(e.data);
     };
+    // A preconnected socket: what it saw before this client took it, as if it happened
+    // now, once the core's current call has returned (a microtask runs before any of the
+    // socket's own events). A handler the client removed meanwhile (`release`) is skipped.
+    if (early !== undefined && early.opened) {
+      queueMicrotask(() => {
+        ws.onopen?.();
+        for (const data of early.frames) ws.onmessage?.({ data });
+      });
+    }
   }
 
   // Closes socket `gen` if it is still the current one. With `detach`, its handlers go
