@@ -33,7 +33,7 @@ export function ready(input) {
     },
     (cause) => {
       loading = undefined;
-      throw wsError("LOAD_FAILED", `the wasm could not be loaded: ${cause?.message ?? cause}`, cause);
+      throw makeError("LOAD_FAILED", `the wasm could not be loaded: ${cause?.message ?? cause}`, { cause });
     },
   );
   return loading;
@@ -56,13 +56,12 @@ export default ready;
 // The errors this entry raises itself: `NOT_READY`, `LOAD_FAILED`, and `CLIENT_FREED`
 // (after `free()` the glue's pointer is 0, and wasm-bindgen would answer any call with
 // "null pointer passed to rust").
-const wsError = (code, message, cause) => makeError(code, message, cause === undefined ? undefined : { cause });
-const freed = () => wsError("CLIENT_FREED", "this WsClient was freed: create a new one");
+const freed = () => makeError("CLIENT_FREED", "this WsClient was freed: create a new one");
 
 export class WsClient extends CoreClient {
   // Before the wasm is loaded the glue would fail with "Cannot read properties of undefined".
   constructor(url, options) {
-    if (!loaded) throw wsError("NOT_READY", "the wasm is not loaded yet: await ready() before new WsClient()");
+    if (!loaded) throw makeError("NOT_READY", "the wasm is not loaded yet: await ready() before new WsClient()");
     super(url, options);
     // This object holds the listeners while the client is closed, so a closed client
     // the app dropped can be collected even when its listeners use it (the hub's `adopt`).

@@ -1,7 +1,8 @@
-//! Socket.IO over the WebSocket transport, the core's part: where a Socket.IO server
-//! answers, and which namespaces are valid (an option the core checks). The framing
-//! both ways (Engine.IO v4 packets carrying Socket.IO v5 packets) is the driver's, where
-//! the frames arrive and leave (`src/web/hub.js`: `sioHeader`, `sioEncode`):
+//! Socket.IO over the WebSocket transport, the core's part: which namespaces are valid
+//! (an option the core checks). Where a Socket.IO server answers (`/socket.io/` and the
+//! Engine.IO query) and the framing both ways (Engine.IO v4 packets carrying Socket.IO v5
+//! packets) are the driver's, where the sockets open and the frames arrive and leave
+//! (`src/web/sio.js`, loaded only in Socket.IO mode, and `sioEncode` in `src/web/hub.js`):
 //!
 //! ```text
 //! Engine.IO:  <type>[data]              0 open {sid, pingInterval, pingTimeout, maxPayload}
@@ -10,11 +11,6 @@
 //!             0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR,
 //!             5 BINARY_EVENT, 6 BINARY_ACK
 //! ```
-
-/// The path a Socket.IO server answers on, and the query of the WebSocket transport.
-pub const DEFAULT_PATH: &str = "/socket.io/";
-/// Query parameters of a WebSocket-only Engine.IO v4 connection.
-pub const TRANSPORT_QUERY: &str = "EIO=4&transport=websocket";
 
 /// A namespace is `/` or `/` followed by characters that cannot end the header.
 pub fn valid_namespace(nsp: &str) -> bool {

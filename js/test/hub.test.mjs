@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Hub, sioHeader } from "../../src/web/hub.js";
+import { Hub } from "../../src/web/hub.js";
+import { sioHeader } from "../../src/web/sio.js";
 import { preconnect } from "../../src/web/early.js";
 
 const root = new URL("../../", import.meta.url);
@@ -166,10 +167,11 @@ test("Socket.IO headers: the golden packets, namespaces in any script, malformed
   assert.equal(sioHeader('429007199254740991["x"]').ack, 9007199254740991);
 });
 
-test("a Socket.IO namespace outside ASCII connects and gets its events (issue 22, #2)", () => {
+test("a Socket.IO namespace outside ASCII connects and gets its events (issue 22, #2)", async () => {
   const port = fakePort();
   const hub = new Hub(false, "type", "p-", port, []);
   hub.useSocketIo("/événements");
+  await hub.loadCodec();
   hub.open("ws://test/socket.io/?EIO=4&transport=websocket", 1);
   const socket = FakeSocket.last;
   socket.open();
@@ -186,7 +188,7 @@ test("a Socket.IO namespace outside ASCII connects and gets its events (issue 22
 
 // The fuzz corpus through the shipped inbound path: every golden frame, mutated, goes
 // through the socket's `onmessage`; nothing throws, and the hub still delivers after.
-test("mutated frames through onmessage never throw, and delivery goes on", () => {
+test("mutated frames through onmessage never throw, and delivery goes on", async () => {
   const fixtures = ["push.json", "batch.json", "error.json", "pong.json", "subscribed.json", "ack.json", "event_reply.json"].map((f) => read(`tests/fixtures/${f}`).trim());
   const sio = read("tests/fixtures/socketio/packets.txt").split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split("\t")[1]);
   let seed = 4242;
@@ -208,7 +210,10 @@ test("mutated frames through onmessage never throw, and delivery goes on", () =>
   for (const [sioMode, corpus] of [[false, fixtures], [true, sio]]) {
     const port = fakePort();
     const hub = new Hub(false, "type", "p-", port, []);
-    if (sioMode) hub.useSocketIo("/admin");
+    if (sioMode) {
+      hub.useSocketIo("/admin");
+      await hub.loadCodec();
+    }
     hub.on("error", () => {}, false);
     hub.open("ws://test/ws", 1);
     const socket = FakeSocket.last;

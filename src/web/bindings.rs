@@ -11,16 +11,6 @@ extern "C" {
     #[derive(Debug, Clone)]
     pub type Hub;
 
-    /// The checked values of the `new WsClient` options, by name, or an INVALID_OPTION
-    /// error.
-    #[wasm_bindgen(catch, js_name = readOptions)]
-    pub fn read_options(options: &JsValue) -> Result<JsValue, JsValue>;
-
-    /// Throws INVALID_OPTION when the options of `send` or `request` (`method`) are not an
-    /// object (or absent) or hold a key that method does not take.
-    #[wasm_bindgen(catch, js_name = checkMethodOptions)]
-    pub fn check_method_options(options: &JsValue, method: &str) -> Result<(), JsValue>;
-
     #[wasm_bindgen(constructor)]
     pub fn new(raw: bool, key: &str, prefix: &str, port: super::Port, protocols: &Array) -> Hub;
 
@@ -135,10 +125,31 @@ extern "C" {
     pub fn set_max_in(this: &Hub, bytes: f64);
 }
 
-// What the hub shares with a page that has not loaded the client yet (`early.js`): the
-// hub imports it by a relative path, which wasm-bindgen copies as a snippet of its own.
+// The hub's Socket.IO decoder, which it imports only in Socket.IO mode (`import("./sio.js")`,
+// src/web/hub.js). Declared here, never called, so that wasm-bindgen copies the file
+// beside the hub in every build (the package, the browser tests) without importing it:
+// an app that never uses Socket.IO never downloads it.
+#[wasm_bindgen(module = "/src/web/sio.js")]
+extern "C" {
+    #[allow(dead_code)]
+    #[wasm_bindgen(js_name = receive)]
+    fn sio_copied_not_imported();
+}
+
+// What the hub shares with a page that has not loaded the client yet (`early.js`: errors,
+// the option and URL rules, `preconnect`); the hub imports it by a relative path.
 #[wasm_bindgen(module = "/src/web/early.js")]
 extern "C" {
+    /// The checked values of the `new WsClient` options, by name, or an INVALID_OPTION
+    /// error.
+    #[wasm_bindgen(catch, js_name = readOptions)]
+    pub fn read_options(options: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// Throws INVALID_OPTION when the options of `send` or `request` (`method`) are not an
+    /// object (or absent) or hold a key that method does not take.
+    #[wasm_bindgen(catch, js_name = checkMethodOptions)]
+    pub fn check_method_options(options: &JsValue, method: &str) -> Result<(), JsValue>;
+
     /// `url` resolved against the page (`/ws`), or None when it is not a WebSocket URL.
     #[wasm_bindgen(js_name = wsUrl)]
     pub fn ws_url(url: &str) -> Option<String>;

@@ -1,5 +1,5 @@
 // What a page needs before the wasm and the rest of the client: the errors every part
-// raises, the URL rule, and sockets opened early (`preconnect`). It imports nothing, so
+// raises, the options and URL rules, and sockets opened early (`preconnect`). It imports nothing, so
 // an app can load it alone first (the `wsocket/preconnect` entry) and the rest later.
 
 /** Every error wsocket raises or emits: an `Error` with a stable `code`. */
@@ -9,6 +9,75 @@ export function makeError(code, message, extra) {
   error.code = code;
   if (extra !== undefined) Object.assign(error, extra);
   return error;
+}
+
+// The options of `new WsClient(url, options)` (src/web/options.rs reads the checked
+// values by these names).
+const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace", "maxMessageBytes", "subprotocols"];
+const CHOICES = { protocol: ["json", "raw", "socketio"], tokenIn: ["query", "message"], queueOverflow: ["reject", "drop-oldest", "drop-newest"] };
+const STRINGS = ["eventKey", "heartbeatMessage", "namespace"];
+const BOOLEANS = ["reconnect", "debug"];
+
+export const badOption = (field, reason) => makeError("INVALID_OPTION", `invalid option \`${field}\`: ${reason}`, { field });
+
+/**
+ * Whether there is an options object (undefined and null mean none); throws INVALID_OPTION
+ * when it is not an object or has a key outside `known`, so a typo is found at once.
+ */
+function knownKeys(options, known) {
+  if (options === undefined || options === null) return false;
+  if (typeof options !== "object" || Array.isArray(options)) throw badOption("options", "expected an object");
+  for (const key of Object.keys(options)) if (!known.includes(key)) throw badOption(key, "unknown option");
+  return true;
+}
+
+/** The options of `send` (`"send"`) or `request`: INVALID_OPTION as `knownKeys` says. */
+export function checkMethodOptions(options, method) {
+  knownKeys(options, method === "send" ? ["reliable"] : ["timeoutMs", "retry", "replyEvent"]);
+  const event = options?.replyEvent;
+  if (method !== "send" && event !== undefined && (typeof event !== "string" || event === "")) throw badOption("replyEvent", "expected a non-empty string");
+}
+
+/**
+ * Checks the types of `options` and returns the checked values by name (absent ones
+ * left out; `maxAttempts` and `maxMessageBytes` null as Infinity; one subprotocol as an
+ * array). Ranges and rules across fields are the core's (`Options::validate`). Throws
+ * INVALID_OPTION naming the field: an unknown key first, so a typo (`maxDelay`) is found
+ * at once.
+ */
+export function readOptions(options) {
+  const out = {};
+  if (!knownKeys(options, OPTIONS)) return out;
+  for (const key of OPTIONS) out[key] = readOption(options, key);
+  return out;
+}
+
+function readOption(options, key) {
+  const v = options[key];
+  const expect = (ok, what) => {
+    if (!ok) throw badOption(key, `expected ${what}`);
+    return v;
+  };
+  const whole = (max) => {
+    expect(typeof v === "number", "a number");
+    return expect(Number.isInteger(v) && v >= 0 && v <= max, `a whole number from 0 to ${max}`);
+  };
+  const choices = CHOICES[key];
+  if (v === undefined) return v;
+  if (choices) {
+    expect(typeof v === "string", "a string");
+    const quoted = choices.map((c) => `"${c}"`);
+    return expect(choices.includes(v), `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`);
+  }
+  if (STRINGS.includes(key)) return expect(typeof v === "string", "a string");
+  if (BOOLEANS.includes(key)) return expect(typeof v === "boolean", "a boolean");
+  const strings = Array.isArray(v) && v.every((t) => typeof t === "string");
+  if (key === "topics") return expect(strings, "an array of strings");
+  if (key === "subprotocols") return typeof v === "string" ? [v] : expect(strings, "a string or an array of strings");
+  if (key === "token") return expect(v === null || typeof v === "string" || typeof v === "function", "a string or a function returning one (or a Promise of one)");
+  if (key === "maxAttempts" || key === "maxMessageBytes") return v === null || v === Infinity ? Infinity : whole(4294967295);
+  if (key === "queueMax") return whole(1000000);
+  return expect(typeof v === "number", "a number");
 }
 
 /**
@@ -45,34 +114,35 @@ const parkKey = (url, protocols) => `${protocols.join(",")} ${url}`;
  * INVALID_OPTION naming the field for bad options.
  */
 export function preconnect(url, options) {
-  const protocols = subprotocols(options);
+  knownKeys(options, ["subprotocols"]);
+  const protocols = readOption(options ?? {}, "subprotocols") ?? [];
   // Only in a page or a worker: during server-side rendering (no `location`) a socket
   // would be opened by the server, for nobody.
   if (typeof WebSocket !== "function" || typeof globalThis.location?.href !== "string") return false;
   const target = typeof url === "string" ? wsUrl(url) : undefined;
-  if (target === undefined) throw makeError("INVALID_ARGUMENT", `preconnect() takes a ws://, wss://, http://, https:// URL or a path, not ${preview(url)}`);
+  if (target === undefined) throw makeError("INVALID_ARGUMENT", "preconnect() takes a ws://, wss://, http://, https:// URL or a path");
   const key = parkKey(target, protocols);
   if (parked.has(key)) return false;
   let ws;
   try {
     ws = new WebSocket(target, protocols);
   } catch (cause) {
-    throw makeError("INVALID_ARGUMENT", `preconnect(): the browser refused the URL: ${cause.message}`, { cause });
+    throw makeError("INVALID_ARGUMENT", `preconnect(): ${cause.message}`, { cause });
   }
-  const early = { ws, opened: false, frames: [], timer: undefined };
-  const forget = (code, reason) => {
+  const early = { ws, opened: false, frames: [], timer: 0 };
+  // Closed by the server (no reason) or by us: forgotten, unless a client took it.
+  const forget = (reason) => {
     if (parked.get(key) !== early) return;
     parked.delete(key);
     clearTimeout(early.timer);
-    ws.onopen = ws.onclose = ws.onerror = ws.onmessage = null;
-    if (code !== undefined && ws.readyState <= 1) ws.close(code, reason);
+    ws.onopen = ws.onclose = ws.onmessage = null;
+    if (reason) ws.close(1000, reason);
   };
   ws.binaryType = "arraybuffer";
   ws.onopen = () => (early.opened = true);
-  ws.onmessage = (e) => (early.frames.push(e.data) > PARK_FRAMES ? forget(1000, "preconnected socket: too many frames before its client") : undefined);
+  ws.onmessage = (e) => early.frames.push(e.data) > PARK_FRAMES && forget("too many frames before a client");
   ws.onclose = () => forget();
-  ws.onerror = () => {};
-  early.timer = setTimeout(() => forget(1000, "preconnected socket not used"), PARK_MS);
+  early.timer = setTimeout(forget, PARK_MS, "not used");
   parked.set(key, early);
   return true;
 }
@@ -85,22 +155,4 @@ export function takeParked(url, protocols) {
   parked.delete(key);
   clearTimeout(early.timer);
   return early;
-}
-
-// `options.subprotocols` as `new WsClient` reads it (a string or an array of strings).
-function subprotocols(options) {
-  if (options === undefined || options === null) return [];
-  const bad = (field, why) => makeError("INVALID_OPTION", `invalid option \`${field}\`: ${why}`, { field });
-  if (typeof options !== "object" || Array.isArray(options)) throw bad("options", "expected an object");
-  for (const key of Object.keys(options)) if (key !== "subprotocols") throw bad(key, "unknown option");
-  const v = options.subprotocols;
-  if (v === undefined) return [];
-  if (typeof v === "string") return [v];
-  if (!Array.isArray(v) || !v.every((t) => typeof t === "string")) throw bad("subprotocols", "expected a string or an array of strings");
-  return v;
-}
-
-function preview(value) {
-  const text = typeof value === "string" ? value : String(value);
-  return text.length > 80 ? text.slice(0, 80) + "…" : text;
 }

@@ -19,7 +19,7 @@
  * @typedef {{ n: number, id: unknown, promise: Promise<unknown> | undefined, resolve: (value: unknown) => void, reject: (error: unknown) => void }} HubRequest
  */
 
-import { makeError, takeParked, wsUrl } from "./early.js";
+import { badOption, makeError, takeParked, wsUrl } from "./early.js";
 
 const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap"]);
 const MAX_BATCH_DEPTH = 4;
@@ -53,8 +53,8 @@ function preview(frame) {
   return text.length > 200 ? text.slice(0, 200) + "…" : text;
 }
 
-// Socket.IO's binary attachments (socket.io-parser's deconstructPacket and
-// reconstructPacket): each binary value of an event travels as a frame of its own, a
+// Socket.IO's binary attachments (socket.io-parser's deconstructPacket; reconstructPacket
+// is in sio.js): each binary value of an event travels as a frame of its own, a
 // `{_placeholder: true, num}` standing in for it in the packet's JSON.
 const isBinary = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v) || (typeof Blob === "function" && v instanceof Blob);
 
@@ -72,135 +72,6 @@ function deconstruct(v, buffers) {
   return out;
 }
 
-// `v` (parsed JSON) with each placeholder replaced by its attachment; throws on a
-// placeholder with no such attachment.
-function reconstruct(v, buffers) {
-  if (typeof v !== "object" || v === null) return v;
-  if (v._placeholder === true) {
-    if (Number.isInteger(v.num) && v.num >= 0 && v.num < buffers.length) return buffers[v.num];
-    throw new Error(`a placeholder for attachment ${v.num} of ${buffers.length}`);
-  }
-  for (const k of Object.keys(v)) v[k] = reconstruct(v[k], buffers);
-  return v;
-}
-
-// The options of `new WsClient(url, options)` (src/web/options.rs reads the checked
-// values by these names).
-const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace", "maxMessageBytes", "subprotocols"];
-const CHOICES = { protocol: ["json", "raw", "socketio"], tokenIn: ["query", "message"], queueOverflow: ["reject", "drop-oldest", "drop-newest"] };
-const STRINGS = ["eventKey", "heartbeatMessage", "namespace"];
-const BOOLEANS = ["reconnect", "debug"];
-
-const badOption = (field, reason) => makeError("INVALID_OPTION", `invalid option \`${field}\`: ${reason}`, { field });
-
-/**
- * Whether there is an options object (undefined and null mean none); throws INVALID_OPTION
- * when it is not an object or has a key outside `known`, so a typo is found at once.
- */
-function knownKeys(options, known) {
-  if (options === undefined || options === null) return false;
-  if (typeof options !== "object" || Array.isArray(options)) throw badOption("options", "expected an object");
-  for (const key of Object.keys(options)) if (!known.includes(key)) throw badOption(key, "unknown option");
-  return true;
-}
-
-/** The options of `send` (`"send"`) or `request`: INVALID_OPTION as `knownKeys` says. */
-export function checkMethodOptions(options, method) {
-  knownKeys(options, method === "send" ? ["reliable"] : ["timeoutMs", "retry", "replyEvent"]);
-  const event = options?.replyEvent;
-  if (method !== "send" && event !== undefined && (typeof event !== "string" || event === "")) throw badOption("replyEvent", "expected a non-empty string");
-}
-
-/**
- * Checks the types of `options` and returns the checked values by name (absent ones
- * left out; `maxAttempts` and `maxMessageBytes` null as Infinity; one subprotocol as an
- * array). Ranges and rules across fields are the core's (`Options::validate`). Throws
- * INVALID_OPTION naming the field: an unknown key first, so a typo (`maxDelay`) is found
- * at once.
- */
-export function readOptions(options) {
-  const out = {};
-  if (!knownKeys(options, OPTIONS)) return out;
-  for (const key of OPTIONS) out[key] = readOption(options, key);
-  return out;
-}
-
-function readOption(options, key) {
-  const v = options[key];
-  const expect = (ok, what) => {
-    if (!ok) throw badOption(key, `expected ${what}`);
-    return v;
-  };
-  const whole = (max) => {
-    expect(typeof v === "number", "a number");
-    return expect(Number.isInteger(v) && v >= 0 && v <= max, `a whole number from 0 to ${max}`);
-  };
-  const choices = CHOICES[key];
-  if (v === undefined) return v;
-  if (choices) {
-    expect(typeof v === "string", "a string");
-    const quoted = choices.map((c) => `"${c}"`);
-    return expect(choices.includes(v), `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`);
-  }
-  if (STRINGS.includes(key)) return expect(typeof v === "string", "a string");
-  if (BOOLEANS.includes(key)) return expect(typeof v === "boolean", "a boolean");
-  const strings = Array.isArray(v) && v.every((t) => typeof t === "string");
-  if (key === "topics") return expect(strings, "an array of strings");
-  if (key === "subprotocols") return typeof v === "string" ? [v] : expect(strings, "a string or an array of strings");
-  if (key === "token") return expect(v === null || typeof v === "string" || typeof v === "function", "a string or a function returning one (or a Promise of one)");
-  if (key === "maxAttempts" || key === "maxMessageBytes") return v === null || v === Infinity ? Infinity : whole(4294967295);
-  if (key === "queueMax") return whole(1000000);
-  return expect(typeof v === "number", "a number");
-}
-
-/**
- * The header of one Socket.IO text frame: an Engine.IO packet `<type>[data]`, and in a
- * message (4) a Socket.IO packet `<type>[<n>-][<nsp>,][<ack id>][<JSON>]`. Returns
- * `{eio, kind, count, ack, nsp, start}` (`kind` and `ack` -1 when absent; `start`, where
- * the JSON begins, an index into the string) or, for a malformed frame, why. Only the
- * payload's first character is checked against the packet type; `JSON.parse` reads it.
- */
-export function sioHeader(text) {
-  const digit = (i) => {
-    const c = text.charCodeAt(i);
-    return c >= 48 && c <= 57;
-  };
-  const eio = text.charCodeAt(0) - 48;
-  if (text === "") return "an empty frame";
-  if (!(eio >= 0 && eio <= 6)) return "an unknown Engine.IO packet type";
-  if (eio === 0 && text[1] !== "{") return "a payload of the wrong shape";
-  if (eio !== 4) return { eio, kind: -1, count: 0, ack: -1, nsp: "/", start: 1 };
-  const kind = text.charCodeAt(1) - 48;
-  if (!(kind >= 0 && kind <= 6)) return "an unknown Socket.IO packet type";
-  let i = 2;
-  let count = 0;
-  if (kind > 4) {
-    while (digit(i)) i++;
-    if (i === 2 || i > 11 || text[i] !== "-") return "a bad attachment count";
-    count = Number(text.slice(2, i++));
-  }
-  let nsp = "/";
-  if (text[i] === "/") {
-    // To the first comma (as socket.io-parser reads it); without one, the rest is the
-    // namespace only when no payload follows (`41/events`).
-    const comma = text.indexOf(",", i);
-    if (comma >= 0) {
-      nsp = text.slice(i, comma);
-      i = comma + 1;
-    } else if (!/[[{"]/.test(text.slice(i))) {
-      nsp = text.slice(i);
-      i = text.length;
-    } else return "a namespace without a comma";
-  }
-  const from = i;
-  while (digit(i)) i++;
-  const ack = i > from ? Number(text.slice(from, i)) : -1;
-  if (!Number.isSafeInteger(ack)) return "an ack id too large";
-  const c = text[i];
-  const shape = kind === 4 ? c === "{" || c === '"' : kind === 0 ? c === undefined || c === "{" : kind === 1 ? c === undefined : c === "[";
-  if (!shape || ((kind === 3 || kind === 6) && ack < 0)) return "a payload of the wrong shape";
-  return { eio, kind, count, ack, nsp, start: i };
-}
 
 export class Hub {
   /**
@@ -277,10 +148,27 @@ export class Hub {
     // session a server with connection state recovery gave (`pid`, and `offset`, the
     // last event's).
     this.sio = null;
+    // The Socket.IO decoder (sio.js), once loaded, and its load.
+    this.codec = null;
+    this.codecLoad = undefined;
   }
 
   useSocketIo(nsp) {
     this.sio = { nsp, part: nsp === "/" ? "" : `${nsp},`, auth: "", max: 1000000, window: 0, bin: null, pid: undefined, offset: undefined };
+  }
+
+  // Loads the Socket.IO decoder, only in Socket.IO mode and before the first socket opens
+  // (`resolve`): an app that never uses Socket.IO never downloads it. A failed load is
+  // not kept: the next connect attempt tries again.
+  loadCodec() {
+    this.codecLoad ??= import("./sio.js").then(
+      (codec) => (this.codec = codec),
+      (cause) => {
+        this.codecLoad = undefined;
+        throw ["LOAD_FAILED", `could not load the Socket.IO code: ${cause?.message ?? cause}`];
+      },
+    );
+    return this.codecLoad;
   }
 
   // The CONNECT packet's auth, `{"token": ...}` as socket.io-client sends it.
@@ -457,6 +345,9 @@ export class Hub {
   open(url, gen) {
     this.release();
     this.isOpen = false;
+    // Socket.IO: the server's path and the Engine.IO query (the decoder is loaded: the
+    // core opens only after `resolve`, which waits for it).
+    if (this.sio !== null) url = this.codec.url(url);
     const early = takeParked(url, this.protocols);
     const ws = early?.ws ?? new WebSocket(url, this.protocols);
     this.socket = ws;
@@ -465,7 +356,7 @@ export class Hub {
     ws.binaryType = "arraybuffer";
     ws.onopen = () => {
       this.ws = ws;
-      // Socket.IO: open once the namespace has accepted the CONNECT (receiveSio).
+      // Socket.IO: open once the namespace has accepted the CONNECT (sio.js).
       if (this.sio === null) this.port.opened(gen, undefined);
     };
     ws.onclose = (e) => {
@@ -594,9 +485,10 @@ export class Hub {
     this.lists().url = provider;
   }
 
-  // Calls the URL and token providers for socket `gen`; the core hears the URL (as
-  // `wsUrl` reads it) and the token, each undefined for no such provider, or that one
-  // failed, reported here (INVALID_URL, TOKEN_ERROR).
+  // Calls the URL and token providers for socket `gen`, and in Socket.IO mode waits for
+  // the decoder; the core hears the URL (as `wsUrl` reads it) and the token, each
+  // undefined for no such provider, or that one failed, reported here (INVALID_URL,
+  // TOKEN_ERROR, LOAD_FAILED).
   resolve(gen) {
     const { url, token } = this.lists();
     // A provider's answer, or a rejection with [code, why].
@@ -610,7 +502,9 @@ export class Hub {
       if (read === undefined) throw ["INVALID_URL", `the URL provider gave "${u}": expected ws://, wss://, http://, https:// or a path`];
       return read;
     });
-    Promise.all([ws, call(token, "TOKEN_ERROR", "token")]).then(
+    // In Socket.IO mode the decoder must be there before a socket opens.
+    const codec = this.sio !== null && this.codec === null ? this.loadCodec() : undefined;
+    Promise.all([ws, call(token, "TOKEN_ERROR", "token"), codec]).then(
       ([u, t]) => this.port.resolved(gen, true, u, t),
       ([code, why]) => {
         this.emitError(makeError(code, why));
@@ -629,7 +523,7 @@ export class Hub {
         // The packet it belonged to is lost with it.
         if (this.sio !== null) this.sio.bin = null;
       } else if (this.raw) this.dispatchRaw(data);
-      else if (this.sio !== null) this.attachment(data);
+      else if (this.sio !== null) this.codec.attachment(this, data);
       else this.bad("a binary frame where JSON text was expected", data);
       return;
     }
@@ -644,7 +538,7 @@ export class Hub {
       }
     }
     if (this.sio !== null) {
-      this.receiveSio(data);
+      this.codec.receive(this, data);
       return;
     }
     if (this.raw) {
@@ -828,139 +722,6 @@ export class Hub {
 
   // ---- Socket.IO ---------------------------------------------------------------------
 
-  receiveSio(text) {
-    const sio = this.sio;
-    const h = sioHeader(text);
-    if (typeof h === "string") {
-      this.bad(`not a Socket.IO packet (${h})`, text);
-      return;
-    }
-    const eio = h.eio;
-    const start = h.start;
-    if (eio === 2) {
-      this.write("3");
-      return;
-    }
-    if (eio === 0) {
-      let info;
-      try {
-        info = JSON.parse(text.slice(start));
-      } catch {
-        this.bad("an Engine.IO open packet that is not JSON", text);
-        return;
-      }
-      const num = (v, d) => (Number.isFinite(v) && v > 0 ? v : d);
-      sio.max = num(info.maxPayload, 1000000);
-      sio.window = num(info.pingInterval, 25000) + num(info.pingTimeout, 20000);
-      // As socket.io-client: with a session, the CONNECT asks for it back from the offset on.
-      const auth = sio.pid === undefined ? sio.auth : JSON.stringify(Object.assign({ pid: sio.pid, offset: sio.offset }, sio.auth && JSON.parse(sio.auth)));
-      this.write(`40${sio.part}${auth}`);
-      return;
-    }
-    if (eio !== 4) return;
-    // Attachments follow their packet's header at once (pings may come in between).
-    if (sio.bin !== null) {
-      this.bad("a Socket.IO packet whose binary attachments did not all arrive", sio.bin.text);
-      sio.bin = null;
-    }
-    const kind = h.kind;
-    // BINARY_EVENT and BINARY_ACK announce their attachments.
-    const count = h.count;
-    if (h.nsp !== sio.nsp) {
-      // Another namespace's packet: its attachments are skipped with it.
-      if (count > 0) sio.bin = { text, count, buffers: [], skip: true };
-      return;
-    }
-    let payload;
-    if (start < text.length) {
-      try {
-        payload = JSON.parse(text.slice(start));
-      } catch {
-        this.bad("a Socket.IO payload that is not JSON", text);
-        return;
-      }
-    }
-    if (count > 0) sio.bin = { kind, ack: h.ack, payload, text, count, buffers: [] };
-    else this.sioPacket(kind, h.ack, payload, text, kind > 4 ? [] : null);
-  }
-
-  // A binary frame: the next attachment of the packet in `sio.bin`.
-  attachment(data) {
-    const bin = this.sio.bin;
-    if (bin === null) {
-      this.bad("a binary attachment no packet announced", data);
-      return;
-    }
-    bin.buffers.push(data);
-    if (bin.buffers.length < bin.count) return;
-    this.sio.bin = null;
-    if (!bin.skip) this.sioPacket(bin.kind, bin.ack, bin.payload, bin.text, bin.buffers);
-  }
-
-  // One Socket.IO packet of this namespace; `buffers` are a binary packet's attachments.
-  sioPacket(kind, ack, payload, text, buffers) {
-    if (buffers !== null) {
-      try {
-        payload = reconstruct(payload, buffers);
-      } catch (e) {
-        this.bad(e.message, text);
-        return;
-      }
-      kind -= 3;
-    }
-    const sio = this.sio;
-    switch (kind) {
-      case 0: {
-        // A server with connection state recovery names the session; when it is not the
-        // one asked for, the old offset means nothing to it.
-        const pid = typeof payload?.pid === "string" ? payload.pid : undefined;
-        if (pid !== sio.pid) sio.offset = undefined;
-        sio.pid = pid;
-        this.port.opened(this.gen, sio.window);
-        return;
-      }
-      case 1:
-        this.port.disconnected(this.gen);
-        return;
-      case 2: {
-        const name = payload[0];
-        if (typeof name !== "string") {
-          this.bad("an event without a name", text);
-          return;
-        }
-        const msg = { type: name, data: payload[1], args: payload.slice(1) };
-        if (ack >= 0) {
-          msg.ack = (...args) => this.write(this.sioEncode(3, ack, args));
-        } else if (sio.pid !== undefined && payload.length > 1 && typeof payload[payload.length - 1] === "string") {
-          // In a recoverable session the server ends each event without an ack with its
-          // offset (left in `args`, as socket.io-client leaves it).
-          sio.offset = payload[payload.length - 1];
-        }
-        const ls = this.lists();
-        const list = this.listeners(ls, name);
-        if (list !== undefined) this.fire(list, msg.data, msg);
-        if (ls.any.length !== 0) this.fire(ls.any, msg.data, msg);
-        return;
-      }
-      case 3: {
-        const request = this.port.settle(ack);
-        if (request === undefined) return;
-        request.resolve({ type: "ack", id: request.id, data: payload[0], args: payload });
-        return;
-      }
-      case 4: {
-        const message = payload !== null && typeof payload === "object" ? payload.message : payload;
-        this.emitError(
-          makeError("CONNECT_ERROR", `the Socket.IO server refused the connection: ${message}`, {
-            frame: payload,
-            fromServer: true,
-          }),
-        );
-        this.port.unauthorized(this.gen);
-      }
-    }
-  }
-
   // An EVENT packet: `42<nsp,>[ack]["name", ...args]`.
   sioEvent(name, args, ack) {
     if (typeof name !== "string" || name === "") {
@@ -987,6 +748,14 @@ export class Hub {
       throw makeError("PAYLOAD_TOO_LARGE", `the event is larger than the server's maxPayload (${max} bytes)`);
     }
     return n === 0 ? text : [text, ...buffers];
+  }
+
+  // The Socket.IO server refused the namespace (CONNECT_ERROR, sio.js): reported, and the
+  // core does not reconnect into the same refusal.
+  connectError(payload) {
+    const message = payload !== null && typeof payload === "object" ? payload.message : payload;
+    this.emitError(makeError("CONNECT_ERROR", `the Socket.IO server refused the connection: ${message}`, { frame: payload, fromServer: true }));
+    this.port.unauthorized(this.gen);
   }
 
   serverError(msg) {

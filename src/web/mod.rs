@@ -197,11 +197,13 @@ impl Inner {
 
     /// Opens socket `gen`, after resolving the URL and the token when providers give them.
     fn open_socket(self: &Rc<Self>, gen: u32) {
-        let (url, token) = {
+        let (url, token, socketio) = {
             let core = self.core_ref();
-            (core.url.clone(), core.token.clone())
+            (core.url.clone(), core.token.clone(), core_is_socketio(&core))
         };
         match (url, token) {
+            // Socket.IO: the hub's decoder loads on first use; `resolve` waits for it.
+            _ if socketio => self.hub.resolve(gen),
             (Some(url), TokenSource::None) => self.create_socket(gen, url, None),
             (Some(url), TokenSource::Fixed(t)) => self.create_socket(gen, url, Some(t)),
             _ => self.hub.resolve(gen),
@@ -235,11 +237,7 @@ impl Inner {
         }
         let (url, token) = {
             let core = self.core_ref();
-            let socketio = core_is_socketio(&core);
-            let url = core
-                .url
-                .clone()
-                .or_else(|| given_url.map(|url| if socketio { socketio_url(&url) } else { url }));
+            let url = core.url.clone().or(given_url);
             let token = match &core.token {
                 TokenSource::Fixed(t) => Some(t.clone()),
                 _ => given_token,
@@ -507,11 +505,10 @@ impl WsClient {
         token: Token,
     ) -> Result<WsClient, Error> {
         let socketio = opts.protocol == Protocol::SocketIo;
+        // A Socket.IO server's path and query are added by the hub when it opens the
+        // socket (`sio.js`, loaded only in Socket.IO mode).
         let url = match url {
-            Some(given) => {
-                let url = ws_url(given).ok_or_else(|| Error::InvalidUrl(given.to_owned()))?;
-                Some(if socketio { socketio_url(&url) } else { url })
-            }
+            Some(given) => Some(ws_url(given).ok_or_else(|| Error::InvalidUrl(given.to_owned()))?),
             None => None,
         };
         let namespace = opts.namespace.clone();
@@ -733,36 +730,6 @@ fn no_topics_in_socketio(core: &Core) -> Result<(), JsValue> {
         ));
     }
     Ok(())
-}
-
-/// `ws://host[:port]` or `ws://host/` → `ws://host/socket.io/`, then the Engine.IO v4
-/// WebSocket-transport query (other paths and query parameters are kept).
-fn socketio_url(url: &str) -> String {
-    let (base, query) = match crate::text::split_once_byte(url, b'?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    // After the scheme. A byte search, not `split_once("://")`: a `&str` pattern links the
-    // two-way searcher and its panic path (core::fmt) for one call on a short URL.
-    let host_and_path = match base.as_bytes().windows(3).position(|w| w == b"://") {
-        Some(i) => base.get(i + 3..).unwrap_or(base),
-        None => base,
-    };
-    let mut out = match host_and_path.bytes().position(|b| b == b'/') {
-        None => crate::text::concat(&[base, crate::socketio::DEFAULT_PATH]),
-        Some(p) if p + 1 == host_and_path.len() => {
-            let host = base.strip_suffix('/').unwrap_or(base);
-            crate::text::concat(&[host, crate::socketio::DEFAULT_PATH])
-        }
-        Some(_) => base.to_owned(),
-    };
-    out.push('?');
-    out.push_str(crate::socketio::TRANSPORT_QUERY);
-    if let Some(q) = query.filter(|q| !q.is_empty()) {
-        out.push('&');
-        out.push_str(q);
-    }
-    out
 }
 
 impl WsClient {
