@@ -10,7 +10,8 @@
 // (declared in the generated .d.ts, pkg/port.d.ts). What it owns (ARCHITECTURE.md, "Who owns
 // what"): the socket and its `readyState`, the listeners, how a reply names its request
 // (the requests themselves, and their promises, are the core's), recovery positions,
-// and Socket.IO framing both ways.
+// and Socket.IO framing both ways (inbound in sio.js, loaded only in Socket.IO mode).
+// Sockets opened before their client (`preconnect`) wait in early.js; `open` takes one.
 
 /** @typedef {import("../../pkg/port.js").Port} Port */
 /**

@@ -1064,9 +1064,19 @@ const scenarios = {
     });
     const sent = [];
     // Connects on a fresh fake socket, through the Engine.IO open and the CONNECT answer.
-    const connect = () => {
-      withFake(() => client.connect());
+    // In Socket.IO mode the socket is made once the decoder is loaded (sio.js), a few
+    // tasks after `connect()`: the fake stays in place until then.
+    const connect = async () => {
+      const before = FakeSocket.last;
+      globalThis.WebSocket = FakeSocket;
+      try {
+        client.connect();
+        for (let i = 0; i < 200 && FakeSocket.last === before; i++) await new Promise((r) => setTimeout(r, 10));
+      } finally {
+        globalThis.WebSocket = real;
+      }
       const ws = FakeSocket.last;
+      ok(ws !== before, "a socket within 2 s of connect()");
       ws.readyState = 1;
       ws.onopen({});
       ws.onmessage({ data: '0{"sid":"s","pingInterval":25000,"pingTimeout":20000,"maxPayload":100000}' });
@@ -1074,7 +1084,7 @@ const scenarios = {
       eq(client.state, "open", "open after the CONNECT answer");
       sent.push(ws.sent);
     };
-    connect();
+    await connect();
     const seeds = [
       '42/events,["ok",1,"offset-1"]', '42/events,7["ok",{"a":[1,2]}]', '43/events,1[{"ok":true}]',
       '452-/events,["ok",{"_placeholder":true,"num":0},[{"_placeholder":true,"num":1}]]',
@@ -1093,7 +1103,7 @@ const scenarios = {
       // as it should: connect again.
       if (client.state === "closed") {
         ended++;
-        connect();
+        await connect();
       }
       let data;
       if (rand(4) === 0) {
@@ -1116,7 +1126,7 @@ const scenarios = {
       }
     }
     eq(thrown, 0, "nothing thrown out of onmessage");
-    if (client.state === "closed") connect();
+    if (client.state === "closed") await connect();
     const before = good.length;
     FakeSocket.last.onmessage({ data: '42/events,["ok","after"]' });
     eq(good.slice(before), ["after"], "still delivering after 20,000 random frames");
