@@ -23,7 +23,7 @@
 import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { dirname, extname, join, normalize } from "node:path";
+import { basename, dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { fastapiTest, installBackends, nestSioTest, nestWsTest, startBackends, stopBackends } from "./backends.mjs";
 import { clusterTest, startCluster } from "./cluster.mjs";
@@ -236,11 +236,26 @@ async function until(what, probe, ms = 10000) {
   }
 }
 
+// Issue 24, item 2: the bundler put the Socket.IO code (src/web/sio.js, the only file
+// with the Engine.IO query) in a chunk of its own, and the page, which never uses
+// Socket.IO, did not fetch it.
+function assertNoSocketIo(dist, requested) {
+  const files = readdirSync(dist, { recursive: true }).map(String).filter((f) => f.endsWith(".js"));
+  const sio = files.filter((f) => readFileSync(join(dist, f), "utf8").includes("EIO=4&transport=websocket"));
+  assert(sio.length === 1, `one chunk with the Socket.IO code in ${dist}: ${JSON.stringify(sio)} of ${JSON.stringify(files)}`);
+  const fetched = requested.filter((u) => u.endsWith(".js"));
+  assert(fetched.length > 0 && !fetched.some((u) => u.endsWith(basename(sio[0]))), `the page fetched ${sio[0]}: ${fetched.join(" ")}`);
+  return `${basename(sio[0])} (${statSync(join(dist, sio[0])).size} B), not fetched; the page fetched ${fetched.map((u) => basename(u)).join(", ")}`;
+}
+
 async function appTest(page, app) {
   const cid = `e2e-${app}-${Date.now()}`;
   const ws = `${wsBase}/ws?cid=${cid}`;
+  const requested = [];
+  page.on("request", (r) => requested.push(r.url()));
   await page.goto(`${statics.url}/${app}/?ws=${encodeURIComponent(ws)}`);
   await until("open", async () => (await text(page, "state")) === "open");
+  step(`${app} app: the Socket.IO chunk ${assertNoSocketIo(join(here, `${app}-app`, "dist"), requested)}`);
   await until("live ticker rows", async () => (await page.locator('[data-testid="ticker-row"]').count()) > 0);
   // The app asks for its URL twice, once spelled `HTTP://`: one shared client, one connection.
   await until("one client for both spellings", async () => (await text(page, "shared")) === "true");
@@ -269,8 +284,11 @@ async function appTest(page, app) {
 }
 
 async function webpackTest(page) {
+  const requested = [];
+  page.on("request", (r) => requested.push(r.url()));
   await page.goto(`${statics.url}/webpack/?ws=${encodeURIComponent(`${wsBase}/ws`)}`);
   await until("open", () => page.evaluate(() => document.body.dataset.state === "open"));
+  step(`webpack app: the Socket.IO chunk ${assertNoSocketIo(join(here, "webpack-app", "dist"), requested)}`);
   await until("a ticker message", () => page.evaluate(() => Boolean(document.body.dataset.symbol)));
 }
 
