@@ -168,6 +168,7 @@ try {
   await check("the package in a module Web Worker", workerTest);
   await check("a failed .wasm fetch: LOAD_FAILED, then ready() and compat load again", loadFailureTest, /Failed to load resource/);
   await check("wsocket/preconnect: one socket, opened before the wasm, taken with what it received", preconnectTest);
+  await check("a failed fetch of the Socket.IO chunk: LOAD_FAILED, then connected on the retry", sioLoadFailureTest, /Failed to load resource|Failed to fetch dynamically imported module/);
   if (scenarioServers) await check("every browser scenario of tests/web/scenarios.js through the package's WsClient", scenariosTest, /WebSocket connection to|Failed to load resource/);
   const only = arg("--only") === undefined ? null : new RegExp(arg("--only"));
   if (!only || only.test("NestJS FastAPI")) {
@@ -577,6 +578,33 @@ async function preconnectTest(page) {
   await until("the unused early socket closed after 10 s", async () => (await count(`${cid}-unused`)) === 0, 15000);
   assert((await count(cid)) === 1, "the client's connection stays");
   await page.evaluate(() => window.client.close());
+}
+
+// Issue 24, item 2: the Socket.IO code is fetched when a Socket.IO client first connects;
+// a failed fetch is reported (LOAD_FAILED) and retried with the reconnect backoff, and
+// the client connects once it loads.
+async function sioLoadFailureTest(page) {
+  let fetches = 0;
+  await page.route("**/sio.js", (route) => (fetches++ === 0 ? route.abort("failed") : route.continue()));
+  await page.goto(`${statics.url}/api/`);
+  const r = await page.evaluate(async (url) => {
+    const { ready, WsClient } = await import("/pkg/index.js");
+    await ready();
+    const errors = [];
+    const io = new WsClient(url, { protocol: "socketio", namespace: "/événements", minDelayMs: 50, maxDelayMs: 200 });
+    io.on("error", (e) => errors.push(`${e.code}: ${e.message}`));
+    io.connect();
+    const deadline = Date.now() + 10000;
+    while (io.state !== "open" && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
+    const state = io.state;
+    const reply = await io.request("echo", { n: 1 }, { timeoutMs: 5000 }).then((m) => m.type, (e) => `failed ${e.code}`);
+    io.close();
+    return { errors, state, reply };
+  }, server);
+  assert(/^LOAD_FAILED: could not load the Socket.IO code/.test(r.errors[0] ?? ""), `the failed fetch reported: ${JSON.stringify(r.errors)}`);
+  assert(r.state === "open", `connected after the retry: ${r.state} ${JSON.stringify(r.errors)}`);
+  assert(r.reply === "ack", `an ack on the connection: ${r.reply}`);
+  assert(fetches === 2, `two fetches of the chunk: ${fetches}`);
 }
 
 // Every scenario of the browser tier (tests/web/scenarios.js), again, with the client
