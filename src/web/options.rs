@@ -1,8 +1,8 @@
 //! Reads the options object JS passes to `new WsClient(url, options)`.
 //!
-//! The hub checks the types (`readOptions` in hub.js: JS is smaller than the same checks
-//! through the boundary, BENCHMARKS.md, size); the core's `Options::validate` checks
-//! ranges. Unknown keys are an error, so a typo (`maxDelay`) is found at once.
+//! JS checks the types (`readOptions` in early.js, which `preconnect` shares: JS is
+//! smaller than the same checks through the boundary, BENCHMARKS.md, size); the core's
+//! `Options::validate` checks ranges. Unknown keys are an error, so a typo (`maxDelay`) is found at once.
 
 use alloc::string::String;
 
@@ -25,7 +25,7 @@ pub enum Token {
     Provider(Function),
 }
 
-/// Reads `options` (undefined or null mean all defaults). The hub checks the types
+/// Reads `options` (undefined or null mean all defaults). JS checks the types
 /// (`readOptions`, which throws INVALID_OPTION naming the field) and returns the checked
 /// values by name; the core checks ranges and the rules across fields.
 pub fn read(options: &JsValue) -> Result<(Options, Token), JsValue> {
