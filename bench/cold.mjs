@@ -25,19 +25,17 @@ const APPS = {
     ws.connect();
     await ws.request("echo", 1);
     done();`,
-  // The documented fast start (README, "First load"): the socket opens while the wasm loads.
+  // `preconnect` from the main entry: the socket opens while the wasm loads.
   preconnect: `
     import { preconnect, ready, WsClient } from "PKG/index.js";
-    window.marks=[["js", Math.round(performance.now())]];
     preconnect(WS_URL);
     await ready();
-    window.marks.push(["ready", Math.round(performance.now())]);
     const ws = new WsClient(WS_URL, { reconnect: false });
     ws.connect();
     await ws.request("echo", 1);
     done();`,
-  // The same, split: the small \`wsocket/preconnect\` entry opens the socket, the rest
-  // of the client comes in a chunk of its own (the page preloads it).
+  // The README's recipe ("First load"): the small `wsocket/preconnect` entry opens the
+  // socket, the rest of the client comes in a chunk of its own (the page preloads it).
   split: `
     import { preconnect } from "PKG/preconnect.js";
     preconnect(WS_URL);

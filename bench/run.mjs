@@ -139,9 +139,20 @@ function wasmFunctionBytes(w, re) {
   sizes.forEach((s, i) => {
     total += s;
     const name = names.get(i + imported) ?? "";
-    if (re.test(name) && !name.includes("describe")) { bytes += s; found.push(name.replace(/^_ZN(?:\d+\w+?)*?(\d+)/, "").replace(/17h[0-9a-f]{16}E$/, "")); }
+    if (re.test(name) && !name.includes("describe")) { bytes += s; found.push(demangle(name)); }
   });
   return { bytes, total, names: found };
+}
+
+// A Rust legacy-mangled name (`_ZN7wsocket8socketio15valid_namespace17h…E`) as its path.
+function demangle(name) {
+  const parts = [];
+  let rest = /^_ZN(.*)17h[0-9a-f]{16}E$/.exec(name)?.[1];
+  if (rest === undefined) return name;
+  for (let m; (m = /^(\d+)/.exec(rest)) !== null; rest = rest.slice(m[1].length + Number(m[1]))) {
+    parts.push(rest.slice(m[1].length, m[1].length + Number(m[1])));
+  }
+  return parts.join("::");
 }
 
 // ---- statistics -------------------------------------------------------------------------

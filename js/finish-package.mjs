@@ -63,7 +63,7 @@ if (early.length !== 1) throw new Error(`finish-package: expected one early.js s
 for (const file of ["index.js", "preconnect.js"]) {
   const text = readFileSync(join(pkg, file), "utf8");
   if (!text.includes(`"./snippets/EARLY"`)) throw new Error(`finish-package: the early.js import not found in ${file}`);
-  writeFileSync(join(pkg, file), text.replace(`"./snippets/EARLY"`, JSON.stringify(`./snippets/${early[0].split("\\").join("/")}`)));
+  writeFileSync(join(pkg, file), text.replace(`"./snippets/EARLY"`, JSON.stringify(`./snippets/${early[0]}`)));
 }
 
 // package.json from Cargo.toml's `[package]`, as wasm-pack would write it, then the
