@@ -65,7 +65,8 @@ export class WsClient extends CoreClient {
     super(url, options);
     // This object holds the listeners while the client is closed, so a closed client
     // the app dropped can be collected even when its listeners use it (the hub's `adopt`).
-    (this._hub = this.__hub).adopt(this);
+    // `crossTab` and `outbox` are the hub's chunks' (src/web/tabs.js, outbox.js).
+    (this._hub = this.__hub).adopt(this, options?.crossTab || options?.outbox ? { ...options, url } : undefined);
   }
 
   send(message, options) {

@@ -45,6 +45,8 @@ pub fn legal_close_code(code: u16) -> bool {
 struct Entry {
     cid: Option<String>,
     tx: mpsc::Sender<Control>,
+    /// Heartbeats (`ping`) received, for the test control API.
+    pings: u64,
 }
 
 /// Which count a connection's slot is taken from.
@@ -149,7 +151,7 @@ impl Conns {
     pub fn add(&self, cid: Option<String>) -> (u64, mpsc::Receiver<Control>) {
         let (tx, rx) = mpsc::channel(CONTROL_QUEUE);
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        self.lock().insert(id, Entry { cid, tx });
+        self.lock().insert(id, Entry { cid, tx, pings: 0 });
         (id, rx)
     }
 
@@ -171,6 +173,18 @@ impl Conns {
     /// How many connections have this cid (or all, when `None`).
     pub fn count(&self, cid: Option<&str>) -> usize {
         self.lock().values().filter(|e| cid.is_none() || e.cid.as_deref() == cid).count()
+    }
+
+    /// Counts a `ping` of connection `id`.
+    pub fn pinged(&self, id: u64) {
+        if let Some(e) = self.lock().get_mut(&id) {
+            e.pings += 1;
+        }
+    }
+
+    /// The pings received by the connections with this cid (or all, when `None`).
+    pub fn pings(&self, cid: Option<&str>) -> u64 {
+        self.lock().values().filter(|e| cid.is_none() || e.cid.as_deref() == cid).map(|e| e.pings).sum()
     }
 
     /// Tells every connection to close with 1012 (service restart) and refuses new ones.

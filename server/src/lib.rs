@@ -643,6 +643,7 @@ async fn connections(State(s): State<Arc<AppState>>, Query(t): Query<Target>) ->
     let (processed, repeated) = t.cid.as_deref().map_or((0, 0), |cid| s.processed.counts(cid));
     Json(json!({
         "connections": s.conns.count(t.cid.as_deref()),
+        "pings": s.conns.pings(t.cid.as_deref()),
         "topics": s.hub.positions(),
         "processed": processed,
         "repeated": repeated,

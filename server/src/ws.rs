@@ -699,12 +699,15 @@ impl Session {
             return Flow::Close(codes::UNAUTHORIZED, "unauthorized");
         }
         match m.kind.as_str() {
-            types::PING => self.reply(&Message {
-                kind: types::PONG.to_owned(),
-                id: m.id,
-                timestamp: m.timestamp.or(Some(now_ms())),
-                ..Message::default()
-            }),
+            types::PING => {
+                self.guard.state.conns.pinged(self.guard.conn);
+                self.reply(&Message {
+                    kind: types::PONG.to_owned(),
+                    id: m.id,
+                    timestamp: m.timestamp.or(Some(now_ms())),
+                    ..Message::default()
+                })
+            }
             types::AUTH => return self.on_auth(m),
             types::SUBSCRIBE => self.on_subscribe(m).await,
             types::UNSUBSCRIBE => match data::<TopicsData>(&m) {

@@ -86,12 +86,13 @@ extern "C" {
     #[wasm_bindgen(method, getter)]
     pub fn promise(this: &Request) -> Promise;
 
-    /// Request `n`'s waiter (with `reply_event`, a message of that name answers it too).
+    /// Request `n`'s waiter (with `reply_event`, a message of that name answers it too);
+    /// `frame` for a request with `retry` (the outbox keeps it), else undefined.
     #[wasm_bindgen(method)]
-    pub fn track(this: &Hub, n: f64, reply_event: &JsValue) -> Request;
-    /// Reliable send `n`'s waiter, whose wire id is `id`.
+    pub fn track(this: &Hub, n: f64, reply_event: &JsValue, frame: &JsValue) -> Request;
+    /// Reliable send `n`'s waiter, whose wire id is `id` and frame `frame`.
     #[wasm_bindgen(method, js_name = expectAck)]
-    pub fn expect_ack(this: &Hub, id: &JsValue, n: f64) -> Request;
+    pub fn expect_ack(this: &Hub, id: &JsValue, n: f64, frame: &JsValue) -> Request;
     /// `{topic, seq, epoch}` of every topic with a position (the hub owns them).
     #[wasm_bindgen(method)]
     pub fn positions(this: &Hub) -> Array;
@@ -134,6 +135,23 @@ extern "C" {
     #[allow(dead_code)]
     #[wasm_bindgen(js_name = receive)]
     fn sio_copied_not_imported();
+}
+
+// The shared sockets of `crossTab` (src/web/tabs.js, also the SharedWorker's script),
+// which the hub imports only for a client with that option: copied the same way.
+#[wasm_bindgen(module = "/src/web/tabs.js")]
+extern "C" {
+    #[allow(dead_code)]
+    #[wasm_bindgen(js_name = socket)]
+    fn tabs_copied_not_imported();
+}
+
+// The outbox of `outbox: "indexeddb"` (src/web/outbox.js): copied the same way.
+#[wasm_bindgen(module = "/src/web/outbox.js")]
+extern "C" {
+    #[allow(dead_code)]
+    #[wasm_bindgen(js_name = start)]
+    fn outbox_copied_not_imported();
 }
 
 // What the hub shares with a page that has not loaded the client yet (`early.js`: errors,

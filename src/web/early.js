@@ -13,10 +13,10 @@ export function makeError(code, message, extra) {
 
 // The options of `new WsClient(url, options)` (src/web/options.rs reads the checked
 // values by these names).
-const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace", "maxMessageBytes", "subprotocols"];
-const CHOICES = { protocol: ["json", "raw", "socketio"], tokenIn: ["query", "message"], queueOverflow: ["reject", "drop-oldest", "drop-newest"] };
+const OPTIONS = ["protocol", "eventKey", "topics", "token", "tokenIn", "reconnect", "minDelayMs", "maxDelayMs", "maxAttempts", "stableAfterMs", "connectTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs", "heartbeatMessage", "queueMax", "queueOverflow", "requestTimeoutMs", "debug", "namespace", "maxMessageBytes", "subprotocols", "crossTab", "outbox"];
+const CHOICES = { protocol: ["json", "raw", "socketio"], tokenIn: ["query", "message"], queueOverflow: ["reject", "drop-oldest", "drop-newest"], outbox: ["memory", "indexeddb"] };
 const STRINGS = ["eventKey", "heartbeatMessage", "namespace"];
-const BOOLEANS = ["reconnect", "debug"];
+const BOOLEANS = ["reconnect", "debug", "crossTab"];
 
 export const badOption = (field, reason) => makeError("INVALID_OPTION", `invalid option \`${field}\`: ${reason}`, { field });
 
@@ -49,6 +49,7 @@ export function readOptions(options) {
   const out = {};
   if (!knownKeys(options, OPTIONS)) return out;
   for (const key of OPTIONS) out[key] = readOption(options, key);
+  if (out.crossTab && out.protocol === "socketio") throw badOption("crossTab", 'not available with protocol "socketio"');
   return out;
 }
 

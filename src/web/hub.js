@@ -22,7 +22,7 @@
 
 import { badOption, makeError, takeParked, wsUrl } from "./early.js";
 
-const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap"]);
+const LIFECYCLE = new Set(["open", "close", "error", "state", "reconnecting", "gap", "restored"]);
 const MAX_BATCH_DEPTH = 4;
 
 // What the app gave the client that may refer back to it: its listeners, by event name
@@ -151,25 +151,39 @@ export class Hub {
     this.sio = null;
     // The Socket.IO decoder (sio.js), once loaded, and its load.
     this.codec = null;
-    this.codecLoad = undefined;
+    this.codecLoad = this.tabsLoad = this.boxLoad = undefined;
   }
 
   useSocketIo(nsp) {
     this.sio = { nsp, part: nsp === "/" ? "" : `${nsp},`, auth: "", max: 1000000, window: 0, bin: null, pid: undefined, offset: undefined };
   }
 
-  // Loads the Socket.IO decoder, only in Socket.IO mode and before the first socket opens
-  // (`resolve`): an app that never uses Socket.IO never downloads it. A failed load is
-  // not kept: the next connect attempt tries again.
+  // The chunks `resolve` waits for before a socket opens: the Socket.IO decoder (sio.js)
+  // in Socket.IO mode, the shared sockets (tabs.js) with `crossTab`. An app that never
+  // turns them on never downloads them. A failed load is not kept: the next connect
+  // attempt tries again.
   loadCodec() {
-    this.codecLoad ??= import("./sio.js").then(
-      (codec) => (this.codec = codec),
-      (cause) => {
-        this.codecLoad = undefined;
-        throw ["LOAD_FAILED", `could not load the Socket.IO code: ${cause?.message ?? cause}`];
-      },
-    );
-    return this.codecLoad;
+    return (this.codecLoad ??= import("./sio.js").then((m) => (this.codec = m), this.failed("codecLoad", "Socket.IO")));
+  }
+
+  loadTabs() {
+    return (this.tabsLoad ??= import("./tabs.js").then((m) => (this.tabs = m), this.failed("tabsLoad", "crossTab")));
+  }
+
+  // The outbox, once its records are readable (outbox.js `start`).
+  loadBox() {
+    return (this.boxLoad ??= import("./outbox.js").then((m) => m.start(this)).then((box) => {
+      this.box = box;
+      for (const [w, frame] of this.unboxed ?? []) box.keep(w, frame);
+      this.unboxed = null;
+    }, this.failed("boxLoad", "outbox")));
+  }
+
+  failed(load, what) {
+    return (cause) => {
+      this[load] = undefined;
+      throw ["LOAD_FAILED", `could not load the ${what} code: ${cause?.message ?? cause}`];
+    };
   }
 
   // The CONNECT packet's auth, `{"token": ...}` as socket.io-client sends it.
@@ -195,7 +209,11 @@ export class Hub {
   // wasm side. From `connecting` until `closed` again the hub holds them as well, so a
   // connected client the app did not keep a reference to goes on working, as a
   // `WebSocket` does.
-  adopt(owner) {
+  adopt(owner, opts) {
+    // With `crossTab` or `outbox`, the options and the URL, for their chunks (js/index.js).
+    this.opts = opts;
+    this.boxed = opts?.outbox === "indexeddb";
+    if (this.boxed) this.loadBox().catch(() => {});
     owner._lists = this.ls;
     this.owner = new WeakRef(owner);
     this.loosen();
@@ -349,8 +367,9 @@ export class Hub {
     // Socket.IO: the server's path and the Engine.IO query (the decoder is loaded: the
     // core opens only after `resolve`, which waits for it).
     if (this.sio !== null) url = this.codec.url(url);
-    const early = takeParked(url, this.protocols);
-    const ws = early?.ws ?? new WebSocket(url, this.protocols);
+    // With `crossTab`, a socket shared with other tabs (tabs.js).
+    const early = !this.tabs && takeParked(url, this.protocols);
+    const ws = early?.ws ?? (this.tabs ? this.tabs.socket(this, url, gen) : new WebSocket(url, this.protocols));
     this.socket = ws;
     this.gen = gen;
     if (this.sio !== null) this.sio.bin = null;
@@ -374,7 +393,7 @@ export class Hub {
     // A preconnected socket: what it saw before this client took it, as if it happened
     // now, once the core's current call has returned (a microtask runs before any of the
     // socket's own events). A handler the client removed meanwhile (`release`) is skipped.
-    if (early !== undefined && early.opened) {
+    if (early?.opened) {
       queueMicrotask(() => {
         ws.onopen?.();
         for (const data of early.frames) ws.onmessage?.({ data });
@@ -503,9 +522,11 @@ export class Hub {
       if (read === undefined) throw ["INVALID_URL", `the URL provider gave "${u}": expected ws://, wss://, http://, https:// or a path`];
       return read;
     });
-    // In Socket.IO mode the decoder must be there before a socket opens.
-    const codec = this.sio !== null && this.codec === null ? this.loadCodec() : undefined;
-    Promise.all([ws, call(token, "TOKEN_ERROR", "token"), codec]).then(
+    // The chunks the socket needs first: in Socket.IO mode the decoder; with `crossTab`
+    // the shared sockets; with `outbox` the records of earlier pages.
+    const o = this.opts;
+    const chunks = [this.sio !== null && !this.codec && this.loadCodec(), o?.crossTab && !this.tabs && this.loadTabs(), this.boxed && !this.box && this.loadBox()];
+    Promise.all([ws, call(token, "TOKEN_ERROR", "token"), ...chunks]).then(
       ([u, t]) => this.port.resolved(gen, true, u, t),
       ([code, why]) => {
         this.emitError(makeError(code, why));
@@ -900,7 +921,7 @@ export class Hub {
   // A request's promise and how to settle it (the core keeps it as the request's
   // waiter); with `replyEvent`, the first message of that event name that carries no id
   // of a pending request answers it too.
-  track(n, replyEvent) {
+  track(n, replyEvent, frame) {
     // Socket.IO ack ids are numbers; the typed protocol's ids carry the prefix.
     const request = { n, id: this.sio !== null ? String(n) : this.prefix + n, promise: undefined, resolve: undefined, reject: undefined };
     request.promise = new Promise((resolve, reject) => Object.assign(request, { resolve, reject }));
@@ -912,7 +933,16 @@ export class Hub {
       this.awaiting.set(replyEvent, ns);
     }
     this.tracked = request;
-    return request;
+    // With `retry`, the frame: the outbox keeps it.
+    return frame === undefined ? request : this.keep(request, frame);
+  }
+
+  // With `outbox`, a reliable send's waiter and frame go to the outbox (outbox.js), or
+  // wait for it to load.
+  keep(w, frame) {
+    if (this.box) this.box.keep(w, frame);
+    else if (this.boxed) (this.unboxed ??= []).push([w, frame]);
+    return w;
   }
 
   // The request a reply's `id` names, settled by the core; undefined when it names none
@@ -962,9 +992,9 @@ export class Hub {
   // A reliable send's waiter: its acknowledgement settles it in the core; a failure
   // (the client closed for good) is reported as an `error` event. An id the app chose is
   // routed to `n`.
-  expectAck(id, n) {
+  expectAck(id, n, frame) {
     if (id !== this.prefix + n) this.routes.set(id, n);
-    return { n, id, promise: undefined, resolve: () => {}, reject: (e) => this.emitError(e) };
+    return this.keep({ n, id, promise: undefined, resolve: () => {}, reject: (e) => this.emitError(e) }, frame);
   }
 
   // Request `request` failed (the core's deadline, refusal or close), or the reliable
@@ -994,6 +1024,8 @@ export class Hub {
       oversized: this.oversized,
       listenerErrors: this.listenerErrors,
       bufferedAmount: this.ws?.bufferedAmount ?? 0,
+      crossTab: this.tabs?.via,
+      restored: this.box?.restored,
     };
   }
 }

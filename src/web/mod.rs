@@ -195,19 +195,12 @@ impl Inner {
         }
     }
 
-    /// Opens socket `gen`, after resolving the URL and the token when providers give them.
+    /// Opens socket `gen` once the hub has what it needs first (`resolve`): the URL and
+    /// the token from their providers, and the chunk of the hub's own that the socket
+    /// needs (the Socket.IO decoder, `crossTab`'s shared sockets). Always through the
+    /// hub, which knows both; without any of them it answers in a microtask.
     fn open_socket(self: &Rc<Self>, gen: u32) {
-        let (url, token, socketio) = {
-            let core = self.core_ref();
-            (core.url.clone(), core.token.clone(), core_is_socketio(&core))
-        };
-        match (url, token) {
-            // Socket.IO: the hub's decoder loads on first use; `resolve` waits for it.
-            _ if socketio => self.hub.resolve(gen),
-            (Some(url), TokenSource::None) => self.create_socket(gen, url, None),
-            (Some(url), TokenSource::Fixed(t)) => self.create_socket(gen, url, Some(t)),
-            _ => self.hub.resolve(gen),
-        }
+        self.hub.resolve(gen);
     }
 
     /// The providers' answers for socket `gen`: the URL (already a WebSocket URL) and the
@@ -634,9 +627,9 @@ impl WsClient {
                 ));
             }
             let mut core = self.inner.core_mut();
-            let sent = core.machine.send_reliable(now(), n, frame, None);
+            let sent = core.machine.send_reliable(now(), n, frame.clone(), None);
             if sent.is_ok() {
-                core.waiters.insert(n, self.inner.hub.expect_ack(&id, n as f64));
+                core.waiters.insert(n, self.inner.hub.expect_ack(&id, n as f64, &frame));
             }
             sent
         } else {
@@ -749,7 +742,8 @@ impl WsClient {
         };
         let retry = flag(&options, "retry")?;
         let frame = self.inner.hub.request_frame(&kind, &data, n as f64)?;
-        let request = self.inner.hub.track(n as f64, &field(&options, "replyEvent"));
+        let kept = if retry { frame.clone() } else { JsValue::UNDEFINED };
+        let request = self.inner.hub.track(n as f64, &field(&options, "replyEvent"), &kept);
         let promise = request.promise();
         let sent = {
             let mut core = self.inner.core_mut();

@@ -92,6 +92,12 @@ export interface WsClientOptions {
   /** WebSocket subprotocols offered at every connect, in order of preference (the
    * `protocols` argument of `new WebSocket`); `open` says which the server picked. */
   subprotocols?: string | string[];
+  /** Share one WebSocket with every client of this origin's other tabs that opens the
+   * same URL with the same protocol options (README, "One connection for many tabs"):
+   * in a SharedWorker, else in one tab chosen with Web Locks, else (neither API) one per
+   * tab. Each client keeps its own listeners, requests, subscriptions and state. Not with
+   * `protocol: "socketio"`. Default `false`. */
+  crossTab?: boolean;
   /** Log to the console. Default `false`. */
   debug?: boolean;
 }
@@ -156,6 +162,9 @@ export interface WsStats {
    * (`WebSocket.bufferedAmount`; 0 when not open): wait for it to fall before sending
    * more of a large upload. */
   bufferedAmount: number;
+  /** With `crossTab`, where the shared socket lives: `"sharedworker"`, `"weblocks"` (a
+   * leader tab) or `"tab"` (this tab's own: the browser has neither API). */
+  crossTab?: "sharedworker" | "weblocks" | "tab";
 }
 
 export type WsListener<T = unknown> = (data: T, message: WsMessage<T>) => void;

@@ -1,0 +1,157 @@
+// `outbox: "indexeddb"`: reliable sends (`send(msg, { reliable: true })`, `request(...,
+// { retry: true })`) kept in IndexedDB until they are settled, so that a reload, a crash
+// or a closed tab does not lose them: the next client of the same URL sends them again
+// with their original ids, and a server that remembers the ids it processed (as the
+// companion server does) applies each once. Loaded by the hub (`loadBox`) only for a
+// client with that option; it imports only early.js, which the client has
+// already loaded.
+//
+// A record is the wire frame as the core sent it, under the client's URL and its id,
+// with the client (its id prefix) that owns it. It is written in the task that made the
+// send (one transaction per task, committed at once) and deleted when the send is
+// settled: acknowledged, answered with an error, timed out, or abandoned by the app
+// (`close()`, `free()`). A page that goes away settles nothing, so its records stay.
+//
+// Each client holds a Web Lock named after its prefix for as long as its page lives. At
+// start, a client waits for the lock of every other owner with records under its URL:
+// granted, that owner is gone (its tab closed, reloaded or crashed), and its records are
+// sent again through this client (as reliable sends with their own ids, oldest first, as
+// many as its queue takes; the rest wait for the next client), which owns them from then
+// on. Without Web Locks, only records whose owner is not this page's are taken, at start.
+
+import { makeError } from "./early.js";
+
+const DB = "wsocket-outbox";
+const STORE = "sends";
+const LOCK = "wsocket-outbox:";
+const locks = globalThis.navigator?.locks;
+
+let opened;
+function database() {
+  opened ??= new Promise((resolve, reject) => {
+    const r = indexedDB.open(DB, 1);
+    r.onupgradeneeded = () => r.result.createObjectStore(STORE, { keyPath: ["key", "id"] }).createIndex("key", "key");
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  return opened;
+}
+
+const done = (req) => new Promise((resolve, reject) => {
+  req.onsuccess = () => resolve(req.result);
+  req.onerror = () => reject(req.error);
+});
+
+/**
+ * The outbox of `hub`'s client (`hub.opts.url` is its URL as given), once its records
+ * are readable. Where IndexedDB cannot be opened (a private window that refuses it, no
+ * IndexedDB at all), an `OUTBOX_UNAVAILABLE` error is emitted and sends are kept in
+ * memory only, as without the option.
+ */
+export async function start(hub) {
+  const key = String(hub.opts.url);
+  let db;
+  try {
+    db = await database();
+  } catch (cause) {
+    opened = undefined;
+    hub.emitError(makeError("OUTBOX_UNAVAILABLE", `IndexedDB could not be opened: ${cause?.message ?? cause}`, { cause }));
+    return { keep() {}, restored: 0 };
+  }
+  const box = new Outbox(hub, db, key);
+  // This client's records stay its own while its page lives.
+  locks?.request(LOCK + hub.prefix, () => new Promise(() => {}));
+  const owners = new Set((await done(db.transaction(STORE).objectStore(STORE).index("key").getAll(key))).map((r) => r.owner));
+  owners.delete(hub.prefix);
+  for (const owner of owners) {
+    if (locks === undefined) box.restore(owner);
+    else locks.request(LOCK + owner, () => box.restore(owner));
+  }
+  return box;
+}
+
+class Outbox {
+  constructor(hub, db, key) {
+    this.hub = hub;
+    this.db = db;
+    this.key = key;
+    // Writes and deletes of this task, committed together.
+    this.puts = [];
+    this.dels = [];
+    this.flushing = false;
+    this.restored = 0;
+  }
+
+  /** Keeps reliable send `w` (a hub waiter, `{id, resolve, reject}`) whose frame is `frame`. */
+  keep(w, frame) {
+    if (typeof frame !== "string") return;
+    this.puts.push({ key: this.key, id: w.id, owner: this.hub.prefix, frame, at: Date.now() });
+    const { resolve, reject } = w;
+    w.resolve = (v) => {
+      this.drop(w.id);
+      resolve(v);
+    };
+    w.reject = (e) => {
+      this.drop(w.id);
+      reject(e);
+    };
+    this.flush();
+  }
+
+  drop(id) {
+    this.dels.push(id);
+    this.flush();
+  }
+
+  // One transaction for what this task kept and settled, committed at once.
+  flush() {
+    if (this.flushing) return;
+    this.flushing = true;
+    queueMicrotask(() => {
+      this.flushing = false;
+      const puts = this.puts.splice(0);
+      const dels = this.dels.splice(0);
+      try {
+        const tx = this.db.transaction(STORE, "readwrite");
+        const store = tx.objectStore(STORE);
+        for (const r of puts) store.put(r);
+        for (const id of dels) store.delete([this.key, id]);
+        tx.onerror = () => this.failed(tx.error);
+        tx.commit?.();
+      } catch (cause) {
+        this.failed(cause);
+      }
+    });
+  }
+
+  failed(cause) {
+    this.hub.emitError(makeError("OUTBOX_UNAVAILABLE", `the outbox could not be written: ${cause?.message ?? cause}`, { cause }));
+  }
+
+  // Sends again, through this client, the records of `owner`, who is gone.
+  async restore(owner) {
+    const all = await done(this.db.transaction(STORE).objectStore(STORE).index("key").getAll(this.key));
+    const mine = all.filter((r) => r.owner === owner).sort((a, b) => a.at - b.at);
+    const client = this.hub.owner?.deref();
+    const ids = [];
+    for (const r of mine) {
+      let msg;
+      try {
+        msg = JSON.parse(r.frame);
+      } catch {
+        this.drop(r.id);
+        continue;
+      }
+      try {
+        client.send(msg, { reliable: true });
+      } catch {
+        // The queue is full (or the client was freed): the rest wait for the next client.
+        break;
+      }
+      ids.push(r.id);
+    }
+    if (ids.length === 0) return;
+    this.restored += ids.length;
+    this.hub.emit("restored", { count: ids.length, ids });
+  }
+}
