@@ -107,7 +107,7 @@ async function until(what, probe, ms = 10000) {
   }
 }
 
-// `outbox: "indexeddb"`: a page sends 500 reliable publishes, about 2.5 s of them; twice
+// `outbox: "indexeddb"`: a page sends 500 reliable publishes, 50 a second; twice
 // on the way its connection is dropped and, while its client waits to reconnect (the
 // sends since then queued, nowhere but in the page and its outbox), the page is
 // reloaded. The reloaded page goes on from where it got, and its client sends what the
@@ -138,7 +138,10 @@ export async function outboxTest(browser, statics, server, assert, step) {
       await page.reload();
     }
     await until("the last page's sends", () => page.evaluate(() => window.app?.done === true));
-    await until(`${COUNT} processed`, async () => (await counts()).processed >= COUNT, 15000);
+    await until(`${COUNT} processed`, async () => (await counts()).processed >= COUNT, 15000).catch(async (e) => {
+      const state = await page.evaluate(() => ({ restored: window.app.restored, errors: window.app.errors, stats: window.app.ws.stats() }));
+      throw new Error(`${e.message}: ${JSON.stringify(await counts())}, reloads ${JSON.stringify(reloads)}, the page: ${JSON.stringify(state)}`);
+    });
     await new Promise((done) => setTimeout(done, 500));
     const c = await counts();
     const r = await page.evaluate(() => ({ restored: window.app.restored, errors: window.app.errors, stats: window.app.ws.stats() }));
