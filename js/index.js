@@ -58,6 +58,12 @@ export default ready;
 // "null pointer passed to rust").
 const freed = () => makeError("CLIENT_FREED", "this WsClient was freed: create a new one");
 
+// The hub of a client that is not freed.
+const hub = (client) => {
+  if (client.__wbg_ptr === 0) throw freed();
+  return client._hub;
+};
+
 export class WsClient extends CoreClient {
   // Before the wasm is loaded the glue would fail with "Cannot read properties of undefined".
   constructor(url, options) {
@@ -65,14 +71,32 @@ export class WsClient extends CoreClient {
     super(url, options);
     // This object holds the listeners while the client is closed, so a closed client
     // the app dropped can be collected even when its listeners use it (the hub's `adopt`).
-    // `crossTab` and `outbox` are the hub's chunks' (src/web/tabs.js, outbox.js).
-    (this._hub = this.__hub).adopt(this, options?.crossTab || options?.outbox ? { ...options, url } : undefined);
+    // What the chunks of `crossTab` and `outbox` need (src/web/tabs.js, outbox.js): not
+    // the options themselves, whose token provider the hub must not hold (`adopt`).
+    const o = options ?? {};
+    const boxed = o.outbox === "indexeddb";
+    const opts = o.crossTab || boxed ? { crossTab: o.crossTab, boxed, ping: o.heartbeatMessage, url: typeof url === "string" ? url : undefined } : undefined;
+    (this._hub = this.__hub).adopt(this, opts);
+  }
+
+  // Listeners are the hub's (src/web/hub.js): added and removed there, with no call into
+  // the wasm.
+  on(event, listener) {
+    return hub(this).on(event, listener, false);
+  }
+
+  once(event, listener) {
+    return hub(this).on(event, listener, true);
+  }
+
+  off(event, listener) {
+    hub(this).off(event, listener);
   }
 
   send(message, options) {
-    if (this.__wbg_ptr === 0) throw freed();
+    const h = hub(this);
     if (options === undefined) {
-      const id = this._hub.sendFast(message);
+      const id = h.sendFast(message);
       // `undefined`: not sent, the core decides; `null`: sent, strings and binary have no id.
       if (id !== undefined) return id ?? undefined;
     }
@@ -85,10 +109,10 @@ export class WsClient extends CoreClient {
    * no resend). Already aborted, the request is not sent at all.
    */
   request(type, data, options) {
-    if (this.__wbg_ptr === 0) throw freed();
+    const h = hub(this);
     if (options?.signal === undefined) return super.request(type, data, options);
     const { signal, ...rest } = options;
-    return this._hub.watch(signal, () => super.request(type, data, rest));
+    return h.watch(signal, () => super.request(type, data, rest));
   }
 
   /**

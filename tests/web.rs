@@ -43,11 +43,25 @@ extern "C" {
     fn names() -> Vec<String>;
 }
 
+// The raw wasm-bindgen class has no `on`, `once` or `off`: listeners are the hub's, and
+// the package's `WsClient` (js/index.js) adds them there. The scenarios get the same three.
+#[wasm_bindgen(inline_js = "export function listening(client) {
+  const hub = client.__hub;
+  client.on = (event, listener) => hub.on(event, listener, false);
+  client.once = (event, listener) => hub.on(event, listener, true);
+  client.off = (event, listener) => hub.off(event, listener);
+  return client;
+}")]
+extern "C" {
+    fn listening(client: JsValue) -> JsValue;
+}
+
+fn make(url: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    WsClient::new(url, options).map(|c| listening(JsValue::from(c)))
+}
+
 async fn scenario(name: &str) {
-    let make =
-        Closure::<dyn FnMut(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(|url, options| {
-            WsClient::new(url, options).map(JsValue::from)
-        });
+    let make = Closure::<dyn FnMut(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(make);
     if let Err(e) = run(name, SERVER, AUTH_SERVER, make.as_ref().unchecked_ref()).await {
         let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string());
         panic!("{name}: {}", message.unwrap_or_else(|| format!("{e:?}")));
@@ -55,10 +69,7 @@ async fn scenario(name: &str) {
 }
 
 async fn sio_scenario(name: &str, server: &str) {
-    let make =
-        Closure::<dyn FnMut(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(|url, options| {
-            WsClient::new(url, options).map(JsValue::from)
-        });
+    let make = Closure::<dyn FnMut(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(make);
     if let Err(e) = run_sio(name, server, make.as_ref().unchecked_ref()).await {
         let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string());
         panic!("{name} against {server}: {}", message.unwrap_or_else(|| format!("{e:?}")));

@@ -14,6 +14,8 @@ extern "C" {
     #[wasm_bindgen(constructor)]
     pub fn new(raw: bool, key: &str, prefix: &str, port: super::Port, protocols: &Array) -> Hub;
 
+    /// The Rust API's listeners (JS adds and removes its own on the hub directly).
+    #[cfg(feature = "std")]
     #[wasm_bindgen(method, catch)]
     pub fn on(
         this: &Hub,
@@ -21,8 +23,6 @@ extern "C" {
         listener: &JsValue,
         once: bool,
     ) -> Result<Function, JsValue>;
-    #[wasm_bindgen(method, catch)]
-    pub fn off(this: &Hub, name: &JsValue, listener: &JsValue) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method, js_name = useSocketIo)]
     pub fn use_socket_io(this: &Hub, nsp: &str);

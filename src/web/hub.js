@@ -149,41 +149,36 @@ export class Hub {
     // session a server with connection state recovery gave (`pid`, and `offset`, the
     // last event's).
     this.sio = null;
-    // The Socket.IO decoder (sio.js), once loaded, and its load.
+    // The Socket.IO decoder (sio.js), once loaded.
     this.codec = null;
-    this.codecLoad = this.tabsLoad = this.boxLoad = undefined;
+    // With `crossTab` and `outbox: "indexeddb"`, their chunks once loaded (`load`), and
+    // the reliable sends made before the outbox was (`keep`).
+    this.tabs = this.box = this.unboxed = null;
+    this.loads = {};
   }
 
   useSocketIo(nsp) {
     this.sio = { nsp, part: nsp === "/" ? "" : `${nsp},`, auth: "", max: 1000000, window: 0, bin: null, pid: undefined, offset: undefined };
   }
 
-  // The chunks `resolve` waits for before a socket opens: the Socket.IO decoder (sio.js)
-  // in Socket.IO mode, the shared sockets (tabs.js) with `crossTab`. An app that never
-  // turns them on never downloads them. A failed load is not kept: the next connect
+  // The chunks `resolve` waits for before a socket opens, each loaded on first use, so
+  // an app that never turns its option on never downloads it: `codec`, the Socket.IO
+  // decoder (sio.js), in Socket.IO mode; `tabs`, the shared sockets (tabs.js), with
+  // `crossTab`; `box`, the outbox (outbox.js), with `outbox: "indexeddb"`, whose start
+  // reads the records earlier pages left. A failed load is not kept: the next connect
   // attempt tries again.
-  loadCodec() {
-    return (this.codecLoad ??= import("./sio.js").then((m) => (this.codec = m), this.failed("codecLoad", "Socket.IO")));
+  load(name, get, what) {
+    return (this.loads[name] ??= get().then(
+      (m) => (this[name] = m),
+      (cause) => {
+        this.loads[name] = undefined;
+        throw ["LOAD_FAILED", `could not load the ${what} code: ${cause?.message ?? cause}`];
+      },
+    ));
   }
 
-  loadTabs() {
-    return (this.tabsLoad ??= import("./tabs.js").then((m) => (this.tabs = m), this.failed("tabsLoad", "crossTab")));
-  }
-
-  // The outbox, once its records are readable (outbox.js `start`).
   loadBox() {
-    return (this.boxLoad ??= import("./outbox.js").then((m) => m.start(this)).then((box) => {
-      this.box = box;
-      for (const [w, frame] of this.unboxed ?? []) box.keep(w, frame);
-      this.unboxed = null;
-    }, this.failed("boxLoad", "outbox")));
-  }
-
-  failed(load, what) {
-    return (cause) => {
-      this[load] = undefined;
-      throw ["LOAD_FAILED", `could not load the ${what} code: ${cause?.message ?? cause}`];
-    };
+    return this.load("box", () => import("./outbox.js").then((m) => m.start(this)), "outbox");
   }
 
   // The CONNECT packet's auth, `{"token": ...}` as socket.io-client sends it.
@@ -210,10 +205,9 @@ export class Hub {
   // connected client the app did not keep a reference to goes on working, as a
   // `WebSocket` does.
   adopt(owner, opts) {
-    // With `crossTab` or `outbox`, the options and the URL, for their chunks (js/index.js).
+    // With `crossTab` or `outbox`, what their chunks need (js/index.js).
     this.opts = opts;
-    this.boxed = opts?.outbox === "indexeddb";
-    if (this.boxed) this.loadBox().catch(() => {});
+    if (opts?.boxed) this.loadBox().catch(() => {});
     owner._lists = this.ls;
     this.owner = new WeakRef(owner);
     this.loosen();
@@ -525,7 +519,7 @@ export class Hub {
     // The chunks the socket needs first: in Socket.IO mode the decoder; with `crossTab`
     // the shared sockets; with `outbox` the records of earlier pages.
     const o = this.opts;
-    const chunks = [this.sio !== null && !this.codec && this.loadCodec(), o?.crossTab && !this.tabs && this.loadTabs(), this.boxed && !this.box && this.loadBox()];
+    const chunks = [this.sio !== null && this.load("codec", () => import("./sio.js"), "Socket.IO"), o?.crossTab && this.load("tabs", () => import("./tabs.js"), "crossTab"), o?.boxed && this.loadBox()];
     Promise.all([ws, call(token, "TOKEN_ERROR", "token"), ...chunks]).then(
       ([u, t]) => this.port.resolved(gen, true, u, t),
       ([code, why]) => {
@@ -937,11 +931,11 @@ export class Hub {
     return frame === undefined ? request : this.keep(request, frame);
   }
 
-  // With `outbox`, a reliable send's waiter and frame go to the outbox (outbox.js), or
-  // wait for it to load.
+  // With `outbox`, a reliable send's waiter and frame go to the outbox (outbox.js),
+  // which takes those of sends made before it loaded (`unboxed`) when it starts.
   keep(w, frame) {
     if (this.box) this.box.keep(w, frame);
-    else if (this.boxed) (this.unboxed ??= []).push([w, frame]);
+    else if (this.opts?.boxed) (this.unboxed ??= []).push([w, frame]);
     return w;
   }
 

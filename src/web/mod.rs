@@ -37,7 +37,7 @@ use wasm_bindgen::JsCast;
 use self::bindings::{
     check_method_options, console_debug, date_now, make_error, math_random, ws_url, Hub, Request,
 };
-use self::js::{Array, Function, Promise};
+use self::js::{Array, Promise};
 pub(crate) use self::options::Token;
 use crate::machine::{Effect, Event, Input, Machine, Outbound, State, Timer};
 use crate::options::{Protocol, TokenIn};
@@ -489,6 +489,17 @@ impl WsClient {
 }
 
 impl WsClient {
+    /// Adds a listener (the Rust API's `on`). Listeners are the hub's: the package's
+    /// `on`, `once` and `off` (js/index.js) go to it with no call into the wasm.
+    #[cfg(feature = "std")]
+    pub(crate) fn listen(
+        &self,
+        event: &str,
+        listener: &JsValue,
+    ) -> Result<js::Function, JsValue> {
+        self.inner.hub.on(&JsValue::from_str(event), listener, false)
+    }
+
     /// The constructor behind `new WsClient(url, options)` and the Rust API's
     /// [`Client::new`](crate::Client::new): options already read, not yet validated. No
     /// `url`: a provider gives it before every connect (`useUrl`).
@@ -584,22 +595,6 @@ impl WsClient {
         self.inner.core_mut().machine.close(code, &reason)?;
         self.inner.run();
         Ok(())
-    }
-
-    /// Adds a listener for a server event (by type or by topic), `"*"` for every
-    /// message, or a lifecycle event. Returns a function that removes it.
-    pub fn on(&self, event: JsValue, listener: JsValue) -> Result<Function, JsValue> {
-        self.inner.hub.on(&event, &listener, false)
-    }
-
-    /// Like `on`, but the listener runs at most once.
-    pub fn once(&self, event: JsValue, listener: JsValue) -> Result<Function, JsValue> {
-        self.inner.hub.on(&event, &listener, true)
-    }
-
-    /// Removes `listener` from `event`, or every listener of `event` without one.
-    pub fn off(&self, event: JsValue, listener: JsValue) -> Result<(), JsValue> {
-        self.inner.hub.off(&event, &listener)
     }
 
     /// Sends an object as JSON (adding an `id` when it has none), a string, or binary.

@@ -3,8 +3,7 @@
 // or a closed tab does not lose them: the next client of the same URL sends them again
 // with their original ids, and a server that remembers the ids it processed (as the
 // companion server does) applies each once. Loaded by the hub (`loadBox`) only for a
-// client with that option; it imports only early.js, which the client has
-// already loaded.
+// client with that option; it imports nothing, so a bundle's chunk is this file alone.
 //
 // A record is the wire frame as the core sent it, under the client's URL and its id,
 // with the client (its id prefix) that owns it. It is written in the task that made the
@@ -19,7 +18,9 @@
 // many as its queue takes; the rest wait for the next client), which owns them from then
 // on. Without Web Locks, only records whose owner is not this page's are taken, at start.
 
-import { makeError } from "./early.js";
+// A WsError, as early.js's `makeError` makes them (imported, it would split early.js
+// into a chunk of its own in a bundle, one more request at start).
+const makeError = (code, message, cause) => Object.assign(new Error(message), { name: "WsError", code, cause });
 
 const DB = "wsocket-outbox";
 const STORE = "sends";
@@ -45,20 +46,26 @@ const done = (req) => new Promise((resolve, reject) => {
 /**
  * The outbox of `hub`'s client (`hub.opts.url` is its URL as given), once its records
  * are readable. Where IndexedDB cannot be opened (a private window that refuses it, no
- * IndexedDB at all), an `OUTBOX_UNAVAILABLE` error is emitted and sends are kept in
- * memory only, as without the option.
+ * IndexedDB at all), or the client's URL is a provider (no fixed key), an
+ * `OUTBOX_UNAVAILABLE` error is emitted and sends are kept in memory only, as without
+ * the option.
  */
 export async function start(hub) {
-  const key = String(hub.opts.url);
+  const key = hub.opts.url;
   let db;
   try {
+    if (key === undefined) throw new Error("the outbox keeps the sends of a client whose URL is a string, not a provider");
     db = await database();
   } catch (cause) {
     opened = undefined;
-    hub.emitError(makeError("OUTBOX_UNAVAILABLE", `IndexedDB could not be opened: ${cause?.message ?? cause}`, { cause }));
+    hub.emitError(makeError("OUTBOX_UNAVAILABLE", `the outbox is not available: ${cause?.message ?? cause}`, cause));
     return { keep() {}, restored: 0 };
   }
   const box = new Outbox(hub, db, key);
+  // The sends made before this chunk loaded, then every later one (`Hub.keep`).
+  hub.box = box;
+  for (const [w, frame] of hub.unboxed ?? []) box.keep(w, frame);
+  hub.unboxed = null;
   // This client's records stay its own while its page lives.
   locks?.request(LOCK + hub.prefix, () => new Promise(() => {}));
   const owners = new Set((await done(db.transaction(STORE).objectStore(STORE).index("key").getAll(key))).map((r) => r.owner));
@@ -125,7 +132,7 @@ class Outbox {
   }
 
   failed(cause) {
-    this.hub.emitError(makeError("OUTBOX_UNAVAILABLE", `the outbox could not be written: ${cause?.message ?? cause}`, { cause }));
+    this.hub.emitError(makeError("OUTBOX_UNAVAILABLE", `the outbox could not be written: ${cause?.message ?? cause}`, cause));
   }
 
   // Sends again, through this client, the records of `owner`, who is gone.

@@ -620,7 +620,7 @@ impl Client {
             )));
         }
         let callback = Callback::new(move |data, frame| f(Message { data, frame }));
-        let off = self.js.on(JsValue::from_str(event), callback.as_ref().clone())?.unchecked_into();
+        let off = self.js.listen(event, callback.as_ref())?.unchecked_into();
         Ok(Listener { offs: vec![off], _callbacks: vec![callback] })
     }
 
@@ -638,7 +638,7 @@ impl Client {
                 }
             });
             listener.offs.push(
-                self.js.on(JsValue::from_str(name), callback.as_ref().clone())?.unchecked_into(),
+                self.js.listen(name, callback.as_ref())?.unchecked_into(),
             );
             listener._callbacks.push(callback);
         }

@@ -333,7 +333,7 @@ class Shared {
     this.how = via;
     this.id = `${hub.prefix}${gen}`;
     this.key = JSON.stringify([url, hub.protocols, hub.key, hub.raw]);
-    this.ping = hub.opts.heartbeatMessage;
+    this.ping = hub.opts.ping;
     this.leader = undefined;
     this.unlock = null;
     this.retry = 0;
