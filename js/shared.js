@@ -22,11 +22,12 @@ function keyOf(url) {
 
 /** While the wasm loads, opens the socket the client of `url` will open first
  * (`preconnect`), so the handshake overlaps the download. Only where the client opens
- * `url` as given: not for Socket.IO (its own path and query) nor a token in the query. */
+ * `url` as given: not for Socket.IO (its own path and query) nor a token in the query,
+ * and not with `crossTab` (the socket is shared, maybe already open in another tab). */
 export function openEarly(url, options) {
   if (isReady() || typeof url !== "string") return;
   const o = options ?? {};
-  if (o.protocol === "socketio" || (o.token != null && o.tokenIn !== "message")) return;
+  if (o.protocol === "socketio" || o.crossTab || (o.token != null && o.tokenIn !== "message")) return;
   try {
     preconnect(url, o.subprotocols === undefined ? undefined : { subprotocols: o.subprotocols });
   } catch {

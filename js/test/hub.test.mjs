@@ -167,11 +167,21 @@ test("Socket.IO headers: the golden packets, namespaces in any script, malformed
   assert.equal(sioHeader('429007199254740991["x"]').ack, 9007199254740991);
 });
 
+// The Socket.IO decoder, loaded as a connect loads it: `resolve` waits for it before it
+// answers the port.
+async function loadCodec(hub) {
+  const calls = hub.port.calls;
+  hub.resolve(0);
+  for (let i = 0; i < 100 && calls.length === 0; i++) await new Promise((done) => setTimeout(done, 5));
+  assert.ok(hub.codec !== null, "resolve loaded sio.js");
+  assert.deepEqual(calls.splice(0), [["resolved", 0, true, undefined, undefined]]);
+}
+
 test("a Socket.IO namespace outside ASCII connects and gets its events (issue 22, #2)", async () => {
   const port = fakePort();
   const hub = new Hub(false, "type", "p-", port, []);
   hub.useSocketIo("/événements");
-  await hub.loadCodec();
+  await loadCodec(hub);
   hub.open("ws://test/socket.io/?EIO=4&transport=websocket", 1);
   const socket = FakeSocket.last;
   socket.open();
@@ -212,7 +222,7 @@ test("mutated frames through onmessage never throw, and delivery goes on", async
     const hub = new Hub(false, "type", "p-", port, []);
     if (sioMode) {
       hub.useSocketIo("/admin");
-      await hub.loadCodec();
+      await loadCodec(hub);
     }
     hub.on("error", () => {}, false);
     hub.open("ws://test/ws", 1);
@@ -362,7 +372,7 @@ test("the golden server frames, as the hub decodes and dispatches them", () => {
 test("every error code raised is in the WsErrorCode union and the README, and they agree", () => {
   const raised = new Set();
   for (const [, code] of read("src/error.rs").matchAll(/=> "([A-Z_]+)"/g)) raised.add(code);
-  for (const file of ["src/web/hub.js", "src/web/early.js", "js/index.js", "js/compat.js"]) {
+  for (const file of ["src/web/hub.js", "src/web/early.js", "src/web/outbox.js", "js/index.js", "js/compat.js"]) {
     for (const [, code] of read(file).matchAll(/(?:makeError|wsError)\(\s*"([A-Z_]+)"/g)) raised.add(code);
     for (const [, code] of read(file).matchAll(/\["([A-Z_]+)", `/g)) raised.add(code); // resolve()'s [code, why]
   }

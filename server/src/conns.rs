@@ -184,7 +184,11 @@ impl Conns {
 
     /// The pings received by the connections with this cid (or all, when `None`).
     pub fn pings(&self, cid: Option<&str>) -> u64 {
-        self.lock().values().filter(|e| cid.is_none() || e.cid.as_deref() == cid).map(|e| e.pings).sum()
+        self.lock()
+            .values()
+            .filter(|e| cid.is_none() || e.cid.as_deref() == cid)
+            .map(|e| e.pings)
+            .sum()
     }
 
     /// Tells every connection to close with 1012 (service restart) and refuses new ones.

@@ -492,11 +492,7 @@ impl WsClient {
     /// Adds a listener (the Rust API's `on`). Listeners are the hub's: the package's
     /// `on`, `once` and `off` (js/index.js) go to it with no call into the wasm.
     #[cfg(feature = "std")]
-    pub(crate) fn listen(
-        &self,
-        event: &str,
-        listener: &JsValue,
-    ) -> Result<js::Function, JsValue> {
+    pub(crate) fn listen(&self, event: &str, listener: &JsValue) -> Result<js::Function, JsValue> {
         self.inner.hub.on(&JsValue::from_str(event), listener, false)
     }
 

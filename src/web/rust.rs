@@ -127,8 +127,10 @@ error_codes! {
     ClientFreed = "CLIENT_FREED",
     /// A client created before the wasm was loaded.
     NotReady = "NOT_READY",
-    /// The wasm could not be loaded.
+    /// The wasm, or the code of an option, could not be loaded.
     LoadFailed = "LOAD_FAILED",
+    /// `outbox: "indexeddb"` could not use IndexedDB (a JS client's option).
+    OutboxUnavailable = "OUTBOX_UNAVAILABLE",
     /// The server's: an unknown message `type`.
     UnknownMessageType = "UNKNOWN_MESSAGE_TYPE",
     /// The server's: a frame it could not take.
@@ -637,9 +639,7 @@ impl Client {
                     f(ClientEvent::lifecycle(name, payload));
                 }
             });
-            listener.offs.push(
-                self.js.listen(name, callback.as_ref())?.unchecked_into(),
-            );
+            listener.offs.push(self.js.listen(name, callback.as_ref())?.unchecked_into());
             listener._callbacks.push(callback);
         }
         Ok(listener)

@@ -47,7 +47,7 @@ const inWorker = typeof document === "undefined" && "onconnect" in globalThis;
 
 /** @typedef {{ id: string, prefix: string, out: (msg: object) => void, topics: Set<string>, asked: Map<unknown, string[]> }} Port */
 
-class Mux {
+export class Mux {
   /** @param {{ url: string, protocols: string[], ekey: string, raw: boolean }} join */
   constructor(join) {
     this.url = join.url;
@@ -300,16 +300,22 @@ function post(s, m) {
   else keys.get(s.key)?.bc.postMessage(m);
 }
 
+// This file, started again as the SharedWorker's script, by its own URL: a bundle that
+// keeps it a module of its own (esbuild, Vite, Rollup) works as it is.
 function startWorker() {
   worker = new SharedWorker(import.meta.url, { type: "module", name: "wsocket" });
   worker.port.onmessage = (e) => sockets.get(e.data.to)?.receive(e.data);
-  // The script did not load (a bundler that moved it, a CSP): this page falls back to
-  // a leader tab, and its sockets now connect that way.
   worker.onerror = () => {
     worker = null;
-    via = locks !== undefined && typeof BroadcastChannel === "function" ? "weblocks" : "tab";
+    fallBack();
     for (const s of sockets.values()) if (s.how === "sharedworker") s.end(1006, "the shared worker failed", false);
   };
+}
+
+// The worker's script could not be started (a bundler that rewrote `import.meta.url`, as
+// webpack does, or a CSP): this page's sockets go through a leader tab from now on.
+function fallBack() {
+  via = locks !== undefined && typeof BroadcastChannel === "function" ? "weblocks" : "tab";
 }
 
 /**
@@ -317,6 +323,13 @@ function startWorker() {
  * SharedWorker nor Web Locks exist, a WebSocket of the tab's own.
  */
 export function socket(hub, url, gen) {
+  if (via === "sharedworker" && worker === null) {
+    try {
+      startWorker();
+    } catch {
+      fallBack();
+    }
+  }
   if (via === "tab") return new WebSocket(url, hub.protocols);
   return new Shared(hub, url, gen);
 }
@@ -338,7 +351,6 @@ class Shared {
     this.unlock = null;
     this.retry = 0;
     sockets.set(this.id, this);
-    if (this.how === "sharedworker" && worker === null) startWorker();
     const k = this.how === "weblocks" ? channel(this.key) : null;
     const join = { t: "join", id: this.id, key: this.key, url, protocols: hub.protocols, ekey: hub.key, raw: hub.raw, prefix: hub.prefix };
     // Joins once its lock is held: the mux waits for that lock to know the tab is gone.

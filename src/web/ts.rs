@@ -15,7 +15,7 @@ export type WsErrorCode =
   | "REQUEST_ABORTED" | "CONNECT_TIMEOUT" | "HEARTBEAT_TIMEOUT" | "RECONNECT_FAILED"
   | "CONNECT_ERROR" | "PAYLOAD_TOO_LARGE" | "CLOSED_BY_SERVER" | "AUTH_FAILED"
   | "MALFORMED_FRAME" | "FRAME_TOO_LARGE" | "LISTENER_ERROR" | "TOKEN_ERROR"
-  | "CLIENT_FREED" | "NOT_READY" | "LOAD_FAILED"
+  | "CLIENT_FREED" | "NOT_READY" | "LOAD_FAILED" | "OUTBOX_UNAVAILABLE"
   | "UNKNOWN_MESSAGE_TYPE" | "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN"
   | "RATE_LIMITED" | "TOO_LARGE" | "UNAVAILABLE" | "SERVER_ERROR";
 
@@ -26,7 +26,9 @@ export interface WsError extends Error {
    * error: `CONNECT_ERROR` and `PAYLOAD_TOO_LARGE` are Socket.IO's; `CLIENT_FREED` a call
    * on a client after its `free()`; `NOT_READY` `new WsClient()` before the wasm is
    * loaded; `LOAD_FAILED` `ready()` could not fetch or compile the wasm (the next call
-   * tries again); `UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN`,
+   * tries again), or a client the code of one of its options (`crossTab`, `outbox`,
+   * Socket.IO); `OUTBOX_UNAVAILABLE` `outbox: "indexeddb"` could not use IndexedDB (its
+   * sends are kept in memory only); `UNKNOWN_MESSAGE_TYPE`, `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN`,
    * `RATE_LIMITED`, `TOO_LARGE`, `UNAVAILABLE` are the server's, `SERVER_ERROR` a server error frame
    * without a code (all with `fromServer: true`). */
   code: WsErrorCode;
@@ -98,6 +100,12 @@ export interface WsClientOptions {
    * tab. Each client keeps its own listeners, requests, subscriptions and state. Not with
    * `protocol: "socketio"`. Default `false`. */
   crossTab?: boolean;
+  /** `"indexeddb"`: reliable sends (`send(msg, { reliable: true })`, `request(..., {
+   * retry: true })`) are also kept in IndexedDB until settled, and those a page left
+   * (reloaded, crashed, closed) are sent again, with their ids, by the next client of the
+   * same URL (a string URL: a provider has no fixed key); `restored` says how many.
+   * Default `"memory"`. */
+  outbox?: "memory" | "indexeddb";
   /** Log to the console. Default `false`. */
   debug?: boolean;
 }
@@ -133,6 +141,9 @@ export interface WsLifecycleEvents {
   /** Messages of `topic` from `expected` on were missed and cannot be replayed: refetch.
    * `got` is the seq that arrived instead, or null when the server said so up front. */
   gap: (event: { topic: string; expected: number; got: number | null }) => void;
+  /** With `outbox: "indexeddb"`: reliable sends an earlier page (reloaded, crashed,
+   * closed) left unacknowledged, sent again by this client with their own `ids`. */
+  restored: (event: { count: number; ids: string[] }) => void;
 }
 
 export interface WsStats {
@@ -165,6 +176,8 @@ export interface WsStats {
   /** With `crossTab`, where the shared socket lives: `"sharedworker"`, `"weblocks"` (a
    * leader tab) or `"tab"` (this tab's own: the browser has neither API). */
   crossTab?: "sharedworker" | "weblocks" | "tab";
+  /** With `outbox: "indexeddb"`: the sends of earlier pages this client sent again. */
+  restored?: number;
 }
 
 export type WsListener<T = unknown> = (data: T, message: WsMessage<T>) => void;

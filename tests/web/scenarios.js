@@ -478,6 +478,10 @@ const scenarios = {
     eq(codeOf({ maxMessageBytes: 0 }), ["INVALID_OPTION", "maxMessageBytes"], "a frame limit of 0");
     eq(codeOf({ maxMessageBytes: "1mb" }), ["INVALID_OPTION", "maxMessageBytes"], "a frame limit that is no number");
     eq(codeOf({ maxMessageBytes: 1.5 }), ["INVALID_OPTION", "maxMessageBytes"], "a frame limit is whole");
+    eq(codeOf({ crossTab: "yes" }), ["INVALID_OPTION", "crossTab"], "crossTab is a boolean");
+    eq(codeOf({ crossTab: true, protocol: "socketio" }), ["INVALID_OPTION", "crossTab"], "crossTab is not for Socket.IO");
+    eq(codeOf({ outbox: "disk" }), ["INVALID_OPTION", "outbox"], "outbox is memory or indexeddb");
+    eq(codeOf({ crossTab: false, outbox: "memory" }), null, "crossTab and outbox at their defaults");
     ok(codeOf({ maxMessageBytes: null }) === null && codeOf({ maxMessageBytes: Infinity }) === null,
       "null or Infinity: no frame limit");
     const messageOf = (options) => {
