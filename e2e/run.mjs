@@ -27,7 +27,7 @@ import { basename, dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { fastapiTest, installBackends, nestSioTest, nestWsTest, startBackends, stopBackends } from "./backends.mjs";
 import { clusterTest, startCluster } from "./cluster.mjs";
-import { crossTabTest, outboxTest } from "./tabs.mjs";
+import { crossTabTest, outboxCrossTabTest, outboxTest } from "./tabs.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -162,6 +162,7 @@ let backends = {};
 let cluster = null;
 try {
   for (const app of ["react", "vue"]) await check(`${app} app`, (page) => appTest(page, app));
+  await check("React app with crossTab: two tabs of the Vite build share one connection", reactCrossTabTest);
   await check("webpack app", webpackTest);
   await check("legacy page on wsocket/compat", legacyTest);
   await check("the package's WsClient: before ready(), free() from a listener, after free()", freeInListenerTest);
@@ -172,7 +173,8 @@ try {
   await check("a failed fetch of the Socket.IO chunk: LOAD_FAILED, then connected on the retry", sioLoadFailureTest, /Failed to load resource|Failed to fetch dynamically imported module/);
   await check("crossTab with a SharedWorker: 3 tabs, 1 connection, 1 heartbeat, replies routed, the first tab closed mid-stream", () => crossTabTest(browser, statics, server, assert, step, false));
   await check("crossTab without SharedWorker (Web Locks leader): the same, taken over within 2 s", () => crossTabTest(browser, statics, server, assert, step, true));
-  await check("outbox: 500 reliable sends, reloaded twice mid-way, each processed once", () => outboxTest(browser, statics, server, assert, step));
+  await check("outbox: 500 reliable sends, a reload and a closed tab mid-way, each processed once", () => outboxTest(browser, statics, server, assert, step));
+  await check("outbox with crossTab: a tab closed with sends queued, another tab sends them, each processed once", () => outboxCrossTabTest(browser, statics, server, assert, step));
   if (scenarioServers) await check("every browser scenario of tests/web/scenarios.js through the package's WsClient", scenariosTest, /WebSocket connection to|Failed to load resource/);
   const only = arg("--only") === undefined ? null : new RegExp(arg("--only"));
   if (!only || only.test("NestJS FastAPI")) {
@@ -286,6 +288,37 @@ async function appTest(page, app) {
     const res = await fetch(`${server}/control/connections?cid=${cid}`);
     return (await res.json()).connections === 0;
   });
+}
+
+// Issue 26: `crossTab` through the React hook in the Vite build, where the SharedWorker's
+// script is the bundle's own chunk: two tabs, one connection, both get every message of
+// a burst, and the second keeps its data after the first is closed.
+async function reactCrossTabTest() {
+  const cid = `e2e-react-tabs-${Date.now()}`;
+  const ws = `${wsBase}/ws?cid=${cid}`;
+  const context = await browser.newContext();
+  try {
+    const tabs = [await context.newPage(), await context.newPage()];
+    for (const page of tabs) {
+      await page.goto(`${statics.url}/react/?crossTab=1&ws=${encodeURIComponent(ws)}`);
+      await until("open", async () => (await text(page, "state")) === "open");
+    }
+    const via = await Promise.all(tabs.map((page) => text(page, "via")));
+    assert(via.every((v) => v === "sharedworker"), `the socket lives in the Vite build's SharedWorker: ${via}`);
+    const held = await (await fetch(`${server}/control/connections?cid=${cid}`)).json();
+    assert(held.connections === 1, `one connection for two tabs: ${held.connections}`);
+    await control(`/control/burst?topic=e2e:burst&count=500&per_ms=500`);
+    for (const page of tabs) await until("all 500 burst messages in each tab", async () => (await text(page, "burst")) === "500", 5000);
+    const opens = await text(tabs[1], "opens");
+    await tabs[0].close();
+    const row = '[data-testid="ticker-row"] td:nth-child(2)';
+    const before = await tabs[1].locator(row).first().textContent();
+    await until("the ticker moving in the other tab", async () => (await tabs[1].locator(row).first().textContent()) !== before);
+    assert((await text(tabs[1], "opens")) === opens, "the other tab did not reconnect");
+    step("React app with crossTab (Vite build): 2 tabs, 1 connection, 500 of 500 burst messages in each, the socket in the SharedWorker");
+  } finally {
+    await context.close();
+  }
 }
 
 async function webpackTest(page) {

@@ -264,7 +264,8 @@ function channel(key) {
   let k = keys.get(key);
   if (k !== undefined) return k;
   const bc = new BroadcastChannel(`wsocket:${key}`);
-  k = { bc, leader: undefined, stop: null };
+  // `waiting`: this tab has asked to lead (and waits, or leads); `stop` ends its lead.
+  k = { bc, waiting: false, stop: null };
   keys.set(key, k);
   bc.onmessage = (e) => {
     const m = e.data;
@@ -278,6 +279,7 @@ function channel(key) {
 // Waits to lead `key`: the tab holding the lock runs the mux, over a BroadcastChannel of
 // its own, until it goes (`pagehide`).
 function candidate(key, k) {
+  k.waiting = true;
   locks.request(LEAD_LOCK + key, () => {
     const bc = new BroadcastChannel(`wsocket:${key}`);
     const id = `${Math.random().toString(36).slice(2)}.${Date.now().toString(36)}`;
@@ -287,6 +289,7 @@ function candidate(key, k) {
     return new Promise((resolve) => {
       k.stop = () => {
         k.stop = null;
+        k.waiting = false;
         for (const mux of muxes.values()) mux.close(1001, "the tab holding the connection went away");
         bc.close();
         resolve();
@@ -436,6 +439,6 @@ if (!inWorker) {
   });
   globalThis.addEventListener?.("pageshow", (e) => {
     if (!e.persisted) return;
-    for (const [key, k] of keys) if (k.stop === null) candidate(key, k);
+    for (const [key, k] of keys) if (!k.waiting) candidate(key, k);
   });
 }

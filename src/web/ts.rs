@@ -100,8 +100,8 @@ export interface WsClientOptions {
    * tab. Each client keeps its own listeners, requests, subscriptions and state. Not with
    * `protocol: "socketio"`. Default `false`. */
   crossTab?: boolean;
-  /** `"indexeddb"`: reliable sends (`send(msg, { reliable: true })`, `request(..., {
-   * retry: true })`) are also kept in IndexedDB until settled, and those a page left
+  /** `"indexeddb"`: reliable sends (`send` with `reliable`, `request` with `retry`)
+   * are also kept in IndexedDB until settled, and those a page left
    * (reloaded, crashed, closed) are sent again, with their ids, by the next client of the
    * same URL (a string URL: a provider has no fixed key); `restored` says how many.
    * Default `"memory"`. */

@@ -1,8 +1,11 @@
 import { useState } from "react";
 import { useWsocket, useWsocketEvent, useWsocketMessages, useWsocketTopic } from "wsocket/react";
 
-// `?ws=` picks the server (the e2e test serves the built app from another origin).
-const url = new URLSearchParams(location.search).get("ws") ?? "/ws";
+// `?ws=` picks the server (the e2e test serves the built app from another origin);
+// `?crossTab=1` shares the connection with the app's other tabs.
+const query = new URLSearchParams(location.search);
+const url = query.get("ws") ?? "/ws";
+const crossTab = query.get("crossTab") === "1";
 
 function Ticker({ client }) {
   const [prices, setPrices] = useState({});
@@ -43,7 +46,7 @@ export function App() {
 }
 
 function Live() {
-  const { client, state, error } = useWsocket(url, { minDelayMs: 100, maxDelayMs: 1000 });
+  const { client, state, error } = useWsocket(url, { minDelayMs: 100, maxDelayMs: 1000, crossTab });
   // The same endpoint spelled as the WebSocket constructor also takes it: the same client.
   const other = useWsocket(url.replace(/^ws/i, "HTTP"));
   const [opens, setOpens] = useState(0);
@@ -53,7 +56,8 @@ function Live() {
       <h1>wsocket + React</h1>
       <p>
         state: <b data-testid="state">{state}</b>, opens: <b data-testid="opens">{opens}</b>,
-        one client: <b data-testid="shared">{String(client !== null && client === other.client)}</b>
+        one client: <b data-testid="shared">{String(client !== null && client === other.client)}</b>,
+        socket in: <b data-testid="via">{state === "open" ? client.stats().crossTab ?? "this tab" : ""}</b>
       </p>
       {error && <p data-testid="error">{error.message}</p>}
       <Ticker client={client} />
