@@ -994,6 +994,8 @@ const scenarios = {
     try {
       client = make("ws://fuzz.invalid/", { heartbeatIntervalMs: 0, connectTimeoutMs: 0, topics: ["t"] });
       client.connect();
+      // The core opens through the hub's `resolve`: the socket comes a microtask later.
+      await until(() => FakeSocket.last, "the socket");
     } finally {
       globalThis.WebSocket = real;
     }
