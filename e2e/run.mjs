@@ -171,10 +171,10 @@ try {
   await check("a failed .wasm fetch: LOAD_FAILED, then ready() and compat load again", loadFailureTest, /Failed to load resource/);
   await check("wsocket/preconnect: one socket, opened before the wasm, taken with what it received", preconnectTest);
   await check("a failed fetch of the Socket.IO chunk: LOAD_FAILED, then connected on the retry", sioLoadFailureTest, /Failed to load resource|Failed to fetch dynamically imported module/);
-  await check("crossTab with a SharedWorker: 3 tabs, 1 connection, 1 heartbeat, replies routed, the first tab closed mid-stream", () => crossTabTest(browser, statics, server, assert, step, false));
-  await check("crossTab without SharedWorker (Web Locks leader): the same, taken over within 2 s", () => crossTabTest(browser, statics, server, assert, step, true));
-  await check("outbox: 500 reliable sends, a reload and a closed tab mid-way, each processed once", () => outboxTest(browser, statics, server, assert, step));
-  await check("outbox with crossTab: a tab closed with sends queued, another tab sends them, each processed once", () => outboxCrossTabTest(browser, statics, server, assert, step));
+  await check("crossTab with a SharedWorker: 3 tabs, 1 connection, 1 heartbeat, replies routed, the first tab closed mid-stream", () => crossTabTest({ browser, statics, server, assert, step, until }, false));
+  await check("crossTab without SharedWorker (Web Locks leader): the same, taken over within 2 s", () => crossTabTest({ browser, statics, server, assert, step, until }, true));
+  await check("outbox: 500 reliable sends, a reload and a closed tab mid-way, each processed once", () => outboxTest({ browser, statics, server, assert, step, until }));
+  await check("outbox with crossTab: a tab closed with sends queued, another tab sends them, each processed once", () => outboxCrossTabTest({ browser, statics, server, assert, step, until }));
   if (scenarioServers) await check("every browser scenario of tests/web/scenarios.js through the package's WsClient", scenariosTest, /WebSocket connection to|Failed to load resource/);
   const only = arg("--only") === undefined ? null : new RegExp(arg("--only"));
   if (!only || only.test("NestJS FastAPI")) {

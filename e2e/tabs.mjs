@@ -12,7 +12,7 @@
 
 const PUSHES = 3000;
 
-export async function crossTabTest(browser, statics, server, assert, step, workerless) {
+export async function crossTabTest({ browser, statics, server, assert, step, until }, workerless) {
   const mode = workerless ? "weblocks" : "sharedworker";
   const cid = `e2e-tabs-${mode}-${Date.now()}`;
   const topic = `e2e:tabs-${mode}-${Date.now()}`;
@@ -98,14 +98,6 @@ export async function crossTabTest(browser, statics, server, assert, step, worke
   }
 }
 
-async function until(what, probe, ms = 10000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // `outbox: "indexeddb"`: a page sends 500 reliable publishes, 50 a second; twice
 // on the way its connection is dropped and, while its client waits to reconnect (the
@@ -114,7 +106,7 @@ async function until(what, probe, ms = 10000) {
 // it got, and its client sends what the outbox kept. The server must process each of
 // the 500 ids exactly once. Without the outbox, the sends queued at each reload are
 // lost (490 of 500 processed when this test ran with `outbox: "memory"`).
-export async function outboxTest(browser, statics, server, assert, step) {
+export async function outboxTest({ browser, statics, server, assert, step, until }) {
   const COUNT = 500;
   const cid = `e2e-outbox-${Date.now()}`;
   const topic = `e2e:outbox-${Date.now()}`;
@@ -184,7 +176,7 @@ export async function outboxTest(browser, statics, server, assert, step) {
 // queued, A is closed. B, whose outbox found A's records when it started, takes them
 // once A's lock is free and sends them through the shared connection: the server
 // processes each of A's ids once, and one tab sent them.
-export async function outboxCrossTabTest(browser, statics, server, assert, step) {
+export async function outboxCrossTabTest({ browser, statics, server, assert, step, until }) {
   const COUNT = 200;
   const cid = `e2e-outbox-tabs-${Date.now()}`;
   const topic = `e2e:outbox-tabs-${Date.now()}`;

@@ -280,10 +280,10 @@ impl AppState {
             return self.hub.subscribe(conn, topic, outbox, since);
         };
         self.hub.join(conn, topic, outbox)?;
-        match cluster.recover(topic, since).await {
+        let mut joined = match cluster.recover(topic, since).await {
             Ok(joined) => {
                 self.hub.note(topic, &joined.position);
-                Ok(joined)
+                joined
             }
             Err(e) => {
                 self.metrics.redis_errors.inc();
@@ -293,9 +293,12 @@ impl AppState {
                 let position = last
                     .or_else(|| since.cloned())
                     .unwrap_or(Position { seq: 0, epoch: String::new() });
-                Ok(Joined { recovered, replay: Vec::new(), position })
+                Joined { recovered, replay: Vec::new(), position }
             }
-        }
+        };
+        // What reached this node while Redis answered, after what the replay holds.
+        joined.replay.extend(self.hub.joined(conn, topic, &joined.position));
+        Ok(joined)
     }
 
     /// Records message `id` as processed in `scope` (for the connection tagged `cid`);

@@ -299,7 +299,7 @@ function candidate(key, k) {
 }
 
 function post(s, m) {
-  if (s.how === "sharedworker") worker.port.postMessage(m);
+  if (s.how === "sharedworker") worker?.port.postMessage(m);
   else keys.get(s.key)?.bc.postMessage(m);
 }
 
