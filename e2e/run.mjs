@@ -328,13 +328,12 @@ async function webpackTest(page) {
   await until("open", () => page.evaluate(() => document.body.dataset.state === "open"));
   step(`webpack app: the Socket.IO chunk ${assertNoSocketIo(join(here, "webpack-app", "dist"), requested)}`);
   await until("a ticker message", () => page.evaluate(() => Boolean(document.body.dataset.symbol)));
-  // `crossTab` in the webpack build: webpack rewrites `import.meta.url` to the file's
-  // path on disk, so the SharedWorker cannot start from the chunk, and the page falls
-  // back to the Web Locks leader by itself.
+  // `crossTab` in the webpack build: webpack sees `new SharedWorker(import.meta.url)` and
+  // emits tabs.js as the worker's own chunk, which the page starts.
   await page.goto(`${statics.url}/webpack/?crossTab=1&ws=${encodeURIComponent(`${wsBase}/ws`)}`);
   await until("open with crossTab", () => page.evaluate(() => document.body.dataset.state === "open"));
   const via = await page.evaluate(() => document.body.dataset.via);
-  assert(via === "weblocks", `webpack app with crossTab: the socket in ${via}`);
+  assert(via === "sharedworker", `webpack app with crossTab: the socket in ${via}`);
   await until("a ticker message with crossTab", () => page.evaluate(() => Boolean(document.body.dataset.symbol)));
 }
 

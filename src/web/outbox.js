@@ -6,17 +6,20 @@
 // client with that option; it imports nothing, so a bundle's chunk is this file alone.
 //
 // A record is the wire frame as the core sent it, under the client's URL and its id,
-// with the client (its id prefix) that owns it. It is written in the task that made the
-// send (one transaction per task, committed at once) and deleted when the send is
-// settled: acknowledged, answered with an error, timed out, or abandoned by the app
-// (`close()`, `free()`). A page that goes away settles nothing, so its records stay.
+// with the client (its id prefix) that owns it. It is put in a transaction committed in
+// a microtask after the send (one for the sends of one script run) and deleted when the
+// send is settled: acknowledged, answered with an error, timed out, or abandoned by the
+// app (`close()`, `free()`). A page that goes away settles nothing, so its records stay.
 //
-// Each client holds a Web Lock named after its prefix for as long as its page lives. At
-// start, a client waits for the lock of every other owner with records under its URL:
-// granted, that owner is gone (its tab closed, reloaded or crashed), and its records are
-// sent again through this client (as reliable sends with their own ids, oldest first, as
-// many as its queue takes; the rest wait for the next client), which owns them from then
-// on. Without Web Locks, only records whose owner is not this page's are taken, at start.
+// Each client holds a Web Lock named after its URL and prefix for as long as its page
+// lives, and watches the other clients of its URL: those with records when it starts,
+// those holding their lock then, and those that start later (each says so on a
+// BroadcastChannel once its lock is held). It waits for each one's lock: granted, that
+// client is gone (its tab closed, reloaded or crashed), and its records are sent again
+// through this client (as reliable sends with their own ids, oldest first, as many as
+// its queue takes; the rest wait for the next client), which owns them from then on. The
+// lock lets one watcher at a time in, so each record has one sender. Without Web Locks,
+// only records whose owner is not this page's are taken, at start.
 
 // A WsError, as early.js's `makeError` makes them (imported, it would split early.js
 // into a chunk of its own in a bundle, one more request at start).
@@ -66,15 +69,37 @@ export async function start(hub) {
   hub.box = box;
   for (const [w, frame] of hub.unboxed ?? []) box.keep(w, frame);
   hub.unboxed = null;
-  // This client's records stay its own while its page lives.
-  locks?.request(LOCK + hub.prefix, () => new Promise(() => {}));
-  const owners = new Set((await done(db.transaction(STORE).objectStore(STORE).index("key").getAll(key))).map((r) => r.owner));
-  owners.delete(hub.prefix);
-  for (const owner of owners) {
+  // This client's records stay its own while its page lives; once that lock is held,
+  // the other clients of the URL hear of it and watch it.
+  const lock = (owner) => `${LOCK}${owner} ${key}`;
+  locks?.request(lock(hub.prefix), () => {
+    announce?.postMessage({ key, owner: hub.prefix });
+    return new Promise(() => {});
+  });
+  const watched = new Set([hub.prefix]);
+  box.watch = (owner) => {
+    if (watched.has(owner)) return;
+    watched.add(owner);
     if (locks === undefined) box.restore(owner);
-    else locks.request(LOCK + owner, () => box.restore(owner));
+    else locks.request(lock(owner), () => box.restore(owner));
+  };
+  boxes.add(box);
+  const records = await done(db.transaction(STORE).objectStore(STORE).index("key").getAll(key));
+  for (const r of records) box.watch(r.owner);
+  if (locks !== undefined) {
+    const held = (await locks.query()).held ?? [];
+    for (const { name } of held) if (name?.startsWith(LOCK) && name.endsWith(` ${key}`)) box.watch(name.slice(LOCK.length, name.indexOf(" ")));
   }
   return box;
+}
+
+// Clients that start later say so here (`start`); every outbox of their URL watches them.
+const boxes = new Set();
+const announce = locks !== undefined && typeof BroadcastChannel === "function" ? new BroadcastChannel("wsocket-outbox") : undefined;
+if (announce !== undefined) {
+  announce.onmessage = (e) => {
+    for (const box of boxes) if (box.key === e.data?.key) box.watch(e.data.owner);
+  };
 }
 
 class Outbox {
@@ -87,6 +112,8 @@ class Outbox {
     this.dels = [];
     this.flushing = false;
     this.restored = 0;
+    // Watches another client of the URL (`start`).
+    this.watch = (owner) => {};
   }
 
   /** Keeps reliable send `w` (a hub waiter, `{id, resolve, reject}`) whose frame is `frame`. */

@@ -303,8 +303,8 @@ function post(s, m) {
   else keys.get(s.key)?.bc.postMessage(m);
 }
 
-// This file, started again as the SharedWorker's script, by its own URL: a bundle that
-// keeps it a module of its own (esbuild, Vite, Rollup) works as it is.
+// This file, started again as the SharedWorker's script, by its own URL: esbuild, Vite
+// and Rollup keep it a module of its own, and webpack 5 emits it as the worker's chunk.
 function startWorker() {
   worker = new SharedWorker(import.meta.url, { type: "module", name: "wsocket" });
   worker.port.onmessage = (e) => sockets.get(e.data.to)?.receive(e.data);
@@ -315,8 +315,8 @@ function startWorker() {
   };
 }
 
-// The worker's script could not be started (a bundler that rewrote `import.meta.url`, as
-// webpack does, or a CSP): this page's sockets go through a leader tab from now on.
+// The worker's script could not be started (a CSP that forbids it, a bundler that moved
+// it): this page's sockets go through a leader tab from now on.
 function fallBack() {
   via = locks !== undefined && typeof BroadcastChannel === "function" ? "weblocks" : "tab";
 }
