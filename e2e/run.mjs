@@ -173,7 +173,7 @@ try {
   await check("a failed fetch of the Socket.IO chunk: LOAD_FAILED, then connected on the retry", sioLoadFailureTest, /Failed to load resource|Failed to fetch dynamically imported module/);
   await check("crossTab with a SharedWorker: 3 tabs, 1 connection, 1 heartbeat, replies routed, the first tab closed mid-stream", () => crossTabTest({ browser, statics, server, assert, step, until }, false));
   await check("crossTab without SharedWorker (Web Locks leader): the same, taken over within 2 s", () => crossTabTest({ browser, statics, server, assert, step, until }, true));
-  await check("outbox: 500 reliable sends, a reload and a closed tab mid-way, each processed once", () => outboxTest({ browser, statics, server, assert, step, until }));
+  await check("outbox: 500 reliable sends, two reloads and a closed tab mid-way, each processed once", () => outboxTest({ browser, statics, server, assert, step, until }));
   await check("outbox with crossTab: a tab closed with sends queued, another tab sends them, each processed once", () => outboxCrossTabTest({ browser, statics, server, assert, step, until }));
   if (scenarioServers) await check("every browser scenario of tests/web/scenarios.js through the package's WsClient", scenariosTest, /WebSocket connection to|Failed to load resource/);
   const only = arg("--only") === undefined ? null : new RegExp(arg("--only"));
@@ -243,16 +243,23 @@ async function until(what, probe, ms = 10000) {
   }
 }
 
-// Issue 24, item 2: the bundler put the Socket.IO code (src/web/sio.js, the only file
-// with the Engine.IO query) in a chunk of its own, and the page, which never uses
-// Socket.IO, did not fetch it.
-function assertNoSocketIo(dist, requested) {
+// Issue 24, item 2, and issue 26: the bundler put the code of each option an app turns
+// on in chunks of their own, and the page, which turns none on, fetched none of them:
+// the Socket.IO decoder (src/web/sio.js, the only file with the Engine.IO query), the
+// shared sockets of `crossTab` (tabs.js: a bundler may emit it twice, as a chunk and as
+// the SharedWorker's script) and the outbox (outbox.js).
+function assertNoOptionChunks(dist, requested) {
   const files = readdirSync(dist, { recursive: true }).map(String).filter((f) => f.endsWith(".js"));
-  const sio = files.filter((f) => readFileSync(join(dist, f), "utf8").includes("EIO=4&transport=websocket"));
-  assert(sio.length === 1, `one chunk with the Socket.IO code in ${dist}: ${JSON.stringify(sio)} of ${JSON.stringify(files)}`);
   const fetched = requested.filter((u) => u.endsWith(".js"));
-  assert(fetched.length > 0 && !fetched.some((u) => u.endsWith(basename(sio[0]))), `the page fetched ${sio[0]}: ${fetched.join(" ")}`);
-  return `${basename(sio[0])} (${statSync(join(dist, sio[0])).size} B), not fetched; the page fetched ${fetched.map((u) => basename(u)).join(", ")}`;
+  assert(fetched.length > 0, `the page fetched no JS: ${requested.join(" ")}`);
+  const found = [];
+  for (const [name, marker, most] of [["Socket.IO", "EIO=4&transport=websocket", 1], ["crossTab", "wsocket-lead:", 2], ["outbox", "wsocket-outbox", 1]]) {
+    const chunks = files.filter((f) => readFileSync(join(dist, f), "utf8").includes(marker));
+    assert(chunks.length >= 1 && chunks.length <= most, `the ${name} code in a chunk of its own in ${dist}: ${JSON.stringify(chunks)} of ${JSON.stringify(files)}`);
+    for (const chunk of chunks) assert(!fetched.some((u) => u.endsWith(basename(chunk))), `the page fetched ${chunk}: ${fetched.join(" ")}`);
+    found.push(`${name} ${chunks.map((c) => `${basename(c)} (${statSync(join(dist, c)).size} B)`).join(" and ")}`);
+  }
+  return `chunks ${found.join(", ")}, none fetched; the page fetched ${fetched.map((u) => basename(u)).join(", ")}`;
 }
 
 async function appTest(page, app) {
@@ -262,7 +269,7 @@ async function appTest(page, app) {
   page.on("request", (r) => requested.push(r.url()));
   await page.goto(`${statics.url}/${app}/?ws=${encodeURIComponent(ws)}`);
   await until("open", async () => (await text(page, "state")) === "open");
-  step(`${app} app: the Socket.IO chunk ${assertNoSocketIo(join(here, `${app}-app`, "dist"), requested)}`);
+  step(`${app} app: ${assertNoOptionChunks(join(here, `${app}-app`, "dist"), requested)}`);
   await until("live ticker rows", async () => (await page.locator('[data-testid="ticker-row"]').count()) > 0);
   // The app asks for its URL twice, once spelled `HTTP://`: one shared client, one connection.
   await until("one client for both spellings", async () => (await text(page, "shared")) === "true");
@@ -326,7 +333,7 @@ async function webpackTest(page) {
   page.on("request", (r) => requested.push(r.url()));
   await page.goto(`${statics.url}/webpack/?ws=${encodeURIComponent(`${wsBase}/ws`)}`);
   await until("open", () => page.evaluate(() => document.body.dataset.state === "open"));
-  step(`webpack app: the Socket.IO chunk ${assertNoSocketIo(join(here, "webpack-app", "dist"), requested)}`);
+  step(`webpack app: ${assertNoOptionChunks(join(here, "webpack-app", "dist"), requested)}`);
   await until("a ticker message", () => page.evaluate(() => Boolean(document.body.dataset.symbol)));
   // `crossTab` in the webpack build: webpack sees `new SharedWorker(import.meta.url)` and
   // emits tabs.js as the worker's own chunk, which the page starts.
