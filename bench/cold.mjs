@@ -79,7 +79,10 @@ async function buildAssets(root, esbuild, wsUrl) {
       for (const file of out.outputFiles) {
         const path = `/${name}/${basename(file.path)}`;
         put(path, "text/javascript", Buffer.from(file.contents));
-        if (basename(file.path) !== `${name}.js`) chunks[name].push(path);
+        // Not the chunks of options these apps do not turn on (Socket.IO, crossTab, the
+        // outbox): no page preloads code it may never run, and Vite and webpack preload
+        // only what the entry imports.
+        if (basename(file.path) !== `${name}.js` && !/^(sio|tabs|outbox)-/.test(basename(file.path))) chunks[name].push(path);
       }
       // Next to the chunks, as `new URL("wsocket_bg.wasm", import.meta.url)` finds it.
       put(`/${name}/wsocket_bg.wasm`, "application/wasm", wasm);
