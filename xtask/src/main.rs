@@ -625,7 +625,7 @@ fn test() -> Result {
     ]))?;
     step("tier 1: native core tests (fake clock)");
     let native = run_counted(cmd("cargo").args(["test", "-p", "wsocket", "--", "--show-output"]))?;
-    step("tier 1b: JS unit tests (node --test js/test/: the hub with a fake socket)");
+    step("tier 1b: JS unit tests (node --test js/test/: the hub with a fake socket, the crossTab mux)");
     run(cmd("node").args(["--test", "js/test/"]))?;
     step("tier 3: server tests (port 0)");
     let server = run_counted(cmd("cargo").args(["test", "-p", "wsocket-server"]))?;
