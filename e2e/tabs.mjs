@@ -88,7 +88,25 @@ export async function crossTabTest({ browser, statics, server, assert, step, unt
     }
     await until("one server connection again", async () => (await conns()).connections === 1);
     step(`crossTab (${mode}): 1 connection for 3 tabs, ${pings} pings in 3 s, ${PUSHES} pushes each in 2 tabs, 0 lost, 0 doubled, ${workerless ? `taken over in ${takeover} ms` : "no reconnect"}; duplicates dropped: ${r.map((t) => t.stats.duplicates)}`);
-    for (const page of tabs) if (!page.isClosed()) await page.evaluate(() => window.t.ws.close());
+    if (workerless) {
+      // The next leader is the tab that asked for the lock next (Web Locks grant in
+      // order): the second. It navigates away (it leaves on `pagehide`), and the third
+      // takes over and gets the next pushes, none lost or doubled.
+      const last = tabs[2];
+      const before = (await read(last)).opens.length;
+      const leftAt = Date.now();
+      await tabs[1].goto(`${statics.url}/api/`);
+      await until("the third tab open again", async () => (await read(last)).opens.length > before && (await read(last)).state === "open");
+      const again = (await read(last)).opens.at(-1) - leftAt;
+      assert(again < 2000, `taken over within 2 s of the leader navigating away: ${again} ms`);
+      await fetch(`${server}/control/burst?topic=${encodeURIComponent(topic)}&count=100&per_ms=1`, { method: "POST" });
+      await until("the next 100 pushes", async () => (await read(last)).got.length >= PUSHES + 100);
+      const got = (await read(last)).got;
+      assert(JSON.stringify(got.slice(PUSHES)) === JSON.stringify(Array.from({ length: 100 }, (_, i) => i + 1)) && got.length === PUSHES + 100, `the next pushes after the handover: ${got.length - PUSHES}`);
+      step(`crossTab (weblocks): the leader navigated away, the last tab took over in ${again} ms and got 100 of 100 pushes after it`);
+      tabs[1] = null;
+    }
+    for (const page of tabs) if (page !== null && !page.isClosed() && (await page.evaluate(() => window.t !== undefined))) await page.evaluate(() => window.t.ws.close());
     await until("the shared connection closed after the last tab's client", async () => (await conns()).connections === 0);
     const errors = r.flatMap((t) => t.errors);
     assert(errors.length === 0, `no errors: ${errors}`);

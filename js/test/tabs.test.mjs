@@ -132,11 +132,15 @@ test("the first tab's core giving the socket up closes it for every tab; another
   assert.equal(t.mux.ws, null);
 });
 
-test("a leader going away closes with 1000 on the wire and tells the tabs 1001, so they reconnect", () => {
+test("a leader going away closes with 1000 on the wire and tells the tabs 1001, moved: reconnect at once", () => {
   const { mux, ws, got } = twoTabs();
   mux.close(1001, "the tab holding the connection went away");
   assert.equal(ws.closedWith[0], 1000);
-  assert.equal(got.a.at(-1).code, 1001);
+  assert.deepEqual([got.a.at(-1).code, got.a.at(-1).moved], [1001, true]);
+  // The server closing the socket is not a move: the tabs' backoff applies.
+  const t = twoTabs();
+  t.ws.onclose({ code: 1001, reason: "restart", wasClean: true });
+  assert.deepEqual([t.got.b.at(-1).code, t.got.b.at(-1).moved], [1001, undefined]);
 });
 
 test("a batch is split: each tab gets the entries it would get one by one", () => {

@@ -28,7 +28,7 @@
 //   on `pagehide` it says so, and a tab that could not (crashed, killed) is noticed by
 //   the lock each of its sockets holds, which the mux waits for. A leader tab that goes
 //   closes the socket with 1001; the other tabs' cores reconnect (to the next leader)
-//   with their backoff and resubscribe from their positions.
+//   at once, not after their backoff, and resubscribe from their positions.
 
 const PORT_LOCK = "wsocket-port:";
 const LEAD_LOCK = "wsocket-lead:";
@@ -85,8 +85,9 @@ export class Mux {
   }
 
   // The socket is closed (by the server, the network, or `close`): every port hears it
-  // with `code`, and the mux is done (the next join makes a new one).
-  end(code, reason, clean) {
+  // with `code`, and the mux is done (the next join makes a new one). `moved`: the tab
+  // holding it is going, not the server: the ports reconnect at once, to the next one.
+  end(code, reason, clean, moved) {
     const ws = this.ws;
     if (ws === null) return;
     this.ws = null;
@@ -95,7 +96,7 @@ export class Mux {
     this.ports.clear();
     this.prefixes.clear();
     this.appIds.clear();
-    for (const p of ports) p.out({ t: "close", code, reason, clean });
+    for (const p of ports) p.out({ t: "close", code, reason, clean, moved });
   }
 
   // Closes the socket for every port. A script may close a WebSocket only with 1000 or
@@ -104,7 +105,7 @@ export class Mux {
     const ws = this.ws;
     if (ws === null) return;
     if (ws.readyState <= 1) ws.close(code === 1001 ? 1000 : code, reason);
-    this.end(code, reason, false);
+    this.end(code, reason, false, code === 1001);
   }
 
   // What port `id` sent: `k` 1 a ping, 2 a subscribe, 3 an unsubscribe, else a frame
@@ -386,12 +387,12 @@ class Shared {
       this.readyState = 1;
       this.protocol = m.protocol;
       this.onopen?.();
-    } else if (m.t === "close") this.end(m.code, m.reason, m.clean);
+    } else if (m.t === "close") this.end(m.code, m.reason, m.clean, m.moved);
   }
 
   // A new leader: a socket that was another leader's has lost its mux.
   leaderIs(leader) {
-    if (this.leader !== undefined && this.leader !== leader) this.end(1001, "the tab holding the connection went away", false);
+    if (this.leader !== undefined && this.leader !== leader) this.end(1001, "the tab holding the connection went away", false, true);
   }
 
   send(data) {
@@ -415,14 +416,19 @@ class Shared {
   }
 
   // Closed: the lock goes (the mux forgets this socket), and the close event follows,
-  // as a WebSocket's does, after the current call.
-  end(code, reason, clean) {
+  // as a WebSocket's does, after the current call. `moved`: the tab that held the
+  // connection went, not the server: the core retries at once (`Port.online`), without
+  // its backoff, and finds the next leader (the server sees one new connection).
+  end(code, reason, clean, moved) {
     if (this.readyState === 3) return;
     this.readyState = 3;
     clearTimeout(this.retry);
     sockets.delete(this.id);
     this.unlock?.();
-    queueMicrotask(() => this.onclose?.({ code, reason, wasClean: clean }));
+    queueMicrotask(() => {
+      this.onclose?.({ code, reason, wasClean: clean });
+      if (moved && this.hub.gen === this.gen) this.hub.port.online();
+    });
   }
 }
 
