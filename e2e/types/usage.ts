@@ -28,6 +28,8 @@ const options: WsClientOptions = {
   requestTimeoutMs: 10000,
   maxMessageBytes: 1 << 20,
   subprotocols: ["wsocket.v1", "json"],
+  crossTab: true,
+  outbox: "indexeddb",
   debug: false,
 };
 const socketio: WsClientOptions = { protocol: "socketio", namespace: "/events", token: "jwt" };
@@ -39,6 +41,8 @@ const badLimit: WsClientOptions = { maxMessageBytes: "1mb" };
 const badProtocol: WsClientOptions = { protocol: "xml" };
 // @ts-expect-error: subprotocols are strings
 const badSubprotocols: WsClientOptions = { subprotocols: [1] };
+// @ts-expect-error: the outbox is "memory" or "indexeddb"
+const badOutbox: WsClientOptions = { outbox: "localStorage" };
 
 export async function main(): Promise<void> {
   await init();
@@ -84,6 +88,10 @@ export async function main(): Promise<void> {
   ws.on("reconnecting", ({ attempt, delayMs }) => {
     const n: number = attempt + delayMs;
   });
+  ws.on("restored", ({ count, ids }) => {
+    const n: number = count;
+    const first: string | undefined = ids[0];
+  });
   ws.on("gap", ({ topic, expected, got }) => {
     const t: string = topic;
     const g: number | null = got;
@@ -115,6 +123,8 @@ export async function main(): Promise<void> {
   const stats: WsStats = ws.stats();
   const rtt: number | null = stats.rttMs;
   const skipped: number = stats.malformed + stats.oversized;
+  const via: "sharedworker" | "weblocks" | "tab" | undefined = stats.crossTab;
+  const restored: number | undefined = stats.restored;
   ws.debug = true;
   ws.close(1000, "bye");
   ws.free();
