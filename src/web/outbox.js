@@ -71,18 +71,10 @@ export async function start(hub) {
   hub.unboxed = null;
   // This client's records stay its own while its page lives; once that lock is held,
   // the other clients of the URL hear of it and watch it.
-  const lock = (owner) => `${LOCK}${owner} ${key}`;
-  locks?.request(lock(hub.prefix), () => {
+  locks?.request(box.lock(hub.prefix), () => {
     announce?.postMessage({ key, owner: hub.prefix });
     return new Promise(() => {});
   });
-  const watched = new Set([hub.prefix]);
-  box.watch = (owner) => {
-    if (watched.has(owner)) return;
-    watched.add(owner);
-    if (locks === undefined) box.restore(owner);
-    else locks.request(lock(owner), () => box.restore(owner));
-  };
   boxes.add(box);
   const records = await done(db.transaction(STORE).objectStore(STORE).index("key").getAll(key));
   for (const r of records) box.watch(r.owner);
@@ -112,8 +104,21 @@ class Outbox {
     this.dels = [];
     this.flushing = false;
     this.restored = 0;
-    // Watches another client of the URL (`start`).
-    this.watch = (owner) => {};
+    // The clients of the URL whose records this one takes when they go (itself: never).
+    this.watched = new Set([hub.prefix]);
+  }
+
+  // The Web Lock client `owner` of this URL holds while its page lives.
+  lock(owner) {
+    return `${LOCK}${owner} ${this.key}`;
+  }
+
+  // Takes the records of client `owner` once it is gone (its lock is free).
+  watch(owner) {
+    if (this.watched.has(owner)) return;
+    this.watched.add(owner);
+    if (locks === undefined) this.restore(owner);
+    else locks.request(this.lock(owner), () => this.restore(owner));
   }
 
   /** Keeps reliable send `w` (a hub waiter, `{id, resolve, reject}`) whose frame is `frame`. */

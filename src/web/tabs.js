@@ -252,8 +252,11 @@ if (inWorker) {
 
 // ---- in a tab ------------------------------------------------------------------------------
 
+// Where the sockets live without a SharedWorker: a leader tab, or each tab's own.
+const withoutWorker = locks !== undefined && typeof BroadcastChannel === "function" ? "weblocks" : "tab";
+
 /** Where this page's shared sockets live: "sharedworker", "weblocks" or "tab". */
-export let via = typeof SharedWorker === "function" ? "sharedworker" : locks !== undefined && typeof BroadcastChannel === "function" ? "weblocks" : "tab";
+export let via = typeof SharedWorker === "function" ? "sharedworker" : withoutWorker;
 
 // The live shared sockets of this page, by id; the worker's port (one per page); the
 // BroadcastChannel and leadership of each key.
@@ -319,7 +322,7 @@ function startWorker() {
 // The worker's script could not be started (a CSP that forbids it, a bundler that moved
 // it): this page's sockets go through a leader tab from now on.
 function fallBack() {
-  via = locks !== undefined && typeof BroadcastChannel === "function" ? "weblocks" : "tab";
+  via = withoutWorker;
 }
 
 /**
